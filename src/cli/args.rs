@@ -1,0 +1,208 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::console::OutputMode;
+use crate::report::graph::GraphFormat;
+
+/// Run workflows: DAGs of shell steps from `.flow.yaml` or Cargo.toml, in parallel.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-flow",
+    bin_name = "cargo flow",
+    version,
+    about,
+    after_help = "With no command, lists the workflows. `cargo flow <WORKFLOW> [STEP...]` is short for `cargo flow run <WORKFLOW> [STEP...]`."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options every command takes, as in cargo.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Path to Cargo.toml of the workspace to read workflows from
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Coloring: auto, always, never (NO_COLOR and CARGO_TERM_COLOR are honoured)
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<Color>,
+    /// Use verbose output: start lines, and the output of successful steps
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only failures and the final line
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run a workflow, or only the named steps and what they need
+    Run(RunArgs),
+    /// List the workflows, or one workflow's steps and dependencies
+    List {
+        /// The workflow whose steps to list
+        workflow: Option<String>,
+    },
+    /// Validate workflows without running anything
+    Check {
+        /// The workflow (or workflow file) to check; all when omitted
+        target: Option<String>,
+        #[command(flatten)]
+        context: ContextArgs,
+    },
+    /// Print a workflow's dependency graph
+    Graph {
+        /// The workflow name or workflow file
+        target: String,
+        /// Output format
+        #[arg(long, value_enum, default_value = "text")]
+        format: GraphFormat,
+        #[command(flatten)]
+        context: ContextArgs,
+    },
+}
+
+/// `--context`, for every command that resolves variables.
+#[derive(Debug, Args, Default)]
+pub struct ContextArgs {
+    /// Set a context variable, used as `${KEY}` in steps (repeatable)
+    #[arg(short = 'c', long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
+    pub context: Vec<(String, String)>,
+}
+
+/// `cargo flow run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow name, or a path to a workflow file
+    pub target: String,
+    /// Run only these steps and the steps they depend on
+    pub steps: Vec<String>,
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// Run at most N steps at once [default: the number of CPUs]
+    #[arg(short = 'j', long = "parallel", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub parallel: Option<u32>,
+    /// Default timeout for steps that set none, e.g. 90s, 10m, 1h, none [default: 5m]
+    #[arg(long, value_name = "DUR", value_parser = parse_timeout)]
+    pub timeout: Option<crate::load::model::Timeout>,
+    /// Time between SIGTERM and SIGKILL when a step is stopped
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_grace)]
+    pub grace: std::time::Duration,
+    /// Start nothing new after the first failure
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print the plan without running anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When to show steps' output
+    #[arg(long, value_enum, value_name = "MODE", default_value = "grouped")]
+    pub output: OutputMode,
+    /// Write a record of the run, e.g. --report json=target/flow/report.json
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub report: Vec<ReportSpec>,
+}
+
+/// `--report json=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportSpec {
+    /// A JSON file.
+    Json(PathBuf),
+}
+
+fn parse_context(s: &str) -> Result<(String, String), String> {
+    let Some((k, v)) = s.split_once('=') else {
+        return Err(format!(
+            "`{s}` has no `=`: write KEY=VALUE, e.g. `--context target=librex/equilibria`"
+        ));
+    };
+    if !crate::plan::vars::is_valid_name(k) {
+        return Err(format!(
+            "`{k}` is not a valid variable name: use letters, digits, `_`, `.` and `-`, starting with a letter"
+        ));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_timeout(s: &str) -> Result<crate::load::model::Timeout, String> {
+    crate::load::duration::parse_timeout(s).map_err(|e| e.0)
+}
+
+fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
+    crate::load::duration::parse_duration(s).map_err(|e| e.0)
+}
+
+fn parse_report(s: &str) -> Result<ReportSpec, String> {
+    match s.split_once('=') {
+        Some(("json", path)) if !path.is_empty() => Ok(ReportSpec::Json(PathBuf::from(path))),
+        Some((format, _)) if format != "json" => Err(format!(
+            "unknown report format `{format}`: the formats are: json"
+        )),
+        _ => Err(format!(
+            "`{s}` is not FORMAT=PATH: write e.g. `--report json=report.json`"
+        )),
+    }
+}
+
+/// The subcommand names, so that `cargo flow <WORKFLOW>` can be told apart from them.
+const COMMANDS: &[&str] = &["run", "list", "check", "graph", "help"];
+/// Options that take a value in the next argument.
+const VALUED: &[&str] = &[
+    "-j",
+    "--parallel",
+    "-c",
+    "--context",
+    "--timeout",
+    "--grace",
+    "--output",
+    "--report",
+    "--manifest-path",
+    "--color",
+    "--format",
+];
+
+/// Normalises the arguments: drops the `flow` that cargo passes, and turns the bare
+/// `cargo flow <WORKFLOW> [STEP...]` into `cargo flow run <WORKFLOW> [STEP...]`.
+pub fn normalize(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.get(1).is_some_and(|a| a == "flow") {
+        args.remove(1);
+    }
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "--" {
+            break;
+        }
+        if a.starts_with('-') {
+            if VALUED.contains(&a.as_ref()) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if !COMMANDS.contains(&a.as_ref()) {
+            args.insert(i, "run".into());
+        }
+        break;
+    }
+    args
+}

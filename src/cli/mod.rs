@@ -1,0 +1,365 @@
+//! The command line: parses arguments and wires load, plan, run and report together.
+
+pub mod args;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+use crate::diagnostic::{Problem, Problems};
+use crate::load::model::Workflow;
+use crate::load::{self, Project};
+use crate::plan::{self, PlanOptions};
+use crate::report::console::{Console, ConsoleOptions};
+use crate::report::json::JsonReport;
+use crate::report::{self, Fanout};
+use crate::run::process::ProcessExecutor;
+use crate::run::scheduler::{self, RunOptions};
+use crate::run::signals::SignalForwarder;
+use args::{Cli, Cmd, Color, ContextArgs, ReportSpec, RunArgs};
+
+/// Exit code for an invalid workflow or usage.
+const INVALID: i32 = 2;
+
+/// Runs cargo flow with the process's arguments and returns the exit code.
+pub fn main() -> i32 {
+    let args = args::normalize(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { INVALID } else { 0 };
+        }
+    };
+    let color = use_color(cli.global.color);
+    console::set_colors_enabled(color);
+    console::set_colors_enabled_stderr(color);
+    let result = match &cli.command {
+        None => list(&cli, None),
+        Some(Cmd::List { workflow }) => list(&cli, workflow.as_deref()),
+        Some(Cmd::Check { target, context }) => check(&cli, target.as_deref(), context),
+        Some(Cmd::Graph {
+            target,
+            format,
+            context,
+        }) => graph(&cli, target, *format, context),
+        Some(Cmd::Run(run)) => run_command(&cli, run),
+    };
+    match result {
+        Ok(code) => code,
+        Err(problems) => {
+            print_problems(problems, color);
+            INVALID
+        }
+    }
+}
+
+/// Colour as cargo decides it: `--color`, then `CARGO_TERM_COLOR`, then NO_COLOR and the terminal.
+fn use_color(flag: Option<Color>) -> bool {
+    let choice = flag.or_else(|| match std::env::var("CARGO_TERM_COLOR").ok().as_deref() {
+        Some("always") => Some(Color::Always),
+        Some("never") => Some(Color::Never),
+        _ => None,
+    });
+    match choice {
+        Some(Color::Always) => true,
+        Some(Color::Never) => false,
+        _ => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Renders every problem as a miette diagnostic on stderr.
+pub fn print_problems(problems: Problems, color: bool) {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let n = problems.len();
+    let mut err = std::io::stderr().lock();
+    for p in problems {
+        let mut out = String::new();
+        if handler.render_report(&mut out, &p).is_err() {
+            out = format!("error: {p}\n");
+        }
+        let _ = writeln!(err, "{out}");
+    }
+    if n > 1 {
+        let _ = writeln!(err, "error: {n} problems found; nothing was run");
+    }
+}
+
+fn cwd() -> Result<PathBuf, Problems> {
+    std::env::current_dir().map_err(|e| {
+        Problem::new(
+            "flow::cwd",
+            format!("cannot read the current directory: {e}"),
+        )
+        .into()
+    })
+}
+
+/// The workflow a target names (a file, or a name in the catalog), its project, and the
+/// problems found while reading.
+fn resolve(cli: &Cli, target: &str) -> Result<(Workflow, Project, Problems), Problems> {
+    if load::is_file_target(target) {
+        let loaded = load::load_file(Path::new(target))?;
+        return Ok((loaded.workflow, loaded.project, loaded.problems));
+    }
+    let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref())?;
+    match catalog.get(target) {
+        Some(wf) => Ok((wf.clone(), catalog.project, catalog.problems)),
+        None => {
+            let unknown = catalog.unknown(target);
+            let mut problems = catalog.problems;
+            if problems.is_empty() {
+                problems.push(unknown);
+            }
+            Err(problems)
+        }
+    }
+}
+
+/// Plans a workflow, reporting the problems found while reading it together with its own.
+fn plan_all(
+    wf: &Workflow,
+    project: &Project,
+    options: &PlanOptions,
+    mut problems: Problems,
+) -> Result<plan::Plan, Problems> {
+    match plan::plan(wf, project, options) {
+        Ok(plan) if problems.is_empty() => Ok(plan),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
+    }
+}
+
+fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
+    if let Some(name) = workflow {
+        let (wf, project, problems) = resolve(cli, name)?;
+        let plan = plan_all(&wf, &project, &PlanOptions::default(), problems)?;
+        let mut out = String::new();
+        out.push_str(&format!("{}", wf.name));
+        if let Some(d) = &wf.description {
+            out.push_str(&format!(": {d}"));
+        }
+        out.push('\n');
+        let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+        for s in &plan.steps {
+            let mut line = format!("  {:<width$}", s.id);
+            if !s.deps.is_empty() {
+                let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
+                line.push_str(&format!("  after {}", deps.join(", ")));
+            }
+            if let Some(d) = &s.description {
+                line.push_str(&format!("  # {d}"));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        print!("{out}");
+        return Ok(0);
+    }
+    let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref())?;
+    if !catalog.problems.is_empty() {
+        return Err(catalog.problems);
+    }
+    if catalog.workflows.is_empty() {
+        eprintln!(
+            "No workflows found in {}.\nAdd `.flow.yaml` there, or `[workspace.metadata.flow.<name>]` steps in Cargo.toml.",
+            crate::source::display_path(&catalog.project.root)
+        );
+        return Ok(0);
+    }
+    let width = catalog
+        .workflows
+        .iter()
+        .map(|w| w.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("Workflows:\n");
+    for wf in &catalog.workflows {
+        let n = wf.steps.len();
+        let mut line = format!(
+            "  {:<width$}  {n} step{}",
+            wf.name,
+            if n == 1 { "" } else { "s" }
+        );
+        if let Some(d) = &wf.description {
+            line.push_str(&format!("  {d}"));
+        }
+        line.push_str(&format!(
+            "  ({})",
+            wf.origin.source.location(wf.origin.span)
+        ));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(0)
+}
+
+fn check(cli: &Cli, target: Option<&str>, context: &ContextArgs) -> Result<i32, Problems> {
+    let options = PlanOptions {
+        context: context.context.clone(),
+        ..PlanOptions::default()
+    };
+    let (workflows, project, mut problems) = match target {
+        Some(t) => {
+            let (wf, project, problems) = resolve(cli, t)?;
+            (vec![wf], project, problems)
+        }
+        None => {
+            let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref())?;
+            (catalog.workflows, catalog.project, catalog.problems)
+        }
+    };
+    let mut steps = 0;
+    for wf in &workflows {
+        match plan::plan(wf, &project, &options) {
+            Ok(p) => steps += p.steps.len(),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if !cli.global.quiet {
+        let n = workflows.len();
+        eprintln!(
+            "{} {n} workflow{}, {steps} step{}: no problems",
+            console::style("Checked").green().bold(),
+            if n == 1 { "" } else { "s" },
+            if steps == 1 { "" } else { "s" }
+        );
+    }
+    Ok(0)
+}
+
+fn graph(
+    cli: &Cli,
+    target: &str,
+    format: report::graph::GraphFormat,
+    context: &ContextArgs,
+) -> Result<i32, Problems> {
+    let (wf, project, problems) = resolve(cli, target)?;
+    let options = PlanOptions {
+        context: context.context.clone(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_all(&wf, &project, &options, problems)?;
+    print!("{}", report::graph::render(&plan, format));
+    Ok(0)
+}
+
+/// A folder name for a workflow's logs: `pkg:release` becomes `pkg-release`.
+fn log_folder(workflow: &str) -> String {
+    workflow
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
+    let (wf, project, problems) = resolve(cli, &args.target)?;
+    let options = PlanOptions {
+        context: args.context.context.clone(),
+        timeout: args.timeout,
+        select: args.steps.clone(),
+    };
+    let plan = plan_all(&wf, &project, &options, problems)?;
+    let parallel = args.parallel.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    if args.dry_run {
+        print!(
+            "{}",
+            report::graph::dry_run(&plan, parallel, &wf.origin.base_dir)
+        );
+        return Ok(0);
+    }
+    let log_dir = project
+        .target_dir
+        .join("flow")
+        .join("logs")
+        .join(log_folder(&plan.workflow));
+    std::fs::create_dir_all(&log_dir).map_err(|e| {
+        Problem::new("flow::log-dir", format!("cannot create the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
+            .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
+    })?;
+    // A folder that exists but cannot be written fails here, before any step runs.
+    let probe = log_dir.join(".write-check");
+    std::fs::write(&probe, b"").map_err(|e| {
+        Problem::new("flow::log-dir", format!("cannot write into the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
+            .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
+    })?;
+    let _ = std::fs::remove_file(&probe);
+
+    let mut executor = ProcessExecutor::new(&plan, log_dir);
+    executor.grace = args.grace;
+    executor.stream = args.output == report::console::OutputMode::Stream;
+    let stderr_tty = std::io::stderr().is_terminal();
+    let github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+    let mut console = Console::new(
+        &plan,
+        ConsoleOptions {
+            output: args.output,
+            verbose: cli.global.verbose,
+            quiet: cli.global.quiet,
+            bars: stderr_tty && !github && std::env::var_os("CI").is_none(),
+            github,
+            heartbeat: Duration::from_secs(30),
+        },
+    );
+    let mut json: Vec<JsonReport<'_>> = args
+        .report
+        .iter()
+        .map(|r| match r {
+            ReportSpec::Json(path) => JsonReport::new(&plan, path.clone()),
+        })
+        .collect();
+    let mut reporters: Vec<&mut dyn crate::run::Reporter> = vec![&mut console];
+    for j in &mut json {
+        reporters.push(j);
+    }
+    let mut fanout = Fanout::new(reporters);
+    let run_options = RunOptions {
+        parallel,
+        fail_fast: args.fail_fast,
+        grace: args.grace,
+    };
+    let mut forwarder = None;
+    let summary = scheduler::run(&plan, &executor, &run_options, &mut fanout, |tx| {
+        forwarder = Some(SignalForwarder::start(tx));
+    });
+    drop(forwarder);
+    let mut code = summary.exit_code();
+    for j in &json {
+        if let Some(e) = &j.error {
+            eprintln!("error: {e}");
+            if code == 0 {
+                code = INVALID;
+            }
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,496 @@
+//! Turns the spanned tree into the model, checking shapes, types and keys, and reporting every
+//! problem rather than stopping at the first.
+
+use super::duration::parse_timeout;
+use super::model::{Command, ContextEntry, ContextValue, EnvVar, Origin, Step, Timeout, Workflow};
+use super::node::{Key, Node, Value};
+use crate::diagnostic::{Problem, Problems};
+use crate::source::{Source, Span, Spanned};
+use crate::suggest::did_you_mean;
+
+/// The keys a workflow may have.
+pub const WORKFLOW_KEYS: &[&str] = &["name", "description", "context", "env", "timeout", "steps"];
+/// The keys a step may have.
+pub const STEP_KEYS: &[&str] = &[
+    "id",
+    "run",
+    "depends_on",
+    "timeout",
+    "env",
+    "cwd",
+    "description",
+];
+
+/// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
+/// reported with the closest allowed key.
+struct Fields<'a> {
+    source: &'a Source,
+    entries: &'a [(Key, Node)],
+    allowed: &'static [&'static str],
+    what: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, key: &str) -> Option<&'a Node> {
+        debug_assert!(self.allowed.contains(&key));
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+
+    fn check_unknown(&self, problems: &mut Problems) {
+        for (key, _) in self.entries {
+            if !self.allowed.contains(&key.name.as_str()) {
+                let help =
+                    did_you_mean(&key.name, self.allowed.iter().copied()).unwrap_or_else(|| {
+                        format!("{} keys are: {}", self.what, self.allowed.join(", "))
+                    });
+                problems.push(
+                    Problem::at(
+                        "flow::unknown-key",
+                        format!("unknown {} key `{}`", self.what, key.name),
+                        self.source,
+                        key.span,
+                        "unknown key",
+                    )
+                    .with_help(help),
+                );
+            }
+        }
+    }
+}
+
+/// A "expected X, found Y" problem.
+pub fn wrong_type(source: &Source, node: &Node, what: &str, expected: &str) -> Problem {
+    Problem::at(
+        "flow::wrong-type",
+        format!("{what} must be {expected}, found {}", node.kind()),
+        source,
+        label_span(node),
+        format!("expected {expected}"),
+    )
+}
+
+/// A span worth underlining: a map or list spans only its first character.
+fn label_span(node: &Node) -> Span {
+    if node.span.len == 0 {
+        Span::new(node.span.start, 1)
+    } else {
+        node.span
+    }
+}
+
+fn string(
+    source: &Source,
+    node: &Node,
+    what: &str,
+    problems: &mut Problems,
+) -> Option<Spanned<String>> {
+    match node.scalar_text() {
+        Some(s) => Some(Spanned::new(s.to_string(), node.span)),
+        None => {
+            problems.push(wrong_type(source, node, what, "a string"));
+            None
+        }
+    }
+}
+
+/// Builds one workflow from its map. Problems are collected; what could be read is returned.
+pub fn workflow(
+    source: &Source,
+    node: &Node,
+    name: String,
+    origin: Origin,
+    problems: &mut Problems,
+) -> Workflow {
+    let mut wf = Workflow {
+        name,
+        title: None,
+        description: None,
+        context: Vec::new(),
+        env: Vec::new(),
+        timeout: None,
+        steps: Vec::new(),
+        origin,
+    };
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong_type(source, node, "a workflow", "a map with `steps`"));
+        return wf;
+    };
+    let fields = Fields {
+        source,
+        entries,
+        allowed: WORKFLOW_KEYS,
+        what: "workflow",
+    };
+    fields.check_unknown(problems);
+    wf.title = fields
+        .get("name")
+        .and_then(|n| string(source, n, "`name`", problems))
+        .map(|s| s.value);
+    wf.description = fields
+        .get("description")
+        .and_then(|n| string(source, n, "`description`", problems))
+        .map(|s| s.value);
+    if let Some(n) = fields.get("context") {
+        wf.context = context(source, n, problems);
+    }
+    if let Some(n) = fields.get("env") {
+        wf.env = env(source, n, problems);
+    }
+    wf.timeout = fields
+        .get("timeout")
+        .and_then(|n| timeout(source, n, problems));
+    match fields.get("steps") {
+        None => problems.push(
+            Problem::at(
+                "flow::missing-steps",
+                "the workflow has no `steps`",
+                source,
+                label_span(node),
+                "this workflow",
+            )
+            .with_help("add `steps:`, a list of steps each with an `id` and a `run`"),
+        ),
+        Some(steps) => match &steps.value {
+            Value::List(items) => {
+                wf.steps = items
+                    .iter()
+                    .filter_map(|item| step(source, item, problems))
+                    .collect();
+                if items.is_empty() {
+                    problems.push(
+                        Problem::at(
+                            "flow::missing-steps",
+                            "the workflow's `steps` is empty",
+                            source,
+                            label_span(steps),
+                            "no steps",
+                        )
+                        .with_help("add at least one step with an `id` and a `run`"),
+                    );
+                }
+            }
+            _ => problems.push(wrong_type(source, steps, "`steps`", "a list of steps")),
+        },
+    }
+    wf
+}
+
+fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong_type(
+            source,
+            node,
+            "a step",
+            "a map with `id` and `run`",
+        ));
+        return None;
+    };
+    let fields = Fields {
+        source,
+        entries,
+        allowed: STEP_KEYS,
+        what: "step",
+    };
+    fields.check_unknown(problems);
+    let id = match fields.get("id") {
+        Some(n) => string(source, n, "a step's `id`", problems)
+            .and_then(|id| check_id(source, id, problems)),
+        None => {
+            problems.push(
+                Problem::at(
+                    "flow::missing-id",
+                    "this step has no `id`",
+                    source,
+                    label_span(node),
+                    "step without an id",
+                )
+                .with_help("give every step a unique `id`, e.g. `id: build`"),
+            );
+            None
+        }
+    };
+    let run = match fields.get("run") {
+        Some(n) => command(source, n, problems),
+        None => {
+            let label = id
+                .as_ref()
+                .map_or("this step".to_string(), |i| format!("step `{}`", i.value));
+            problems.push(
+                Problem::at(
+                    "flow::missing-run",
+                    format!("{label} has no `run`"),
+                    source,
+                    id.as_ref().map_or(label_span(node), |i| i.span),
+                    "no command",
+                )
+                .with_help(
+                    "add `run:` with a shell command, or a list for a program and its arguments",
+                ),
+            );
+            None
+        }
+    };
+    let depends_on = fields
+        .get("depends_on")
+        .map(|n| depends_on(source, n, problems))
+        .unwrap_or_default();
+    let timeout = fields
+        .get("timeout")
+        .and_then(|n| timeout(source, n, problems));
+    let env = fields
+        .get("env")
+        .map(|n| env(source, n, problems))
+        .unwrap_or_default();
+    let cwd = fields
+        .get("cwd")
+        .and_then(|n| string(source, n, "`cwd`", problems));
+    let description = fields
+        .get("description")
+        .and_then(|n| string(source, n, "`description`", problems))
+        .map(|s| s.value);
+    Some(Step {
+        id: id?,
+        run: run?,
+        depends_on,
+        timeout,
+        env,
+        cwd,
+        description,
+        span: node.span,
+    })
+}
+
+/// Whether `id` is a valid step id: `[A-Za-z0-9_.-]+`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+fn check_id(
+    source: &Source,
+    id: Spanned<String>,
+    problems: &mut Problems,
+) -> Option<Spanned<String>> {
+    if is_valid_id(&id.value) {
+        return Some(id);
+    }
+    let suggestion: String = id
+        .value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let help = if suggestion.trim_matches('-').is_empty() {
+        "ids may use letters, digits, `_`, `.` and `-`".to_string()
+    } else {
+        format!(
+            "ids may use letters, digits, `_`, `.` and `-`: e.g. `{}`",
+            suggestion.trim_matches('-')
+        )
+    };
+    problems.push(
+        Problem::at(
+            "flow::invalid-id",
+            format!("invalid step id `{}`", id.value.escape_debug()),
+            source,
+            label_span(&Node {
+                value: Value::Null,
+                span: id.span,
+            }),
+            "invalid id",
+        )
+        .with_help(help),
+    );
+    None
+}
+
+fn command(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Command>> {
+    match &node.value {
+        Value::List(items) => {
+            if items.is_empty() {
+                problems.push(
+                    Problem::at(
+                        "flow::empty-run",
+                        "`run` is an empty list",
+                        source,
+                        label_span(node),
+                        "nothing to run",
+                    )
+                    .with_help("name the program first, then its arguments: `run: [cargo, test]`"),
+                );
+                return None;
+            }
+            let mut argv = Vec::with_capacity(items.len());
+            for item in items {
+                argv.push(string(source, item, "an argument of `run`", problems)?);
+            }
+            Some(Spanned::new(Command::Argv(argv), node.span))
+        }
+        _ => match node.scalar_text() {
+            Some(text) if text.trim().is_empty() => {
+                problems.push(
+                    Problem::at(
+                        "flow::empty-run",
+                        "`run` is empty",
+                        source,
+                        label_span(node),
+                        "nothing to run",
+                    )
+                    .with_help("write the command to run, e.g. `run: cargo build`"),
+                );
+                None
+            }
+            Some(text) => Some(Spanned::new(Command::Shell(text.to_string()), node.span)),
+            None => {
+                problems.push(wrong_type(
+                    source,
+                    node,
+                    "`run`",
+                    "a command string or a list of arguments",
+                ));
+                None
+            }
+        },
+    }
+}
+
+fn depends_on(source: &Source, node: &Node, problems: &mut Problems) -> Vec<Spanned<String>> {
+    match &node.value {
+        Value::List(items) => items
+            .iter()
+            .filter_map(|i| string(source, i, "a dependency", problems))
+            .collect(),
+        Value::Null => Vec::new(),
+        _ => string(source, node, "`depends_on`", problems)
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn timeout(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Timeout>> {
+    let text = string(source, node, "`timeout`", problems)?;
+    match parse_timeout(&text.value) {
+        Ok(t) => Some(Spanned::new(t, text.span)),
+        Err(e) => {
+            problems.push(
+                Problem::at(
+                    "flow::bad-duration",
+                    format!("invalid timeout `{}`", text.value),
+                    source,
+                    text.span,
+                    e.0,
+                )
+                .with_help("durations look like `90s`, `5m`, `1h30m`; `none` disables the timeout"),
+            );
+            None
+        }
+    }
+}
+
+fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong_type(
+            source,
+            node,
+            "`env`",
+            "a map of variable names to values",
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if key.name.is_empty() || key.name.contains('=') || key.name.contains('\0') {
+            problems.push(
+                Problem::at(
+                    "flow::invalid-env",
+                    format!(
+                        "invalid environment variable name `{}`",
+                        key.name.escape_debug()
+                    ),
+                    source,
+                    key.span,
+                    "invalid name",
+                )
+                .with_help("a variable name cannot be empty or contain `=`"),
+            );
+            continue;
+        }
+        let Some(text) = value.scalar_text() else {
+            problems.push(wrong_type(
+                source,
+                value,
+                &format!("`env.{}`", key.name),
+                "a string",
+            ));
+            continue;
+        };
+        if text.contains('\0') {
+            problems.push(Problem::at(
+                "flow::invalid-env",
+                format!("`env.{}` contains a NUL byte", key.name),
+                source,
+                value.span,
+                "NUL byte",
+            ));
+            continue;
+        }
+        out.push(EnvVar {
+            name: Spanned::new(key.name.clone(), key.span),
+            value: Spanned::new(text.to_string(), value.span),
+        });
+    }
+    out
+}
+
+fn context(source: &Source, node: &Node, problems: &mut Problems) -> Vec<ContextEntry> {
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong_type(
+            source,
+            node,
+            "`context`",
+            "a map of variable names to values",
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let v = match &value.value {
+            Value::List(items) => {
+                let mut words = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Some(s) = string(source, item, "a context list item", problems) {
+                        words.push(s.value);
+                    }
+                }
+                ContextValue::Many(words)
+            }
+            _ => match value.scalar_text() {
+                Some(s) => ContextValue::One(s.to_string()),
+                None => {
+                    problems.push(wrong_type(
+                        source,
+                        value,
+                        &format!("`context.{}`", key.name),
+                        "a string or a list of strings",
+                    ));
+                    continue;
+                }
+            },
+        };
+        out.push(ContextEntry {
+            name: Spanned::new(key.name.clone(), key.span),
+            value: Spanned::new(v, value.span),
+        });
+    }
+    out
+}

@@ -1,0 +1,493 @@
+//! Finding workflows and reading them into the model, keeping source spans.
+//!
+//! Workflows come from a file named on the command line, from `.flow.yaml` (or `.flow.yml`),
+//! from the root manifest's `[workspace.metadata.flow.<name>]` or `[package.metadata.flow.<name>]`,
+//! and from member manifests' `[package.metadata.flow.<name>]` (as `<package>:<name>`).
+
+pub mod build;
+pub mod duration;
+pub mod model;
+pub mod node;
+pub mod toml;
+pub mod workspace;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Problem, Problems};
+use crate::source::{Source, SourceFile, Span};
+use model::{Origin, Workflow};
+use node::Node;
+pub use workspace::{Package, Workspace};
+
+/// Files larger than this are refused before parsing; no workflow is this large.
+const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Every workflow that could be found, and the project they belong to.
+#[derive(Debug)]
+pub struct Catalog {
+    /// The workflows, in discovery order: `.flow.yaml`, the root manifest, then members.
+    pub workflows: Vec<Workflow>,
+    /// The project they belong to.
+    pub project: Project,
+    /// Problems found while reading them; planning adds its own before any is reported.
+    pub problems: Problems,
+}
+
+/// A workflow read from a file named on the command line.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The workflow, as far as it could be read.
+    pub workflow: Workflow,
+    /// The project it belongs to.
+    pub project: Project,
+    /// Problems found while reading it; planning adds its own before any is reported.
+    pub problems: Problems,
+}
+
+/// Where workflows run: a cargo workspace, or a plain folder.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder steps run in by default.
+    pub root: PathBuf,
+    /// The folder logs go under (`<target>/flow/...`).
+    pub target_dir: PathBuf,
+    /// The cargo workspace, when there is one.
+    pub workspace: Option<Workspace>,
+}
+
+impl Project {
+    fn of_workspace(ws: Workspace) -> Self {
+        Self {
+            root: ws.root.clone(),
+            target_dir: ws.target_dir.clone(),
+            workspace: Some(ws),
+        }
+    }
+
+    fn plain(dir: &Path) -> Self {
+        Self {
+            root: dir.to_path_buf(),
+            target_dir: dir.join("target"),
+            workspace: None,
+        }
+    }
+}
+
+impl Catalog {
+    /// The workflow called `name`.
+    pub fn get(&self, name: &str) -> Option<&Workflow> {
+        self.workflows.iter().find(|w| w.name == name)
+    }
+
+    /// A usage problem for a workflow name that is not in the catalog.
+    pub fn unknown(&self, name: &str) -> Problem {
+        let names: Vec<&str> = self.workflows.iter().map(|w| w.name.as_str()).collect();
+        let help = crate::suggest::did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
+            if names.is_empty() {
+                "no workflows are defined here; add `.flow.yaml` or `[workspace.metadata.flow.<name>]` in Cargo.toml".into()
+            } else {
+                format!("the workflows are: {}", names.join(", "))
+            }
+        });
+        Problem::new(
+            "flow::unknown-workflow",
+            format!("no workflow named `{name}`"),
+        )
+        .with_help(help)
+    }
+}
+
+/// Whether a command-line target names a file rather than a workflow.
+pub fn is_file_target(target: &str) -> bool {
+    let p = Path::new(target);
+    target.contains('/')
+        || target.contains(std::path::MAIN_SEPARATOR)
+        || matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "toml")
+        )
+}
+
+/// Reads a file as text, with a clear problem when it is missing, a folder, huge or not UTF-8.
+pub fn read_source(path: &Path) -> Result<Source, Problem> {
+    let shown = crate::source::display_path(path);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Problem::new(
+            "flow::read",
+            format!("cannot read workflow file `{shown}`: {}", io_reason(&e)),
+        )
+        .with_help("check the path; run `cargo flow list` to see the workflows found here")
+    })?;
+    if meta.is_dir() {
+        return Err(Problem::new(
+            "flow::read",
+            format!("`{shown}` is a directory, not a workflow file"),
+        )
+        .with_help("name a YAML file, e.g. `cargo flow run path/to/workflow.yaml`"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Problem::new(
+            "flow::read",
+            format!(
+                "`{shown}` is {} MiB; workflow files may be at most {} MiB",
+                meta.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::new(
+            "flow::read",
+            format!("cannot read workflow file `{shown}`: {}", io_reason(&e)),
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Problem::new(
+            "flow::read",
+            format!(
+                "`{shown}` is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .with_help("workflow files must be UTF-8 YAML or TOML")
+    })?;
+    Ok(SourceFile::new(path, text))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn parse(source: &Source) -> Result<Node, Problem> {
+    if source.path.extension().and_then(|e| e.to_str()) == Some("toml") {
+        toml::parse(source)
+    } else {
+        yaml::parse(source)
+    }
+}
+
+fn empty_file(source: &Source) -> Problem {
+    Problem::at(
+        "flow::empty",
+        format!("`{}` holds no workflow", source.name),
+        source,
+        Span::new(0, 0),
+        "empty",
+    )
+    .with_help("a workflow file needs `steps:`, a list of steps each with an `id` and a `run`")
+}
+
+/// Loads the single workflow in a file named on the command line. Problems that stop reading
+/// (a missing file, a syntax error) are the error; the others travel with the workflow.
+pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
+    let source = read_source(path)?;
+    let node = parse(&source)?;
+    if matches!(node.value, node::Value::Null) {
+        return Err(empty_file(&source).into());
+    }
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let project = match workspace::find_manifest(&dir) {
+        Some(manifest) => Project::of_workspace(workspace::read(&manifest)?),
+        None => Project::plain(&dir),
+    };
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("workflow");
+    let stem = stem.strip_suffix(".flow").unwrap_or(stem).to_string();
+    let origin = Origin {
+        source: source.clone(),
+        span: Span::new(0, 0),
+        base_dir: project.root.clone(),
+        package: None,
+    };
+    let mut problems = Problems::new();
+    if node.get("workflows").is_some() && node.get("steps").is_none() {
+        problems.push(
+            Problem::at("flow::several-workflows", format!("`{}` holds several workflows", source.name), &source, Span::new(0, 0), "here")
+                .with_help("name one of them: put the file at the project root as `.flow.yaml` and run `cargo flow <name>`"),
+        );
+        return Err(problems);
+    }
+    let mut wf = build::workflow(&source, &node, stem, origin, &mut problems);
+    if let Some(title) = wf.title.as_ref().filter(|t| !t.trim().is_empty()) {
+        wf.name = title.clone();
+    }
+    Ok(Loaded {
+        workflow: wf,
+        project,
+        problems,
+    })
+}
+
+/// Finds every workflow of the project around `cwd` (or the one `manifest_path` names).
+/// Problems in the workflows travel in the catalog, so that planning can add its own.
+pub fn load_catalog(cwd: &Path, manifest_path: Option<&Path>) -> Result<Catalog, Problems> {
+    let manifest = match manifest_path {
+        Some(m) => {
+            if !m.is_file() {
+                return Err(Problem::new(
+                    "flow::manifest",
+                    format!("manifest path `{}` does not exist", m.display()),
+                )
+                .into());
+            }
+            Some(std::path::absolute(m).unwrap_or_else(|_| m.to_path_buf()))
+        }
+        None => workspace::find_manifest(cwd),
+    };
+    let mut problems = Problems::new();
+    let mut workflows = Vec::new();
+    let project = match manifest {
+        Some(manifest) => {
+            let ws = workspace::read(&manifest)?;
+            if let Some(file) = flow_file(&ws.root) {
+                workflows.extend(from_flow_file(&file, &ws.root, &mut problems));
+            }
+            from_manifests(&ws, &mut workflows, &mut problems);
+            Project::of_workspace(ws)
+        }
+        None => {
+            let found = cwd.ancestors().find_map(flow_file);
+            match found {
+                Some(file) => {
+                    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                    workflows.extend(from_flow_file(&file, &dir, &mut problems));
+                    Project::plain(&dir)
+                }
+                None => Project::plain(cwd),
+            }
+        }
+    };
+    check_unique(&workflows, &mut problems);
+    Ok(Catalog {
+        workflows,
+        project,
+        problems,
+    })
+}
+
+fn flow_file(dir: &Path) -> Option<PathBuf> {
+    [".flow.yaml", ".flow.yml"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// The workflows of a `.flow.yaml`: one (top-level `steps`) or several (`workflows:`).
+fn from_flow_file(path: &Path, base_dir: &Path, problems: &mut Problems) -> Vec<Workflow> {
+    let source = match read_source(path) {
+        Ok(s) => s,
+        Err(p) => {
+            problems.push(p);
+            return Vec::new();
+        }
+    };
+    let node = match parse(&source) {
+        Ok(n) => n,
+        Err(p) => {
+            problems.push(p);
+            return Vec::new();
+        }
+    };
+    if matches!(node.value, node::Value::Null) {
+        problems.push(empty_file(&source));
+        return Vec::new();
+    }
+    let origin = |span| Origin {
+        source: source.clone(),
+        span,
+        base_dir: base_dir.to_path_buf(),
+        package: None,
+    };
+    match node.get("workflows") {
+        Some(all) => {
+            if let Some(entries) = node.as_map() {
+                for (key, _) in entries.iter().filter(|(k, _)| k.name != "workflows") {
+                    let help = if build::WORKFLOW_KEYS.contains(&key.name.as_str()) {
+                        "with `workflows:`, every workflow's keys go under its own name".to_string()
+                    } else {
+                        "the top level holds either one workflow (`steps:`) or `workflows:`"
+                            .to_string()
+                    };
+                    problems.push(
+                        Problem::at(
+                            "flow::unknown-key",
+                            format!("unexpected top-level key `{}` beside `workflows`", key.name),
+                            &source,
+                            key.span,
+                            "unexpected",
+                        )
+                        .with_help(help),
+                    );
+                }
+            }
+            let Some(entries) = all.as_map() else {
+                problems.push(build::wrong_type(
+                    &source,
+                    all,
+                    "`workflows`",
+                    "a map of workflow names to workflows",
+                ));
+                return Vec::new();
+            };
+            entries
+                .iter()
+                .filter_map(|(key, wf)| {
+                    if !valid_workflow_name(&key.name) {
+                        problems.push(invalid_name(&source, key));
+                        return None;
+                    }
+                    Some(build::workflow(
+                        &source,
+                        wf,
+                        key.name.clone(),
+                        origin(key.span),
+                        problems,
+                    ))
+                })
+                .collect()
+        }
+        None => {
+            let span = node.get("name").map_or(Span::new(0, 0), |n| n.span);
+            let name = node
+                .get("name")
+                .and_then(|n| n.scalar_text())
+                .unwrap_or("default")
+                .to_string();
+            let wf = build::workflow(&source, &node, name, origin(span), problems);
+            if valid_workflow_name(&wf.name) {
+                vec![wf]
+            } else {
+                problems.push(
+                    Problem::at(
+                        "flow::invalid-name",
+                        format!("invalid workflow name `{}`", wf.name),
+                        &source,
+                        span,
+                        "invalid name",
+                    )
+                    .with_help("workflow names may use letters, digits, `_`, `.` and `-`"),
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Workflow names follow the rules of step ids, so that they are safe as folder names.
+fn valid_workflow_name(name: &str) -> bool {
+    build::is_valid_id(name) && !name.starts_with('.')
+}
+
+fn invalid_name(source: &Source, key: &node::Key) -> Problem {
+    Problem::at(
+        "flow::invalid-name",
+        format!("invalid workflow name `{}`", key.name.escape_debug()),
+        source,
+        key.span,
+        "invalid name",
+    )
+    .with_help("workflow names may use letters, digits, `_`, `.` and `-`")
+}
+
+/// The workflows declared in the workspace's own manifests.
+fn from_manifests(ws: &Workspace, out: &mut Vec<Workflow>, problems: &mut Problems) {
+    let root_manifest = &ws.manifest_path;
+    let mut manifests: Vec<(&Path, Option<&Package>)> = vec![(root_manifest, None)];
+    for p in &ws.packages {
+        if p.manifest_path != *root_manifest {
+            manifests.push((&p.manifest_path, Some(p)));
+        }
+    }
+    for (path, package) in manifests {
+        // Most manifests declare no workflow; skip parsing those.
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        if !text.contains("flow") {
+            continue;
+        }
+        let source = SourceFile::new(path, text);
+        let node = match toml::parse(&source) {
+            Ok(n) => n,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let tables: &[&str] = if package.is_some() {
+            &["package"]
+        } else {
+            &["workspace", "package"]
+        };
+        for table in tables {
+            let Some(flow) = node
+                .get(table)
+                .and_then(|t| t.get("metadata"))
+                .and_then(|m| m.get("flow"))
+            else {
+                continue;
+            };
+            let Some(entries) = flow.as_map() else {
+                problems.push(build::wrong_type(
+                    &source,
+                    flow,
+                    &format!("`{table}.metadata.flow`"),
+                    "a table of workflows",
+                ));
+                continue;
+            };
+            let base_dir = package.map_or(&ws.root, |p| &p.dir);
+            for (key, wf) in entries {
+                if !valid_workflow_name(&key.name) {
+                    problems.push(invalid_name(&source, key));
+                    continue;
+                }
+                let name = match package {
+                    Some(p) => format!("{}:{}", p.name, key.name),
+                    None => key.name.clone(),
+                };
+                let origin = Origin {
+                    source: source.clone(),
+                    span: key.span,
+                    base_dir: base_dir.clone(),
+                    package: package.map(|p| p.name.clone()),
+                };
+                out.push(build::workflow(&source, wf, name, origin, problems));
+            }
+        }
+    }
+}
+
+fn check_unique(workflows: &[Workflow], problems: &mut Problems) {
+    let mut seen: std::collections::HashMap<&str, &Workflow> = std::collections::HashMap::new();
+    for wf in workflows {
+        if let Some(first) = seen.get(wf.name.as_str()) {
+            let first_at = first.origin.source.location(first.origin.span);
+            problems.push(
+                Problem::at(
+                    "flow::duplicate-workflow",
+                    format!(
+                        "workflow `{}` is defined twice: at {first_at} and here",
+                        wf.name
+                    ),
+                    &wf.origin.source,
+                    wf.origin.span,
+                    "defined again here",
+                )
+                .with_help(format!(
+                    "rename one of them or remove one; the first is at {first_at}"
+                )),
+            );
+        } else {
+            seen.insert(&wf.name, wf);
+        }
+    }
+}

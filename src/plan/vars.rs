@@ -1,0 +1,220 @@
+//! `${name}` context variables: where their values come from, and substitution that cannot
+//! change the shape of a shell command.
+
+use std::collections::HashMap;
+
+use crate::load::model::ContextValue;
+
+/// A variable's value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    /// The value.
+    pub value: ContextValue,
+}
+
+/// The variables known to a workflow, most specific first: `--context`, the workflow's
+/// `context:` defaults, then the workspace facts. Names found in none of them are left for
+/// the shell when the environment has them.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    map: HashMap<String, Var>,
+}
+
+impl Vars {
+    /// Sets a variable unless a more specific source already did.
+    pub fn insert_default(&mut self, name: &str, value: ContextValue) {
+        self.map.entry(name.to_string()).or_insert(Var { value });
+    }
+
+    /// The variable called `name`.
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.map.get(name)
+    }
+
+    /// Every variable name, for "did you mean".
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+
+    /// Every variable, for the environment of steps.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Var)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// One `${...}` reference found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The variable's name.
+    pub name: String,
+    /// Byte offset of `$` within the text.
+    pub start: usize,
+    /// Byte length of `${name}`.
+    pub len: usize,
+}
+
+/// A piece of a text: literal or a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Text as written (with `$${` already turned into `${`).
+    Literal(std::borrow::Cow<'a, str>),
+    /// A `${name}` reference.
+    Ref(Reference),
+}
+
+/// A `${` without its `}` or with an invalid name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadReference {
+    /// Byte offset of `$`.
+    pub start: usize,
+    /// Byte length of what was read.
+    pub len: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Whether `name` is a valid variable name: `[A-Za-z_][A-Za-z0-9_.-]*`.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Splits a text into literals and references. `$${` is a literal `${`.
+pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
+    let mut pieces = Vec::new();
+    let bytes = text.as_bytes();
+    let mut lit_start = 0;
+    let mut i = 0;
+    let mut owned: Option<String> = None;
+    while i < bytes.len() {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') && bytes.get(i + 2) == Some(&b'{') {
+            // `$${` -> literal `${`
+            let buf = owned.get_or_insert_with(String::new);
+            buf.push_str(&text[lit_start..i]);
+            buf.push_str("${");
+            i += 3;
+            lit_start = i;
+            continue;
+        }
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            let Some(close) = text[i + 2..].find('}') else {
+                return Err(BadReference {
+                    start: i,
+                    len: text.len() - i,
+                    message: "`${` is never closed with `}`".into(),
+                });
+            };
+            let name = &text[i + 2..i + 2 + close];
+            let len = close + 3;
+            let trimmed = name.trim();
+            if !is_valid_name(trimmed) {
+                // Shell forms like `${VAR:-default}` or `${#x}` belong to the shell.
+                if looks_like_shell_expansion(name) {
+                    i += len;
+                    continue;
+                }
+                return Err(BadReference {
+                    start: i,
+                    len,
+                    message: format!("`{name}` is not a variable name"),
+                });
+            }
+            let mut lit = owned.take().unwrap_or_default();
+            lit.push_str(&text[lit_start..i]);
+            if !lit.is_empty() {
+                pieces.push(Piece::Literal(lit.into()));
+            }
+            pieces.push(Piece::Ref(Reference {
+                name: trimmed.to_string(),
+                start: i,
+                len,
+            }));
+            i += len;
+            lit_start = i;
+            continue;
+        }
+        i += 1;
+    }
+    match owned {
+        Some(mut buf) => {
+            buf.push_str(&text[lit_start..]);
+            if !buf.is_empty() {
+                pieces.push(Piece::Literal(buf.into()));
+            }
+        }
+        None if lit_start < text.len() => pieces.push(Piece::Literal(text[lit_start..].into())),
+        None => {}
+    }
+    Ok(pieces)
+}
+
+/// `${VAR:-x}`, `${#VAR}`, `${VAR%.rs}` and the like: parameter expansions for the shell.
+fn looks_like_shell_expansion(inner: &str) -> bool {
+    let mut chars = inner.chars();
+    match chars.next() {
+        Some('#' | '!') => true,
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
+            let rest: String = inner
+                .chars()
+                .skip_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest.starts_with([':', '-', '=', '+', '?', '%', '#', '/', '^', ','])
+        }
+        Some(c) if c.is_ascii_digit() => true,
+        _ => false,
+    }
+}
+
+/// Quotes a word for `sh` only where it must be: `librex/equilibria` stays as it is.
+pub fn shell_quote(word: &str) -> String {
+    shell_words::quote(word).into_owned()
+}
+
+/// A value as shell words: one quoted word, or several.
+pub fn shell_words_of(value: &ContextValue) -> String {
+    match value {
+        ContextValue::One(s) => shell_quote(s),
+        ContextValue::Many(items) => items
+            .iter()
+            .map(|s| shell_quote(s))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// A value as plain text, for `env` and `cwd`: a list is joined with spaces.
+pub fn plain_text_of(value: &ContextValue) -> String {
+    match value {
+        ContextValue::One(s) => s.clone(),
+        ContextValue::Many(items) => items.join(" "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_references() {
+        let p = split("pytest ${target} --x").unwrap();
+        assert_eq!(p.len(), 3);
+        assert!(matches!(&p[1], Piece::Ref(r) if r.name == "target" && r.start == 7 && r.len == 9));
+        let p = split("echo $${HOME} ${a}").unwrap();
+        assert_eq!(p[0], Piece::Literal("echo ${HOME} ".into()));
+        assert!(split("echo ${a").is_err());
+        assert!(split("echo ${a b}").is_err());
+        assert_eq!(split("echo ${HOME:-x}").unwrap().len(), 1);
+        assert_eq!(split("echo $HOME").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(shell_quote("librex/equilibria"), "librex/equilibria");
+        assert_eq!(shell_quote("x; rm -rf ~"), "'x; rm -rf ~'");
+        assert_eq!(
+            shell_words_of(&ContextValue::Many(vec!["a".into(), "b c".into()])),
+            "a 'b c'"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! A plan as text: the dry run, and `graph` as text, Graphviz dot or Mermaid.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fmt::Write;
+
+use crate::load::duration::format_duration;
+use crate::load::model::Timeout;
+use crate::plan::Plan;
+
+/// The formats `graph` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Each step with what it depends on.
+    Text,
+    /// Graphviz dot.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+}
+
+/// The order in which steps start when all succeed and one runs at a time: dependencies first,
+/// longest critical path first among ready steps, declaration order breaking ties.
+pub fn start_order(plan: &Plan) -> Vec<usize> {
+    let mut pending: Vec<usize> = plan.steps.iter().map(|s| s.deps.len()).collect();
+    let mut ready: BinaryHeap<(u64, Reverse<usize>)> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.deps.is_empty())
+        .map(|(i, s)| (s.weight, Reverse(i)))
+        .collect();
+    let mut order = Vec::with_capacity(plan.steps.len());
+    while let Some((_, Reverse(i))) = ready.pop() {
+        order.push(i);
+        for &d in &plan.steps[i].dependents {
+            pending[d] -= 1;
+            if pending[d] == 0 {
+                ready.push((plan.steps[d].weight, Reverse(d)));
+            }
+        }
+    }
+    order
+}
+
+/// The dry run: what would run, in which order, with what.
+pub fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan for {}: {} step{}, at most {parallel} at a time (nothing is run: --dry-run)",
+        plan.workflow,
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" }
+    );
+    for (n, i) in start_order(plan).into_iter().enumerate() {
+        let s = &plan.steps[i];
+        let _ = writeln!(out, "{:>4}. {}", n + 1, s.id);
+        let _ = writeln!(out, "        run: {}", s.command.display());
+        if !s.deps.is_empty() {
+            let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
+            let _ = writeln!(out, "        after: {}", deps.join(", "));
+        }
+        if s.cwd != root {
+            let _ = writeln!(out, "        cwd: {}", s.cwd.display());
+        }
+        for (k, v) in &s.env {
+            let _ = writeln!(out, "        env: {k}={v}");
+        }
+        let timeout = match s.timeout {
+            Timeout::After(d) => format_duration(d),
+            Timeout::Never => "none".into(),
+        };
+        let _ = writeln!(
+            out,
+            "        timeout: {timeout}, critical path: {} step{}",
+            s.weight,
+            if s.weight == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
+/// The graph in the given format.
+pub fn render(plan: &Plan, format: GraphFormat) -> String {
+    let mut out = String::new();
+    match format {
+        GraphFormat::Text => {
+            let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+            for s in &plan.steps {
+                if s.deps.is_empty() {
+                    let _ = writeln!(out, "{}", s.id);
+                } else {
+                    let deps: Vec<&str> =
+                        s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
+                    let _ = writeln!(out, "{:<width$}  <- {}", s.id, deps.join(", "));
+                }
+            }
+        }
+        GraphFormat::Dot => {
+            let _ = writeln!(out, "digraph {} {{", dot_quote(&plan.workflow));
+            let _ = writeln!(out, "  rankdir=LR;");
+            for s in &plan.steps {
+                let _ = writeln!(out, "  {};", dot_quote(&s.id));
+            }
+            for s in &plan.steps {
+                for &d in &s.deps {
+                    let _ = writeln!(
+                        out,
+                        "  {} -> {};",
+                        dot_quote(&plan.steps[d].id),
+                        dot_quote(&s.id)
+                    );
+                }
+            }
+            let _ = writeln!(out, "}}");
+        }
+        GraphFormat::Mermaid => {
+            let _ = writeln!(out, "flowchart LR");
+            for (i, s) in plan.steps.iter().enumerate() {
+                let _ = writeln!(out, "  s{i}[\"{}\"]", s.id);
+            }
+            for (i, s) in plan.steps.iter().enumerate() {
+                for &d in &s.deps {
+                    let _ = writeln!(out, "  s{d} --> s{i}");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn dot_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}

@@ -1,0 +1,77 @@
+//! The one line a finished or skipped step leaves: `✓ build 1.2s`.
+
+use console::style;
+
+use crate::load::duration::{format_duration, format_elapsed};
+use crate::plan::Plan;
+use crate::run::event::signal_name;
+use crate::run::{Outcome, SkipReason, Status};
+
+/// The line for a step that ran.
+pub fn finished(plan: &Plan, step: usize, outcome: &Outcome) -> String {
+    let id = &plan.steps[step].id;
+    let time = format_elapsed(outcome.duration);
+    let note = outcome.note.as_deref();
+    match &outcome.status {
+        Status::Success => {
+            let mut s = format!(
+                "{} {} {}",
+                style("✓").green().bold(),
+                style(id).bold(),
+                style(time).dim()
+            );
+            if let Some(n) = note {
+                s.push_str(&format!(" {}", style(format!("({n})")).yellow()));
+            }
+            s
+        }
+        Status::TimedOut { after } => format!(
+            "{} {} {}",
+            style("⏱").red().bold(),
+            style(id).bold(),
+            style(format!("timed out after {}", format_duration(*after))).red()
+        ),
+        other => format!(
+            "{} {} {} {}",
+            style("✗").red().bold(),
+            style(id).bold(),
+            style(time).dim(),
+            style(format!("({})", failure(other, note))).red()
+        ),
+    }
+}
+
+/// Why a step failed, in words: `exit 101`, `killed by SIGSEGV`, `command not found: foo`.
+pub fn failure(status: &Status, note: Option<&str>) -> String {
+    let base = match status {
+        Status::Success => "succeeded".to_string(),
+        Status::Failed { code } => format!("exit {code}"),
+        Status::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
+        Status::TimedOut { after } => format!("timed out after {}", format_duration(*after)),
+        Status::SpawnFailed { message } => message.clone(),
+        Status::Interrupted => "interrupted".to_string(),
+    };
+    match note {
+        Some(n) => format!("{base}: {n}"),
+        None => base,
+    }
+}
+
+/// Why a step was skipped, in words: `test failed`.
+pub fn skip_reason(plan: &Plan, reason: &SkipReason) -> String {
+    match reason {
+        SkipReason::DependencyFailed(d) => format!("{} failed", plan.steps[*d].id),
+        SkipReason::FailFast(d) => format!("--fail-fast after {} failed", plan.steps[*d].id),
+        SkipReason::Interrupted => "interrupted".to_string(),
+    }
+}
+
+/// The line for a step that did not run.
+pub fn skipped(plan: &Plan, step: usize, reason: &SkipReason) -> String {
+    format!(
+        "{} {} {}",
+        style("-").yellow().bold(),
+        style(&plan.steps[step].id).bold(),
+        style(format!("skipped: {}", skip_reason(plan, reason))).yellow()
+    )
+}

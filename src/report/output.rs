@@ -1,0 +1,63 @@
+//! Showing a step's output from its log file: whole, or its tail, never holding more than the
+//! tail in memory.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+/// How many lines of a failed step's output are shown in grouped mode.
+pub const TAIL_LINES: usize = 40;
+
+/// Writes the whole log to `out`, each line prefixed.
+pub fn copy_all(log: &Path, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
+    let file = File::open(log)?;
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        out.write_all(prefix.as_bytes())?;
+        out.write_all(&String::from_utf8_lossy(&line).into_owned().into_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The last `n` lines of the log and how many lines were left out before them.
+pub fn tail(log: &Path, n: usize) -> io::Result<(usize, Vec<String>)> {
+    let file = File::open(log)?;
+    let mut reader = BufReader::new(file);
+    let mut lines: VecDeque<String> = VecDeque::with_capacity(n + 1);
+    let mut skipped = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // Very long lines are cut so the tail stays small whatever the output.
+        let read = reader
+            .by_ref()
+            .take(16 * 1024)
+            .read_until(b'\n', &mut line)?;
+        if read == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else if read == 16 * 1024 {
+            let mut rest = Vec::new();
+            reader.read_until(b'\n', &mut rest)?;
+            line.extend_from_slice("…".as_bytes());
+        }
+        lines.push_back(String::from_utf8_lossy(&line).into_owned());
+        if lines.len() > n {
+            lines.pop_front();
+            skipped += 1;
+        }
+    }
+    Ok((skipped, lines.into()))
+}

@@ -1,0 +1,11 @@
+//! Running a plan: the scheduler, the processes, and the events that tell the outside world
+//! what happened.
+
+pub mod event;
+pub mod process;
+pub mod scheduler;
+pub mod signals;
+pub mod sys;
+
+pub use event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};
+pub use scheduler::{Executor, RunOptions};

@@ -1,0 +1,332 @@
+//! Running one step as a process: its own process group, stdin closed, output streamed into
+//! its log file, timeouts that stop the whole group, and no leftover process.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::event::{Event, Outcome, Status};
+use super::scheduler::Executor;
+use super::sys::{self, Groups};
+use crate::load::model::Timeout;
+use crate::plan::{Plan, PlannedStep, Run};
+
+/// Longest line passed on live; a longer one is passed on in pieces.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Runs plan steps as real processes.
+pub struct ProcessExecutor<'a> {
+    plan: &'a Plan,
+    log_dir: PathBuf,
+    /// Time between SIGTERM and SIGKILL.
+    pub grace: Duration,
+    /// How long to keep reading after a step's process exited while others hold its output.
+    pub pipe_grace: Duration,
+    /// Whether to pass output lines on as events.
+    pub stream: bool,
+    groups: Arc<Groups>,
+}
+
+impl<'a> ProcessExecutor<'a> {
+    /// An executor writing logs into `log_dir`, which must exist.
+    pub fn new(plan: &'a Plan, log_dir: PathBuf) -> Self {
+        Self {
+            plan,
+            log_dir,
+            grace: Duration::from_secs(5),
+            pipe_grace: Duration::from_millis(500),
+            stream: false,
+            groups: Arc::new(Groups::default()),
+        }
+    }
+
+    /// The log file of a step.
+    pub fn log_path(&self, step: &PlannedStep) -> PathBuf {
+        self.log_dir.join(format!("{}.log", step.id))
+    }
+
+    fn command(&self, step: &PlannedStep) -> Command {
+        let mut cmd = match &step.command {
+            Run::Shell(line) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c").arg(line);
+                c
+            }
+            Run::Argv(args) => {
+                let mut c = Command::new(&args[0]);
+                c.args(&args[1..]);
+                c
+            }
+        };
+        cmd.current_dir(&step.cwd)
+            .envs(step.env.iter().map(|(k, v)| (k, v)))
+            .env("FLOW_WORKFLOW", &self.plan.workflow)
+            .env("FLOW_STEP", &step.id)
+            .stdin(Stdio::null());
+        sys::own_group(&mut cmd);
+        cmd
+    }
+}
+
+impl Executor for ProcessExecutor<'_> {
+    fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+        let step = &self.plan.steps[index];
+        let log_path = self.log_path(step);
+        let started = Instant::now();
+        let failed = |message: String, log: Option<PathBuf>| Outcome {
+            status: Status::SpawnFailed { message },
+            duration: started.elapsed(),
+            log,
+            note: None,
+        };
+        if !step.cwd.is_dir() {
+            return failed(
+                format!(
+                    "its working directory `{}` does not exist",
+                    step.cwd.display()
+                ),
+                None,
+            );
+        }
+        let file = match File::create(&log_path) {
+            Ok(f) => f,
+            Err(e) => {
+                return failed(
+                    format!("cannot write its log `{}`: {e}", log_path.display()),
+                    None,
+                );
+            }
+        };
+        let mut log = io::BufWriter::with_capacity(64 * 1024, file);
+        let (reader, writer) = match io::pipe() {
+            Ok(p) => p,
+            Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
+        };
+        let mut cmd = self.command(step);
+        let writer2 = match writer.try_clone() {
+            Ok(w) => w,
+            Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
+        };
+        cmd.stdout(writer2).stderr(writer);
+        let spawned = cmd.spawn();
+        // The command holds our copies of the pipe's write end; without dropping it the
+        // pipe would never reach its end.
+        drop(cmd);
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writeln!(log, "cargo flow: {}", spawn_error(step, &e));
+                let _ = log.flush();
+                return failed(spawn_error(step, &e), Some(log_path));
+            }
+        };
+        let pid = child.id();
+        self.groups.add(pid);
+        let exit_fd = sys::exit_fd(pid);
+
+        let deadline = match step.timeout {
+            Timeout::After(d) => Some(started + d),
+            Timeout::Never => None,
+        };
+        let mut reader = reader;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut partial: Vec<u8> = Vec::new();
+        let mut timed_out = false;
+        let mut kill_at: Option<Instant> = None;
+        let mut exited_at: Option<Instant> = None;
+        let mut eof = false;
+        let mut leaked = false;
+        let mut give_up_at: Option<Instant> = None;
+        let mut write_error: Option<io::Error> = None;
+
+        while !(eof && exited_at.is_some()) {
+            let now = Instant::now();
+            if let Some(d) = deadline
+                && !timed_out
+                && exited_at.is_none()
+                && now >= d
+            {
+                timed_out = true;
+                sys::signal_group(pid, libc::SIGTERM);
+                kill_at = Some(now + self.grace);
+            }
+            if let Some(k) = kill_at
+                && now >= k
+            {
+                sys::signal_group(pid, libc::SIGKILL);
+                kill_at = None;
+            }
+            if let Some(e) = exited_at
+                && !eof
+                && !leaked
+                && now >= e + self.pipe_grace
+            {
+                // The step is done but something it started still holds its output open.
+                leaked = true;
+                sys::signal_group(pid, libc::SIGKILL);
+                give_up_at = Some(now + Duration::from_secs(2));
+            }
+            if give_up_at.is_some_and(|g| now >= g) {
+                break; // held open from outside the group (setsid); stop reading
+            }
+
+            let mut next: Option<Instant> = None;
+            let mut consider = |t: Option<Instant>| {
+                if let Some(t) = t {
+                    next = Some(next.map_or(t, |n: Instant| n.min(t)));
+                }
+            };
+            if !timed_out && exited_at.is_none() {
+                consider(deadline);
+            }
+            consider(kill_at);
+            if !eof && !leaked {
+                consider(exited_at.map(|e| e + self.pipe_grace));
+            }
+            consider(give_up_at);
+            if exit_fd.is_none() && exited_at.is_none() {
+                consider(Some(now + Duration::from_millis(if eof { 2 } else { 50 })));
+            }
+            let timeout_ms = next.map_or(-1, |n| {
+                let ms = n.saturating_duration_since(now).as_micros().div_ceil(1000);
+                i32::try_from(ms).unwrap_or(i32::MAX)
+            });
+            let ready = match sys::wait_ready(
+                (!eof).then_some(&reader),
+                exit_fd.as_ref().filter(|_| exited_at.is_none()),
+                timeout_ms,
+            ) {
+                Ok(r) => r,
+                Err(_) => sys::Ready {
+                    output: !eof,
+                    exited: false,
+                },
+            };
+            if ready.output {
+                match reader.read(&mut buf) {
+                    Ok(0) => eof = true,
+                    Ok(n) => {
+                        if write_error.is_none()
+                            && let Err(e) = log.write_all(&buf[..n])
+                        {
+                            write_error = Some(e);
+                        }
+                        if self.stream {
+                            pass_lines(index, &buf[..n], &mut partial, emit);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => eof = true,
+                }
+            }
+            if exited_at.is_none() && (ready.exited || (exit_fd.is_none() && sys::has_exited(pid)))
+            {
+                exited_at = Some(Instant::now());
+            }
+        }
+        let duration = exited_at
+            .unwrap_or_else(Instant::now)
+            .duration_since(started);
+        // Forget the group before reaping its leader: until then the id cannot be reused, so
+        // the last signal cannot reach a stranger. It stops anything the step left behind.
+        self.groups.remove(pid);
+        sys::signal_group(pid, libc::SIGKILL);
+        let exit = child.wait();
+        if self.stream && !partial.is_empty() {
+            emit(Event::Output {
+                step: index,
+                line: std::mem::take(&mut partial),
+            });
+        }
+        if let Err(e) = log.flush()
+            && write_error.is_none()
+        {
+            write_error = Some(e);
+        }
+
+        let mut note = None;
+        let status = match exit {
+            _ if timed_out => Status::TimedOut {
+                after: match step.timeout {
+                    Timeout::After(d) => d,
+                    Timeout::Never => duration,
+                },
+            },
+            Err(e) => Status::SpawnFailed {
+                message: format!("cannot wait for it: {e}"),
+            },
+            Ok(st) => match (st.code(), st.signal()) {
+                (Some(0), _) => Status::Success,
+                (Some(code), _) => {
+                    if matches!(step.command, Run::Shell(_)) {
+                        note = match code {
+                            127 => Some("command not found".to_string()),
+                            126 => Some("command not executable".to_string()),
+                            _ => None,
+                        };
+                    }
+                    Status::Failed { code }
+                }
+                (None, Some(sig)) => Status::Signaled { signal: sig },
+                (None, None) => Status::Failed { code: -1 },
+            },
+        };
+        let status = if !status.is_success() && self.groups.is_stopping() && !timed_out {
+            Status::Interrupted
+        } else {
+            status
+        };
+        if leaked {
+            note = Some("processes it left running held its output open; they were killed".into());
+        }
+        if let Some(e) = write_error {
+            note = Some(format!("its log could not be written in full: {e}"));
+        }
+        Outcome {
+            status,
+            duration,
+            log: Some(log_path),
+            note,
+        }
+    }
+
+    fn stop(&self, signal: i32) {
+        self.groups.signal_all(signal);
+    }
+}
+
+/// Splits output into lines for live display, bounding how much of a line is held.
+fn pass_lines(step: usize, chunk: &[u8], partial: &mut Vec<u8>, emit: &(dyn Fn(Event) + Sync)) {
+    let mut rest = chunk;
+    while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+        partial.extend_from_slice(&rest[..pos]);
+        emit(Event::Output {
+            step,
+            line: std::mem::take(partial),
+        });
+        rest = &rest[pos + 1..];
+    }
+    partial.extend_from_slice(rest);
+    if partial.len() >= MAX_LINE {
+        emit(Event::Output {
+            step,
+            line: std::mem::take(partial),
+        });
+    }
+}
+
+fn spawn_error(step: &PlannedStep, e: &io::Error) -> String {
+    let program = match &step.command {
+        Run::Shell(_) => "/bin/sh".to_string(),
+        Run::Argv(args) => args[0].clone(),
+    };
+    match e.kind() {
+        io::ErrorKind::NotFound => format!("command not found: `{program}`"),
+        io::ErrorKind::PermissionDenied => format!("command not executable: `{program}`"),
+        _ => format!("cannot start `{program}`: {e}"),
+    }
+}

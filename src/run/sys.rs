@@ -1,0 +1,172 @@
+//! The platform seam: process groups, signals and exit notification on Unix. Everything the
+//! scheduler needs from the operating system goes through here, so that another platform
+//! (job objects on Windows) replaces this file alone.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Puts the command's process in a new process group of its own. `process_group` keeps
+/// std's fast posix_spawn path, which a `pre_exec` closure would lose.
+pub fn own_group(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+}
+
+/// Sends `signal` to every process of the group `pgid`. A group that is gone is not an error.
+pub fn signal_group(pgid: u32, signal: i32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    if pgid <= 1 {
+        return; // never the whole session or init
+    }
+    // SAFETY: killpg has no memory-safety preconditions.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+/// A file descriptor that becomes readable when the process exits (Linux's pidfd), so that
+/// one `poll` waits for output, exit and timeout together with no periodic wake-ups.
+pub fn exit_fd(pid: u32) -> Option<OwnedFd> {
+    #[cfg(target_os = "linux")]
+    {
+        let pid = libc::pid_t::try_from(pid).ok()?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd >= 0 {
+            // SAFETY: the descriptor is new and owned by nobody else.
+            return Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        }
+        None
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// Whether the process has exited, without reaping it: while it is an unreaped zombie its
+/// process group id cannot be reused, so the group can still be signalled safely.
+pub fn has_exited(pid: u32) -> bool {
+    let pid: libc::id_t = pid;
+    // SAFETY: siginfo_t is plain data; waitid writes it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a siginfo_t; WNOWAIT leaves the child waitable.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is set by waitid when a child changed state, else stays 0.
+    r == 0 && unsafe { info.si_pid() } != 0
+}
+
+/// Which of the descriptors are ready, from one `poll`.
+pub struct Ready {
+    /// The output pipe has data or reached its end.
+    pub output: bool,
+    /// The exit descriptor fired.
+    pub exited: bool,
+}
+
+/// Waits until the output pipe or the exit descriptor is ready, or `timeout_ms` passes
+/// (`-1`: no limit).
+pub fn wait_ready(
+    output: Option<&impl AsRawFd>,
+    exit: Option<&OwnedFd>,
+    timeout_ms: i32,
+) -> io::Result<Ready> {
+    let mut fds = [
+        libc::pollfd {
+            fd: -1,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: -1,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    if let Some(o) = output {
+        fds[0].fd = o.as_raw_fd();
+    }
+    if let Some(e) = exit {
+        fds[1].fd = e.as_raw_fd();
+    }
+    loop {
+        // SAFETY: fds is a valid array of two pollfd; negative fds are ignored by poll.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+        if r >= 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let hit = |p: &libc::pollfd| {
+        p.fd >= 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+    };
+    Ok(Ready {
+        output: hit(&fds[0]),
+        exited: hit(&fds[1]),
+    })
+}
+
+/// The process groups of the steps now running, so that an interrupt can stop them all.
+#[derive(Debug, Default)]
+pub struct Groups {
+    inner: Mutex<GroupsInner>,
+}
+
+#[derive(Debug, Default)]
+struct GroupsInner {
+    running: Vec<u32>,
+    /// The signal every group gets from now on, once the run is being stopped.
+    stopping: Option<i32>,
+}
+
+impl Groups {
+    /// Records a new group. When the run is already being stopped, the group is signalled at
+    /// once, so a step that started during an interrupt does not escape it.
+    pub fn add(&self, pgid: u32) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sig) = g.stopping {
+            signal_group(pgid, sig);
+        }
+        g.running.push(pgid);
+    }
+
+    /// Forgets a group; call before reaping its leader, so the id is never signalled after it
+    /// could have been reused.
+    pub fn remove(&self, pgid: u32) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.running.retain(|&p| p != pgid);
+    }
+
+    /// Signals every running group, and every group that starts from now on.
+    pub fn signal_all(&self, signal: i32) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.stopping = Some(signal);
+        for &pgid in &g.running {
+            signal_group(pgid, signal);
+        }
+    }
+
+    /// Whether the run is being stopped.
+    pub fn is_stopping(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stopping
+            .is_some()
+    }
+}
