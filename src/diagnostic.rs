@@ -7,8 +7,12 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 use crate::source::{Source, Span};
 
 /// One thing wrong with a workflow or the command line: what, where, and how to fix it.
+/// Boxed, so that results carrying one stay small.
 #[derive(Debug)]
-pub struct Problem {
+pub struct Problem(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     code: &'static str,
     message: String,
     source: Option<NamedSource<std::sync::Arc<String>>>,
@@ -20,14 +24,14 @@ pub struct Problem {
 impl Problem {
     /// A problem with no place in a file (a missing file, a bad option).
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             code,
             message: message.into(),
             source: None,
             location: None,
             labels: Vec::new(),
             help: None,
-        }
+        }))
     }
 
     /// A problem at `span` of `source`, with `label` under the offending token.
@@ -45,26 +49,27 @@ impl Problem {
                 "YAML"
             },
         );
-        Self {
+        Self(Box::new(Inner {
             code,
             message: message.into(),
             source: Some(named),
             location: Some(source.location(span)),
             labels: vec![LabeledSpan::new_primary_with_span(Some(label.into()), span)],
             help: None,
-        }
+        }))
     }
 
     /// Adds a secondary label in the same file.
     pub fn with_label(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.labels
+        self.0
+            .labels
             .push(LabeledSpan::new_with_span(Some(label.into()), span));
         self
     }
 
     /// Adds the hint that says how to fix it.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
     }
 
@@ -78,23 +83,23 @@ impl Problem {
 
     /// The stable code, e.g. `flow::unknown-key`.
     pub fn code_str(&self) -> &'static str {
-        self.code
+        self.0.code
     }
 
     /// The one-line message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// `file:line:col` of the primary label, when the problem has a place.
     pub fn location(&self) -> Option<&str> {
-        self.location.as_deref()
+        self.0.location.as_deref()
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
@@ -102,24 +107,25 @@ impl std::error::Error for Problem {}
 
 impl Diagnostic for Problem {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        Some(Box::new(self.0.code))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
+        self.0
+            .help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn SourceCode)
+        self.0.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        if self.source.is_none() || self.labels.is_empty() {
+        if self.0.source.is_none() || self.0.labels.is_empty() {
             return None;
         }
-        Some(Box::new(self.labels.iter().cloned()))
+        Some(Box::new(self.0.labels.iter().cloned()))
     }
 }
 

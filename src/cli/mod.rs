@@ -151,7 +151,7 @@ fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
         let (wf, project, problems) = resolve(cli, name)?;
         let plan = plan_all(&wf, &project, &PlanOptions::default(), problems)?;
         let mut out = String::new();
-        out.push_str(&format!("{}", wf.name));
+        out.push_str(&wf.name);
         if let Some(d) = &wf.description {
             out.push_str(&format!(": {d}"));
         }

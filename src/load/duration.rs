@@ -62,6 +62,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             "m" | "min" | "mins" => 60.0,
             "h" | "hr" | "hrs" => 3600.0,
             "d" => 86400.0,
+            "" if i < bytes.len() => return Err(bad()),
             "" => {
                 return Err(DurationError(format!(
                     "`{text}` has no unit: write `{text}s` for seconds or `{text}m` for minutes"
@@ -81,7 +82,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 /// Formats a duration the way it is written: `5m`, `1h30m`, `90s` -> `1m30s`, `1.2s`.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 && ms % 1000 != 0 {
+    if ms < 1000 && !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     if d.subsec_millis() != 0 || d.as_secs() < 60 {

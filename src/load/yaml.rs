@@ -39,10 +39,23 @@ fn syntax_problem(source: &Source, err: &serde_saphyr::Error) -> Problem {
         .map(|loc| span_of(source.text.as_str(), &loc))
         .unwrap_or_default();
     let lower = message.to_lowercase();
-    let help = if lower.contains("budget") || lower.contains("alias") || lower.contains("depth") {
-        "the document nests too deeply or expands too many aliases; write it out plainly"
+    let (message, help) = if lower.contains("anchor") || lower.contains("alias") {
+        (
+            "the document expands into too much data through aliases".to_string(),
+            "aliases (`*name`) are expanded where they are used; a workflow never needs this many",
+        )
+    } else if lower.contains("recursion") || lower.contains("depth") || lower.contains("nesting") {
+        (
+            format!("the document nests deeper than {MAX_DEPTH} levels"),
+            "a workflow never needs this much nesting; write it out plainly",
+        )
+    } else if lower.contains("budget") {
+        (
+            "the document is larger than a workflow can be".to_string(),
+            "split it into smaller workflows",
+        )
     } else {
-        "fix the YAML syntax at this point"
+        (message, "fix the YAML syntax at this point")
     };
     Problem::at(
         "flow::syntax",

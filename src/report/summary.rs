@@ -11,10 +11,11 @@ use crate::run::{Status, StepEnd, Summary};
 /// Renders the summary; with `quiet`, only the closing line.
 pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> String {
     let mut out = String::new();
-    let (mut ok, mut failed, mut skipped) = (0, 0, 0);
+    let (mut ok, mut failed, mut skipped, mut stopped) = (0, 0, 0, 0);
     for end in &summary.steps {
         match end {
             StepEnd::Ran(o) if o.status.is_success() => ok += 1,
+            StepEnd::Ran(o) if o.status == Status::Interrupted => stopped += 1,
             StepEnd::Ran(_) => failed += 1,
             StepEnd::Skipped(_) => skipped += 1,
         }
@@ -58,11 +59,7 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
             } else {
                 status_cell
             };
-            out.push_str(
-                &format!("  {id:<width$}  {status_cell}  {time:>8}  {extra}")
-                    .trim_end()
-                    .to_string(),
-            );
+            out.push_str(format!("  {id:<width$}  {status_cell}  {time:>8}  {extra}").trim_end());
             out.push('\n');
         }
         if summary.critical_path.len() > 1 {
@@ -103,6 +100,9 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
     let mut parts = vec![format!("{ok} succeeded")];
     if failed > 0 {
         parts.push(format!("{failed} failed"));
+    }
+    if stopped > 0 {
+        parts.push(format!("{stopped} interrupted"));
     }
     if skipped > 0 {
         parts.push(format!("{skipped} skipped"));

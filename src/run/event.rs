@@ -118,7 +118,7 @@ impl Status {
 }
 
 /// Why a step did not run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
     /// A step it needs (directly or not) failed; the index is the step that failed.
     DependencyFailed(usize),

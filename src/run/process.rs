@@ -51,11 +51,20 @@ impl<'a> ProcessExecutor<'a> {
 
     fn command(&self, step: &PlannedStep) -> Command {
         let mut cmd = match &step.command {
-            Run::Shell(line) => {
-                let mut c = Command::new("/bin/sh");
-                c.arg("-c").arg(line);
-                c
-            }
+            Run::Shell(line) => match direct_argv(line) {
+                // As make does: a command with no shell syntax is executed without a shell,
+                // which saves starting one per step.
+                Some(argv) => {
+                    let mut c = Command::new(argv[0]);
+                    c.args(&argv[1..]);
+                    c
+                }
+                None => {
+                    let mut c = Command::new("/bin/sh");
+                    c.arg("-c").arg(line);
+                    c
+                }
+            },
             Run::Argv(args) => {
                 let mut c = Command::new(&args[0]);
                 c.args(&args[1..]);
@@ -262,7 +271,7 @@ impl Executor for ProcessExecutor<'_> {
             Ok(st) => match (st.code(), st.signal()) {
                 (Some(0), _) => Status::Success,
                 (Some(code), _) => {
-                    if matches!(step.command, Run::Shell(_)) {
+                    if matches!(&step.command, Run::Shell(l) if direct_argv(l).is_none()) {
                         note = match code {
                             127 => Some("command not found".to_string()),
                             126 => Some("command not executable".to_string()),
@@ -280,7 +289,7 @@ impl Executor for ProcessExecutor<'_> {
         } else {
             status
         };
-        if leaked {
+        if leaked && !timed_out && status != Status::Interrupted {
             note = Some("processes it left running held its output open; they were killed".into());
         }
         if let Some(e) = write_error {
@@ -319,14 +328,70 @@ fn pass_lines(step: usize, chunk: &[u8], partial: &mut Vec<u8>, emit: &(dyn Fn(E
     }
 }
 
+/// Words of the shell's own that no program on PATH stands in for.
+const SHELL_WORDS: &[&str] = &[
+    "!", ".", ":", "alias", "break", "case", "cd", "command", "continue", "do", "done", "elif",
+    "else", "esac", "eval", "exec", "exit", "export", "fi", "for", "function", "getopts", "hash",
+    "if", "local", "read", "readonly", "return", "set", "shift", "source", "then", "times", "trap",
+    "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while", "{", "}",
+];
+
+/// The words of a command line that `sh -c` would run as one plain program, or `None` when
+/// it uses any shell syntax (quotes, variables, globs, redirections, operators, comments) or
+/// starts with a shell builtin or an assignment.
+pub fn direct_argv(line: &str) -> Option<Vec<&str>> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b" \t-_./=:,+@%".contains(&b) && b != b'\\';
+    if !line.bytes().all(plain) {
+        return None;
+    }
+    let words: Vec<&str> = line.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+    let first = *words.first()?;
+    if first.contains('=') || SHELL_WORDS.contains(&first) {
+        return None;
+    }
+    Some(words)
+}
+
 fn spawn_error(step: &PlannedStep, e: &io::Error) -> String {
     let program = match &step.command {
-        Run::Shell(_) => "/bin/sh".to_string(),
+        Run::Shell(line) => direct_argv(line).map_or("/bin/sh", |w| w[0]).to_string(),
         Run::Argv(args) => args[0].clone(),
     };
     match e.kind() {
         io::ErrorKind::NotFound => format!("command not found: `{program}`"),
         io::ErrorKind::PermissionDenied => format!("command not executable: `{program}`"),
         _ => format!("cannot start `{program}`: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direct_argv;
+
+    #[test]
+    fn runs_plain_commands_without_a_shell() {
+        assert_eq!(direct_argv("true"), Some(vec!["true"]));
+        assert_eq!(
+            direct_argv("cargo test --all  -p x"),
+            Some(vec!["cargo", "test", "--all", "-p", "x"])
+        );
+        for shell in [
+            "echo $HOME",
+            "a && b",
+            "a | b",
+            "echo 'x'",
+            "ls *.rs",
+            "cd x",
+            "X=1 cmd",
+            "a > f",
+            "echo ~",
+            "a # c",
+            "a\nb",
+            "exit 1",
+            "",
+            "   ",
+        ] {
+            assert_eq!(direct_argv(shell), None, "{shell}");
+        }
     }
 }

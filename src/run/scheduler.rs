@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::event::{Event, Outcome, Reporter, SkipReason, StepEnd, Summary};
+use super::event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};
 use crate::plan::Plan;
 
 /// Runs one step. The real one spawns processes; tests use fakes.
@@ -170,16 +170,23 @@ pub fn run(
                         }
                     } else {
                         // Everything downstream will not run; independent steps go on.
+                        let reason = if matches!(
+                            ends[i],
+                            Some(StepEnd::Ran(Outcome {
+                                status: Status::Interrupted,
+                                ..
+                            }))
+                        ) {
+                            SkipReason::Interrupted
+                        } else {
+                            SkipReason::DependencyFailed(i)
+                        };
                         let mut stack: Vec<usize> = plan.steps[i].dependents.clone();
                         while let Some(d) = stack.pop() {
                             if matches!(state[d], State::Waiting(_) | State::Ready) {
                                 state[d] = State::Ended;
                                 ended += 1;
-                                let reason = SkipReason::DependencyFailed(i);
-                                reporter.event(&Event::StepSkipped {
-                                    step: d,
-                                    reason: reason.clone(),
-                                });
+                                reporter.event(&Event::StepSkipped { step: d, reason });
                                 ends[d] = Some(StepEnd::Skipped(reason));
                                 stack.extend(plan.steps[d].dependents.iter().copied());
                             }
@@ -195,13 +202,10 @@ pub fn run(
 
     // What never started is skipped, with the reason that stopped the run.
     let reason = stop_starting.unwrap_or(SkipReason::Interrupted);
-    for i in 0..n {
-        if ends[i].is_none() {
-            reporter.event(&Event::StepSkipped {
-                step: i,
-                reason: reason.clone(),
-            });
-            ends[i] = Some(StepEnd::Skipped(reason.clone()));
+    for (i, end) in ends.iter_mut().enumerate() {
+        if end.is_none() {
+            reporter.event(&Event::StepSkipped { step: i, reason });
+            *end = Some(StepEnd::Skipped(reason));
         }
     }
     let steps: Vec<StepEnd> = ends

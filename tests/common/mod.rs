@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests: the real binary, run in a given folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+/// The crate's root, where `fixtures/` lives.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `cargo-flow` with a clean, colourless environment, run in `dir`.
+pub fn flow(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cargo-flow").expect("the binary is built");
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_TERM_COLOR")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("CARGO_TARGET_DIR")
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// Writes `files` (path, contents) under `dir`, creating folders.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("create folder");
+        std::fs::write(p, text).expect("write file");
+    }
+}
+
+/// Stdout of a finished command as text.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr of a finished command as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether any process on the machine has `marker` in its command line.
+pub fn survivors(marker: &str) -> Vec<String> {
+    let out = std::process::Command::new("ps")
+        .args(["-eo", "pid,args"])
+        .output()
+        .expect("ps runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(marker) && !l.contains("ps -eo"))
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,98 @@
+//! SIGINT and SIGTERM to cargo flow: every step's process tree is stopped, the summary is
+//! printed, and the exit code is 130 or 143.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{survivors, write_files};
+
+fn interrupt(signals: &[i32], grace: &str) -> (Option<i32>, String, Vec<String>) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = format!(
+        "flowsig{}x{}",
+        std::process::id(),
+        signals.len() * 100 + signals[0] as usize
+    );
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            &format!(
+                "steps:
+  - id: stubborn
+    run: \"(trap '' TERM; sh -c 'sleep 60; true' {marker}) & trap '' TERM; touch started.a; sleep 60\"
+  - id: plain
+    run: \"sh -c 'sleep 60; true' {marker} & touch started.b; wait\"
+  - id: later
+    run: touch never
+    depends_on: [plain]
+"
+            ),
+        )],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+        .args(["run", "wf.yaml", "--grace", grace])
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(tmp.path().join("started.a").exists() && tmp.path().join("started.b").exists()) {
+        assert!(Instant::now() < deadline, "steps did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    for &sig in signals {
+        // SAFETY: kill with a valid pid and signal.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let out = child.wait_with_output().expect("waits");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !tmp.path().join("never").exists(),
+        "a step started after the interrupt"
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        survivors(&marker),
+    )
+}
+
+#[test]
+fn sigint_stops_every_tree_and_exits_130() {
+    let (code, err, left) = interrupt(&[libc::SIGINT], "1s");
+    assert_eq!(code, Some(130), "{err}");
+    assert_eq!(left, Vec::<String>::new(), "{err}");
+    assert!(err.contains("Interrupted by SIGINT"), "{err}");
+    assert!(err.contains("- later skipped: interrupted"), "{err}");
+    assert!(
+        err.contains("Interrupted (SIGINT) wf"),
+        "the summary is printed: {err}"
+    );
+}
+
+#[test]
+fn sigterm_alone_exits_143_with_no_survivors() {
+    let (code, err, left) = interrupt(&[libc::SIGTERM], "1s");
+    assert_eq!(code, Some(143), "{err}");
+    assert_eq!(left, Vec::<String>::new(), "{err}");
+}
+
+#[test]
+fn a_second_sigint_kills_at_once() {
+    let started = Instant::now();
+    let (code, err, left) = interrupt(&[libc::SIGINT, libc::SIGINT], "30s");
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the grace period was not cut short"
+    );
+    assert!(err.contains("again: killing every step now"), "{err}");
+    assert_eq!(left, Vec::<String>::new(), "{err}");
+}
