@@ -32,7 +32,7 @@ fn interrupt(signals: &[i32], grace: &str) -> (Option<i32>, String, Vec<String>)
             ),
         )],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
         .args(["run", "wf.yaml", "--grace", grace])
         .current_dir(tmp.path())
         .env("NO_COLOR", "1")
