@@ -21,7 +21,7 @@ use node::Node;
 pub use workspace::{Package, Workspace};
 
 /// Files larger than this are refused before parsing; no workflow is this large.
-const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
+const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Every workflow that could be found, and the project they belong to.
 #[derive(Debug)]

@@ -1,62 +1,61 @@
-//! YAML into the spanned tree, through serde-saphyr with budgets that stop alias bombs and
-//! deep nesting early.
+//! YAML into the spanned tree, built straight from the events of serde-saphyr's parser
+//! (granit-parser): every node keeps its byte span, no recursion follows the input's depth,
+//! and aliases are expanded under a budget, so alias bombs and deep nesting end in a clear
+//! error, fast, with bounded memory.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 
 use super::node::{Key, Node, Value};
 use crate::diagnostic::Problem;
 use crate::source::{Source, Span};
 
 /// Nesting deeper than this is refused; no workflow needs a tenth of it.
-const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 64;
+/// How many nodes aliases may copy in all; a workflow that reuses a block of steps a few
+/// times is far below, a "billion laughs" far above.
+const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// Parses a YAML document into the tree.
 pub fn parse(source: &Source) -> Result<Node, Problem> {
     let text = source.text.as_str();
-    let mut options = serde_saphyr::Options::default();
-    let mut budget = serde_saphyr::Budget::default();
-    // Room for very large workflows (a 100,000-step chain is ~1M events); alias limits stay
-    // at their defaults, which are what stops a billion-laughs document.
-    budget.max_events = 50_000_000;
-    budget.max_nodes = 10_000_000;
-    budget.max_depth = MAX_DEPTH;
-    options.budget = Some(budget);
-    options.with_snippet = false;
-    options.strict_booleans = true;
-    match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
-        Ok(raw) => Ok(convert(text, raw)),
-        Err(err) => Err(syntax_problem(source, &err)),
+    let mut options = granit_parser::Options::default();
+    // The parser's own limits stop runaway nesting before our depth check could.
+    options.block_nesting_limit = MAX_DEPTH + 2;
+    options.flow_nesting_limit = MAX_DEPTH + 2;
+    let mut builder = Builder {
+        source,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_budget: MAX_ALIAS_NODES,
+        root: None,
+    };
+    for event in Parser::new_from_str_with_options(text, options) {
+        match event {
+            Ok((event, span)) => builder.event(event, span)?,
+            Err(e) => return Err(syntax_error(source, &e)),
+        }
     }
+    Ok(builder.root.unwrap_or(Node {
+        value: Value::Null,
+        span: Span::new(0, 0),
+    }))
 }
 
-fn syntax_problem(source: &Source, err: &serde_saphyr::Error) -> Problem {
-    use serde_saphyr::MessageFormatter;
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(err);
-    let message = message.trim().to_string();
-    let span = err
-        .location()
-        .map(|loc| span_of(source.text.as_str(), &loc))
-        .unwrap_or_default();
-    let lower = message.to_lowercase();
-    let (message, help) = if lower.contains("anchor") || lower.contains("alias") {
-        (
-            "the document expands into too much data through aliases".to_string(),
-            "aliases (`*name`) are expanded where they are used; a workflow never needs this many",
-        )
-    } else if lower.contains("recursion") || lower.contains("depth") || lower.contains("nesting") {
-        (
-            format!("the document nests deeper than {MAX_DEPTH} levels"),
-            "a workflow never needs this much nesting; write it out plainly",
-        )
-    } else if lower.contains("budget") {
-        (
-            "the document is larger than a workflow can be".to_string(),
-            "split it into smaller workflows",
-        )
-    } else {
-        (message, "fix the YAML syntax at this point")
-    };
+fn syntax_error(source: &Source, err: &granit_parser::ScanError) -> Problem {
+    let info = err.info();
+    let lower = info.to_lowercase();
+    let (message, help) =
+        if lower.contains("nesting") || lower.contains("recursion") || lower.contains("depth") {
+            (
+                format!("the document nests deeper than {MAX_DEPTH} levels"),
+                "a workflow never needs this much nesting; write it out plainly",
+            )
+        } else {
+            (info.trim().to_string(), "fix the YAML syntax at this point")
+        };
+    let span = marker_span(source, err.marker(), 0);
     Problem::at(
         "flow::syntax",
         format!("invalid YAML: {message}"),
@@ -67,23 +66,17 @@ fn syntax_problem(source: &Source, err: &serde_saphyr::Error) -> Problem {
     .with_help(help)
 }
 
-/// A byte span from a location, falling back to the line and column when bytes are not known.
-fn span_of(text: &str, loc: &serde_saphyr::Location) -> Span {
-    let s = loc.span();
-    if let (Some(off), Some(len)) = (s.byte_offset(), s.byte_len()) {
-        let off = (off as usize).min(text.len());
-        let len = (len as usize).min(text.len() - off);
-        return Span::new(off, len);
+/// A byte span at a parser marker, falling back to the line and column.
+fn marker_span(source: &Source, m: &granit_parser::Marker, len: usize) -> Span {
+    let text = source.text.as_str();
+    if let Some(b) = m.byte_offset() {
+        let start = b.min(text.len());
+        return Span::new(start, len.min(text.len() - start));
     }
-    // Character-based line/column to a byte offset.
-    let (line, col) = (loc.line() as usize, loc.column() as usize);
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line {
-            let within = l
-                .char_indices()
-                .nth(col.saturating_sub(1))
-                .map_or(l.len(), |(b, _)| b);
+        if i + 1 == m.line() {
+            let within = l.char_indices().nth(m.col()).map_or(l.len(), |(b, _)| b);
             return Span::new(offset + within, 0);
         }
         offset += l.len();
@@ -91,121 +84,292 @@ fn span_of(text: &str, loc: &serde_saphyr::Location) -> Span {
     Span::new(text.len(), 0)
 }
 
-fn convert(text: &str, raw: Spanned<Raw>) -> Node {
-    let span = span_of(text, &raw.referenced);
-    let value = match raw.value {
-        Raw::Null => Value::Null,
-        // Keep what was written: `run: 1.10` is the text `1.10`, not the float 1.1.
-        Raw::Bool(b) => Value::Bool(
-            written(text, span)
-                .unwrap_or(if b { "true" } else { "false" })
-                .to_string(),
-        ),
-        Raw::Number(n) => Value::Number(written(text, span).map_or(n, str::to_string)),
-        Raw::String(s) => Value::String(s),
-        Raw::List(items) => Value::List(items.into_iter().map(|i| convert(text, i)).collect()),
-        Raw::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| {
-                    let key = convert(text, k);
-                    let name = key
-                        .scalar_text()
-                        .map_or_else(|| format!("<{}>", key.kind()), str::to_string);
-                    (
-                        Key {
-                            name,
-                            span: key.span,
-                        },
-                        convert(text, v),
+fn event_span(source: &Source, span: &granit_parser::Span) -> Span {
+    match span.byte_range() {
+        Some(r) if r.end <= source.text.len() => Span::new(r.start, r.end - r.start),
+        _ => marker_span(source, &span.start, 0),
+    }
+}
+
+enum Frame {
+    List {
+        span: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        span: Span,
+        anchor: usize,
+        entries: Vec<(Key, Node)>,
+        key: Option<Node>,
+    },
+}
+
+struct Builder<'s> {
+    source: &'s Source,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    alias_budget: usize,
+    root: Option<Node>,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, event: Event<'_>, span: granit_parser::Span) -> Result<(), Problem> {
+        match event {
+            Event::DocumentStart(..) if self.root.is_some() => Err(Problem::at(
+                "flow::syntax",
+                "invalid YAML: the file holds more than one document",
+                self.source,
+                event_span(self.source, &span),
+                "a second document starts here",
+            )
+            .with_help("a workflow file is one YAML document; remove the `---` and what follows, or merge them")),
+            Event::Scalar(text, style, anchor, tag) => {
+                let span = event_span(self.source, &span);
+                let is_str = tag.as_ref().is_some_and(|t| t.suffix() == "str");
+                let value = scalar(text.into_owned(), style, is_str);
+                let node = Node { value, span };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node)
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                self.check_depth(&span)?;
+                let span = event_span(self.source, &span);
+                self.stack.push(Frame::List { span: Span::new(span.start, 0), anchor, items: Vec::new() });
+                Ok(())
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.check_depth(&span)?;
+                let span = event_span(self.source, &span);
+                self.stack.push(Frame::Map { span: Span::new(span.start, 0), anchor, entries: Vec::new(), key: None });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else { return Ok(()) };
+                let (node, anchor) = match frame {
+                    Frame::List { span, anchor, items } => (Node { value: Value::List(items), span }, anchor),
+                    Frame::Map { span, anchor, entries, .. } => {
+                        (Node { value: Value::Map(self.finish_map(entries)?), span }, anchor)
+                    }
+                };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node)
+            }
+            Event::Alias(id) => {
+                let at = event_span(self.source, &span);
+                let Some(target) = self.anchors.get(&id) else {
+                    return Err(Problem::at("flow::syntax", "invalid YAML: unknown alias", self.source, at, "no such anchor")
+                        .with_help("define the anchor (`&name`) before using it (`*name`)"));
+                };
+                let size = count_nodes(target);
+                if size > self.alias_budget {
+                    return Err(Problem::at(
+                        "flow::syntax",
+                        "invalid YAML: the document expands into too much data through aliases",
+                        self.source,
+                        at,
+                        "expanding this alias goes past the limit",
                     )
-                })
-                .collect(),
-        ),
+                    .with_help("aliases (`*name`) are expanded where they are used; a workflow never needs this many"));
+                }
+                self.alias_budget -= size;
+                let mut node = target.clone();
+                node.span = at;
+                self.push(node)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_depth(&self, span: &granit_parser::Span) -> Result<(), Problem> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Problem::at(
+                "flow::syntax",
+                format!("invalid YAML: the document nests deeper than {MAX_DEPTH} levels"),
+                self.source,
+                event_span(self.source, span),
+                "too deep",
+            )
+            .with_help("a workflow never needs this much nesting; write it out plainly"));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, node: Node) -> Result<(), Problem> {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::List { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => {
+                    let name = k
+                        .scalar_text()
+                        .map_or_else(|| format!("<{}>", k.kind()), str::to_string);
+                    entries.push((Key { name, span: k.span }, node));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Applies `<<` merge keys (explicit keys win) and refuses duplicate keys.
+    fn finish_map(&self, entries: Vec<(Key, Node)>) -> Result<Vec<(Key, Node)>, Problem> {
+        let mut out: Vec<(Key, Node)> = Vec::with_capacity(entries.len());
+        let mut merged: Vec<(Key, Node)> = Vec::new();
+        let mut seen: HashMap<String, Span> = HashMap::with_capacity(entries.len());
+        for (key, value) in entries {
+            if key.name == "<<" {
+                let maps: Vec<Node> = match value.value {
+                    Value::Map(_) => vec![value],
+                    Value::List(items) => items,
+                    _ => vec![value],
+                };
+                for m in maps {
+                    match m.value {
+                        Value::Map(es) => merged.extend(es),
+                        _ => {
+                            return Err(Problem::at(
+                                "flow::syntax",
+                                "invalid YAML: `<<` merges maps only",
+                                self.source,
+                                m.span,
+                                "not a map",
+                            ));
+                        }
+                    }
+                }
+                continue;
+            }
+            if let Some(first) = seen.get(&key.name) {
+                return Err(Problem::at(
+                    "flow::duplicate-key",
+                    format!("duplicate key `{}`", key.name),
+                    self.source,
+                    key.span,
+                    "written again here",
+                )
+                .with_label(*first, "first written here")
+                .with_help("a key may appear once in a map; remove one of them"));
+            }
+            seen.insert(key.name.clone(), key.span);
+            out.push((key, value));
+        }
+        for (key, value) in merged {
+            if !seen.contains_key(&key.name) {
+                seen.insert(key.name.clone(), key.span);
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How many nodes a subtree holds, counted without recursion.
+fn count_nodes(node: &Node) -> usize {
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.value {
+            Value::List(items) => stack.extend(items.iter()),
+            Value::Map(entries) => stack.extend(entries.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    count
+}
+
+/// A scalar as YAML 1.2's core schema reads it; the text is kept as written.
+fn scalar(text: String, style: ScalarStyle, tagged_str: bool) -> Value {
+    if style != ScalarStyle::Plain || tagged_str {
+        return Value::String(text);
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => Value::Bool(text),
+        t if is_number(t) => Value::Number(text),
+        _ => Value::String(text),
+    }
+}
+
+fn is_number(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if let Some(hex) = t.strip_prefix("0x") {
+        return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return !oct.is_empty() && oct.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    }
+    if matches!(body, ".inf" | ".Inf" | ".INF") || matches!(t, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
     };
-    Node { value, span }
+    let digits_ok = {
+        let mut parts = mantissa.splitn(2, '.');
+        let int = parts.next().unwrap_or("");
+        let frac = parts.next();
+        let int_ok = int.bytes().all(|b| b.is_ascii_digit());
+        let frac_ok = frac.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit()));
+        int_ok && frac_ok && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
+    };
+    let exp_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits_ok && exp_ok
 }
 
-fn written(text: &str, span: Span) -> Option<&str> {
-    text.get(span.start..span.end()).filter(|s| !s.is_empty())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
 
-/// What serde-saphyr hands us before spans are turned into byte ranges.
-enum Raw {
-    Null,
-    Bool(bool),
-    Number(String),
-    String(String),
-    List(Vec<Spanned<Raw>>),
-    Map(Vec<(Spanned<Raw>, Spanned<Raw>)>),
-}
+    fn parse_str(text: &str) -> Result<Node, Problem> {
+        parse(&SourceFile::new(
+            std::path::Path::new("t.yaml"),
+            text.to_string(),
+        ))
+    }
 
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawVisitor)
+    #[test]
+    fn scalars_keep_their_text() {
+        let n = parse_str("a: true\nb: 1.10\nc: 'x'\nd: ~\ne: 0x1F\nf: !!str 5\n").unwrap();
+        assert!(matches!(&n.get("a").unwrap().value, Value::Bool(s) if s == "true"));
+        assert!(matches!(&n.get("b").unwrap().value, Value::Number(s) if s == "1.10"));
+        assert!(matches!(&n.get("c").unwrap().value, Value::String(s) if s == "x"));
+        assert!(matches!(n.get("d").unwrap().value, Value::Null));
+        assert!(matches!(&n.get("e").unwrap().value, Value::Number(_)));
+        assert!(matches!(&n.get("f").unwrap().value, Value::String(s) if s == "5"));
+        let b = n.get("b").unwrap();
+        assert_eq!((b.span.start, b.span.len), (11, 4));
     }
-}
 
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
-        Ok(Raw::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
-        Ok(Raw::Number(v.to_string()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
-        Ok(Raw::Number(v.to_string()))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Raw, E> {
-        Ok(Raw::Number(v.to_string()))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<Raw, E> {
-        Ok(Raw::Number(v.to_string()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
-        Ok(Raw::Number(v.to_string()))
-    }
-    fn visit_char<E>(self, v: char) -> Result<Raw, E> {
-        Ok(Raw::String(v.to_string()))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
-        Ok(Raw::String(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Raw, E> {
-        Ok(Raw::String(v))
-    }
-    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Raw, E> {
-        Ok(Raw::String(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_unit<E>(self) -> Result<Raw, E> {
-        Ok(Raw::Null)
-    }
-    fn visit_none<E>(self) -> Result<Raw, E> {
-        Ok(Raw::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
-        Raw::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+    #[test]
+    fn numbers() {
+        for t in [
+            "1", "-2", "+3", "1.5", ".5", "1e3", "1.2E-3", ".inf", "-.inf", ".nan", "0o17",
+        ] {
+            assert!(is_number(t), "{t}");
         }
-        Ok(Raw::List(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some(key) = map.next_key()? {
-            let value = map.next_value()?;
-            entries.push((key, value));
+        for t in ["1.2.3", "e3", ".", "1e", "abc", "1_000", "0x", "--1"] {
+            assert!(!is_number(t), "{t}");
         }
-        Ok(Raw::Map(entries))
+    }
+
+    #[test]
+    fn aliases_merges_and_duplicates() {
+        let n = parse_str("base: &b {x: 1, y: 2}\nuse: {<<: *b, y: 3}\n").unwrap();
+        let u = n.get("use").unwrap();
+        assert!(matches!(&u.get("x").unwrap().value, Value::Number(s) if s == "1"));
+        assert!(matches!(&u.get("y").unwrap().value, Value::Number(s) if s == "3"));
+        assert!(parse_str("a: 1\na: 2\n").is_err());
+        assert!(parse_str("a: 1\n---\nb: 2\n").is_err());
     }
 }
