@@ -373,24 +373,34 @@ fn a_leaky_child_does_not_hang_the_run() {
         tmp.path(),
         &format!("steps:\n  - id: leaky\n    run: \"(sleep 60; echo {marker}) & echo started\"\n"),
     );
-    let started = Instant::now();
-    let out = flow(tmp.path())
-        .args(["run", "wf.yaml"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        stderr(&out).contains("held its output open; they were killed"),
-        "{}",
-        stderr(&out)
-    );
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(survivors(&marker), Vec::<String>::new());
+    // Grouped output goes straight to the log; streamed output goes through a pipe that the
+    // background job holds open.
+    for mode in ["grouped", "stream"] {
+        let started = Instant::now();
+        let out = flow(tmp.path())
+            .args(["run", "wf.yaml", "--output", mode])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{mode} took {:?}",
+            started.elapsed()
+        );
+        if mode == "stream" {
+            assert!(
+                stderr(&out).contains("held its output open; they were killed"),
+                "{}",
+                stderr(&out)
+            );
+            assert!(stderr(&out).contains("[leaky] started"), "{}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(survivors(&marker), Vec::<String>::new(), "{mode}");
+        let log =
+            std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/leaky.log")).expect("log");
+        assert_eq!(log, "started\n");
+    }
 }
 
 #[test]

@@ -15,6 +15,16 @@ use super::sys::{self, Groups};
 use crate::load::model::Timeout;
 use crate::plan::{Plan, PlannedStep, Run};
 
+/// A step whose process has started: what `finish` needs to see it through.
+pub struct Running {
+    child: std::process::Child,
+    reader: Option<io::PipeReader>,
+    log: Option<io::BufWriter<File>>,
+    exit_fd: Option<std::os::fd::OwnedFd>,
+    started: Instant,
+    log_path: PathBuf,
+}
+
 /// Longest line passed on live; a longer one is passed on in pieces.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -29,6 +39,46 @@ pub struct ProcessExecutor<'a> {
     /// Whether to pass output lines on as events.
     pub stream: bool,
     groups: Arc<Groups>,
+    programs: Programs,
+    cwd: Option<PathBuf>,
+}
+
+/// Where programs named without a path were found on `PATH`, so that each spawn execs the
+/// program at once instead of trying every `PATH` entry in turn. Only hits are kept (a
+/// program that a step installs later is still found), and only while every `PATH` entry is
+/// absolute, so the answer cannot depend on a step's working directory.
+struct Programs {
+    usable: bool,
+    found: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
+}
+
+impl Programs {
+    fn new() -> Self {
+        let usable = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).all(|d| d.is_absolute()));
+        Self {
+            usable,
+            found: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The program to exec for `name`: a cached absolute path, or `name` itself.
+    fn resolve(&self, name: &str, step: &PlannedStep) -> std::ffi::OsString {
+        if !self.usable || name.contains('/') || step.env.iter().any(|(k, _)| k == "PATH") {
+            return name.into();
+        }
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = found.get(name) {
+            return p.clone().into_os_string();
+        }
+        match which::which(name) {
+            Ok(p) => {
+                found.insert(name.to_string(), p.clone());
+                p.into_os_string()
+            }
+            Err(_) => name.into(),
+        }
+    }
 }
 
 impl<'a> ProcessExecutor<'a> {
@@ -41,6 +91,8 @@ impl<'a> ProcessExecutor<'a> {
             pipe_grace: Duration::from_millis(500),
             stream: false,
             groups: Arc::new(Groups::default()),
+            programs: Programs::new(),
+            cwd: std::env::current_dir().ok(),
         }
     }
 
@@ -55,7 +107,7 @@ impl<'a> ProcessExecutor<'a> {
                 // As make does: a command with no shell syntax is executed without a shell,
                 // which saves starting one per step.
                 Some(argv) => {
-                    let mut c = Command::new(argv[0]);
+                    let mut c = Command::new(self.programs.resolve(argv[0], step));
                     c.args(&argv[1..]);
                     c
                 }
@@ -66,13 +118,16 @@ impl<'a> ProcessExecutor<'a> {
                 }
             },
             Run::Argv(args) => {
-                let mut c = Command::new(&args[0]);
+                let mut c = Command::new(self.programs.resolve(&args[0], step));
                 c.args(&args[1..]);
                 c
             }
         };
-        cmd.current_dir(&step.cwd)
-            .envs(step.env.iter().map(|(k, v)| (k, v)))
+        // A chdir in the child only when the step runs elsewhere than cargo flow itself.
+        if self.cwd.as_ref() != Some(&step.cwd) {
+            cmd.current_dir(&step.cwd);
+        }
+        cmd.envs(step.env.iter().map(|(k, v)| (k, v)))
             .env("FLOW_WORKFLOW", &self.plan.workflow)
             .env("FLOW_STEP", &step.id)
             .stdin(Stdio::null());
@@ -83,16 +138,34 @@ impl<'a> ProcessExecutor<'a> {
 
 impl Executor for ProcessExecutor<'_> {
     fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+        match self.start(index) {
+            Ok(running) => self.finish(index, running, emit),
+            Err(outcome) => outcome,
+        }
+    }
+
+    fn stop(&self, signal: i32) {
+        self.groups.signal_all(signal);
+    }
+}
+
+impl ProcessExecutor<'_> {
+    /// Spawns a step's process with its output going to its log, or says why it could not.
+    fn start(&self, index: usize) -> Result<Running, Outcome> {
         let step = &self.plan.steps[index];
         let log_path = self.log_path(step);
         let started = Instant::now();
-        let failed = |message: String, log: Option<PathBuf>| Outcome {
-            status: Status::SpawnFailed { message },
-            duration: started.elapsed(),
-            log,
-            note: None,
+        let failed = |message: String, log: Option<PathBuf>| {
+            Err(Outcome {
+                status: Status::SpawnFailed { message },
+                duration: started.elapsed(),
+                log,
+                note: None,
+            })
         };
-        if !step.cwd.is_dir() {
+        // A missing folder would otherwise surface as a confusing spawn error; the folder
+        // cargo flow runs in exists by definition.
+        if self.cwd.as_ref() != Some(&step.cwd) && !step.cwd.is_dir() {
             return failed(
                 format!(
                     "its working directory `{}` does not exist",
@@ -110,44 +183,88 @@ impl Executor for ProcessExecutor<'_> {
                 );
             }
         };
-        let mut log = io::BufWriter::with_capacity(64 * 1024, file);
-        let (reader, writer) = match io::pipe() {
-            Ok(p) => p,
-            Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
-        };
         let mut cmd = self.command(step);
-        let writer2 = match writer.try_clone() {
-            Ok(w) => w,
-            Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
+        // Nothing reads the output live unless it is streamed: then it goes straight into the
+        // log file, and no pipe, copy or reader wake-up is needed. Both descriptors share one
+        // file offset, so stdout and stderr stay in order.
+        let (reader, log) = if self.stream {
+            let (reader, writer) = match io::pipe() {
+                Ok(p) => p,
+                Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
+            };
+            match writer.try_clone() {
+                Ok(w) => cmd.stdout(w).stderr(writer),
+                Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
+            };
+            (
+                Some(reader),
+                Some(io::BufWriter::with_capacity(64 * 1024, file)),
+            )
+        } else {
+            match file.try_clone() {
+                Ok(f) => cmd.stdout(f).stderr(file),
+                Err(e) => {
+                    return failed(
+                        format!("cannot write its log `{}`: {e}", log_path.display()),
+                        None,
+                    );
+                }
+            };
+            (None, None)
         };
-        cmd.stdout(writer2).stderr(writer);
         let spawned = cmd.spawn();
-        // The command holds our copies of the pipe's write end; without dropping it the
-        // pipe would never reach its end.
+        // The command holds copies of the output descriptors; without dropping it the pipe
+        // would never reach its end.
         drop(cmd);
-        let mut child = match spawned {
+        let child = match spawned {
             Ok(c) => c,
             Err(e) => {
-                let _ = writeln!(log, "cargo flow: {}", spawn_error(step, &e));
-                let _ = log.flush();
-                return failed(spawn_error(step, &e), Some(log_path));
+                let message = spawn_error(step, &e);
+                let _ = std::fs::write(&log_path, format!("cargo flow: {message}\n"));
+                return failed(message, Some(log_path));
             }
         };
         let pid = child.id();
         self.groups.add(pid);
         let exit_fd = sys::exit_fd(pid);
+        Ok(Running {
+            child,
+            reader,
+            log,
+            exit_fd,
+            started,
+            log_path,
+        })
+    }
+
+    /// Sees a started step to its end: timeouts, leftover processes, reaping.
+    fn finish(&self, index: usize, running: Running, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+        let step = &self.plan.steps[index];
+        let Running {
+            mut child,
+            reader,
+            mut log,
+            exit_fd,
+            started,
+            log_path,
+        } = running;
+        let pid = child.id();
 
         let deadline = match step.timeout {
             Timeout::After(d) => Some(started + d),
             Timeout::Never => None,
         };
         let mut reader = reader;
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = if reader.is_some() {
+            vec![0u8; 64 * 1024]
+        } else {
+            Vec::new()
+        };
         let mut partial: Vec<u8> = Vec::new();
         let mut timed_out = false;
         let mut kill_at: Option<Instant> = None;
         let mut exited_at: Option<Instant> = None;
-        let mut eof = false;
+        let mut eof = reader.is_none();
         let mut leaked = false;
         let mut give_up_at: Option<Instant> = None;
         let mut write_error: Option<io::Error> = None;
@@ -205,7 +322,7 @@ impl Executor for ProcessExecutor<'_> {
                 i32::try_from(ms).unwrap_or(i32::MAX)
             });
             let ready = match sys::wait_ready(
-                (!eof).then_some(&reader),
+                reader.as_ref().filter(|_| !eof),
                 exit_fd.as_ref().filter(|_| exited_at.is_none()),
                 timeout_ms,
             ) {
@@ -215,8 +332,10 @@ impl Executor for ProcessExecutor<'_> {
                     exited: false,
                 },
             };
-            if ready.output {
-                match reader.read(&mut buf) {
+            if ready.output
+                && let (Some(r), Some(log)) = (reader.as_mut(), log.as_mut())
+            {
+                match r.read(&mut buf) {
                     Ok(0) => eof = true,
                     Ok(n) => {
                         if write_error.is_none()
@@ -251,7 +370,7 @@ impl Executor for ProcessExecutor<'_> {
                 line: std::mem::take(&mut partial),
             });
         }
-        if let Err(e) = log.flush()
+        if let Some(Err(e)) = log.as_mut().map(Write::flush)
             && write_error.is_none()
         {
             write_error = Some(e);
@@ -301,10 +420,6 @@ impl Executor for ProcessExecutor<'_> {
             log: Some(log_path),
             note,
         }
-    }
-
-    fn stop(&self, signal: i32) {
-        self.groups.signal_all(signal);
     }
 }
 

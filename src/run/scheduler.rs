@@ -12,7 +12,7 @@ use crate::plan::Plan;
 
 /// Runs one step. The real one spawns processes; tests use fakes.
 pub trait Executor: Sync {
-    /// Runs step `index` to its end; `emit` passes live output on.
+    /// Runs step `index` to its end, on a worker thread; `emit` passes live output on.
     fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome;
     /// Sends `signal` to every running step, and to any that starts from now on.
     fn stop(&self, signal: i32);
@@ -49,9 +49,9 @@ enum State {
 
 /// Runs a plan to its end and returns the summary. `signals` delivers SIGINT/SIGTERM as
 /// [`Message::Signal`] through the sender it is given.
-pub fn run(
+pub fn run<E: Executor>(
     plan: &Plan,
-    executor: &dyn Executor,
+    executor: &E,
     options: &RunOptions,
     reporter: &mut dyn Reporter,
     signals: impl FnOnce(mpsc::SyncSender<Message>),
@@ -89,6 +89,7 @@ pub fn run(
     let mut interrupted: Option<i32> = None;
     let mut kill_at: Option<Instant> = None;
     let mut ended = 0usize;
+    let mut deferred: Vec<Event> = Vec::new();
 
     pool.scope(|scope| {
         loop {
@@ -99,7 +100,7 @@ pub fn run(
                 };
                 state[i] = State::Running;
                 running += 1;
-                reporter.event(&Event::StepStarted { step: i });
+                deferred.push(Event::StepStarted { step: i });
                 let tx = tx.clone();
                 scope.spawn(move |_| {
                     let out_tx = tx.clone();
@@ -111,6 +112,11 @@ pub fn run(
                     let outcome = executor.execute(i, &emit);
                     let _ = tx.send(Message::Done(i, outcome));
                 });
+            }
+            // Reported only now, so that steps unblocked by a finished step start before the
+            // finished step's line is drawn.
+            for e in deferred.drain(..) {
+                reporter.event(&e);
             }
             if ended == n || (running == 0 && (stop_starting.is_some() || ready.is_empty())) {
                 break;
@@ -153,7 +159,7 @@ pub fn run(
                     state[i] = State::Ended;
                     ended += 1;
                     let ok = outcome.status.is_success();
-                    reporter.event(&Event::StepFinished {
+                    deferred.push(Event::StepFinished {
                         step: i,
                         outcome: outcome.clone(),
                     });
@@ -186,7 +192,7 @@ pub fn run(
                             if matches!(state[d], State::Waiting(_) | State::Ready) {
                                 state[d] = State::Ended;
                                 ended += 1;
-                                reporter.event(&Event::StepSkipped { step: d, reason });
+                                deferred.push(Event::StepSkipped { step: d, reason });
                                 ends[d] = Some(StepEnd::Skipped(reason));
                                 stack.extend(plan.steps[d].dependents.iter().copied());
                             }
