@@ -115,7 +115,21 @@ fn resolve(cli: &Cli, target: &str) -> Result<(Workflow, Project, Problems), Pro
         let loaded = load::load_file(Path::new(target))?;
         return Ok((loaded.workflow, loaded.project, loaded.problems));
     }
-    let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref())?;
+    // Members' workflows are `<package>:<name>`; any other name is found without them.
+    let scope = if target.contains(':') {
+        load::Scope::Members
+    } else {
+        load::Scope::Root
+    };
+    let mut catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref(), scope)?;
+    if catalog.get(target).is_none() && scope == load::Scope::Root {
+        // Suggestions may be among the members' workflows.
+        catalog = load::load_catalog(
+            &cwd()?,
+            cli.global.manifest_path.as_deref(),
+            load::Scope::Members,
+        )?;
+    }
     match catalog.get(target) {
         Some(wf) => Ok((wf.clone(), catalog.project, catalog.problems)),
         None => {
@@ -132,10 +146,17 @@ fn resolve(cli: &Cli, target: &str) -> Result<(Workflow, Project, Problems), Pro
 /// Plans a workflow, reporting the problems found while reading it together with its own.
 fn plan_all(
     wf: &Workflow,
-    project: &Project,
+    project: &mut Project,
     options: &PlanOptions,
     mut problems: Problems,
 ) -> Result<plan::Plan, Problems> {
+    // `cargo metadata` runs only for what needs the members.
+    if plan::needs_workspace(wf, options)
+        && let Err(p) = project.workspace()
+    {
+        problems.push(p);
+        return Err(problems);
+    }
     match plan::plan(wf, project, options) {
         Ok(plan) if problems.is_empty() => Ok(plan),
         Ok(_) => Err(problems),
@@ -148,8 +169,8 @@ fn plan_all(
 
 fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
     if let Some(name) = workflow {
-        let (wf, project, problems) = resolve(cli, name)?;
-        let plan = plan_all(&wf, &project, &PlanOptions::default(), problems)?;
+        let (wf, mut project, problems) = resolve(cli, name)?;
+        let plan = plan_all(&wf, &mut project, &PlanOptions::default(), problems)?;
         let mut out = String::new();
         out.push_str(&wf.name);
         if let Some(d) = &wf.description {
@@ -172,7 +193,11 @@ fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
         print!("{out}");
         return Ok(0);
     }
-    let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref())?;
+    let catalog = load::load_catalog(
+        &cwd()?,
+        cli.global.manifest_path.as_deref(),
+        load::Scope::Members,
+    )?;
     if !catalog.problems.is_empty() {
         return Err(catalog.problems);
     }
@@ -216,18 +241,28 @@ fn check(cli: &Cli, target: Option<&str>, context: &ContextArgs) -> Result<i32, 
         context: context.context.clone(),
         ..PlanOptions::default()
     };
-    let (workflows, project, mut problems) = match target {
+    let (workflows, mut project, mut problems) = match target {
         Some(t) => {
             let (wf, project, problems) = resolve(cli, t)?;
             (vec![wf], project, problems)
         }
         None => {
-            let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref())?;
+            let catalog = load::load_catalog(
+                &cwd()?,
+                cli.global.manifest_path.as_deref(),
+                load::Scope::Members,
+            )?;
             (catalog.workflows, catalog.project, catalog.problems)
         }
     };
     let mut steps = 0;
     for wf in &workflows {
+        if plan::needs_workspace(wf, &options)
+            && let Err(p) = project.workspace()
+        {
+            problems.push(p);
+            continue;
+        }
         match plan::plan(wf, &project, &options) {
             Ok(p) => steps += p.steps.len(),
             Err(p) => problems.extend(p),
@@ -254,12 +289,12 @@ fn graph(
     format: report::graph::GraphFormat,
     context: &ContextArgs,
 ) -> Result<i32, Problems> {
-    let (wf, project, problems) = resolve(cli, target)?;
+    let (wf, mut project, problems) = resolve(cli, target)?;
     let options = PlanOptions {
         context: context.context.clone(),
         ..PlanOptions::default()
     };
-    let plan = plan_all(&wf, &project, &options, problems)?;
+    let plan = plan_all(&wf, &mut project, &options, problems)?;
     print!("{}", report::graph::render(&plan, format));
     Ok(0)
 }
@@ -279,13 +314,13 @@ fn log_folder(workflow: &str) -> String {
 }
 
 fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
-    let (wf, project, problems) = resolve(cli, &args.target)?;
+    let (wf, mut project, problems) = resolve(cli, &args.target)?;
     let options = PlanOptions {
         context: args.context.context.clone(),
         timeout: args.timeout,
         select: args.steps.clone(),
     };
-    let plan = plan_all(&wf, &project, &options, problems)?;
+    let plan = plan_all(&wf, &mut project, &options, problems)?;
     let parallel = args.parallel.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n as usize,

@@ -2,7 +2,9 @@
 //! problem rather than stopping at the first.
 
 use super::duration::parse_timeout;
-use super::model::{Command, ContextEntry, ContextValue, EnvVar, Origin, Step, Timeout, Workflow};
+use super::model::{
+    Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Step, Timeout, Workflow,
+};
 use super::node::{Key, Node, Value};
 use crate::diagnostic::{Problem, Problems};
 use crate::source::{Source, Span, Spanned};
@@ -19,6 +21,7 @@ pub const STEP_KEYS: &[&str] = &[
     "env",
     "cwd",
     "description",
+    "for_each",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -251,6 +254,9 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .get("description")
         .and_then(|n| string(source, n, "`description`", problems))
         .map(|s| s.value);
+    let for_each = fields
+        .get("for_each")
+        .and_then(|n| for_each(source, n, problems));
     Some(Step {
         id: id?,
         run: run?,
@@ -259,8 +265,64 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         env,
         cwd,
         description,
+        for_each,
         span: node.span,
     })
+}
+
+/// `for_each: package`, or `for_each: {package: [names]}`, or `for_each: {package: "glob"}`.
+fn for_each(
+    source: &Source,
+    node: &Node,
+    problems: &mut Problems,
+) -> Option<Spanned<PackageFilter>> {
+    let unknown = |problems: &mut Problems, span: Span, what: &str| {
+        problems.push(
+            Problem::at(
+                "flow::bad-for-each",
+                format!("`for_each` cannot iterate over {what}"),
+                source,
+                span,
+                "not `package`",
+            )
+            .with_help("write `for_each: package`, or filter: `for_each: {package: [a, b]}` or `{package: \"flow-*\"}`"),
+        );
+    };
+    if let Some(text) = node.scalar_text() {
+        if text == "package" {
+            return Some(Spanned::new(PackageFilter::All, node.span));
+        }
+        unknown(problems, node.span, &format!("`{text}`"));
+        return None;
+    }
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong_type(
+            source,
+            node,
+            "`for_each`",
+            "`package` or `{package: ...}`",
+        ));
+        return None;
+    };
+    let mut result = None;
+    for (key, value) in entries {
+        if key.name != "package" {
+            unknown(problems, key.span, &format!("`{}`", key.name));
+            continue;
+        }
+        result = match &value.value {
+            Value::List(items) => {
+                let names = items
+                    .iter()
+                    .filter_map(|i| string(source, i, "a package name", problems))
+                    .collect();
+                Some(Spanned::new(PackageFilter::Names(names), value.span))
+            }
+            _ => string(source, value, "`for_each.package`", problems)
+                .map(|g| Spanned::new(PackageFilter::Glob(g.clone()), g.span)),
+        };
+    }
+    result
 }
 
 /// Whether `id` is a valid step id: `[A-Za-z0-9_.-]+`.

@@ -48,26 +48,74 @@ pub struct Loaded {
 /// Where workflows run: a cargo workspace, or a plain folder.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// The folder steps run in by default.
+    /// The folder steps run in by default: the workspace root, or the workflow's folder.
     pub root: PathBuf,
+    /// The root `Cargo.toml`, in a cargo project.
+    pub manifest_path: Option<PathBuf>,
     /// The folder logs go under (`<target>/flow/...`).
     pub target_dir: PathBuf,
-    /// The cargo workspace, when there is one.
+    /// The workspace as `cargo metadata` describes it, once it was needed and read.
     pub workspace: Option<Workspace>,
+}
+
+/// Which manifests a catalog reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `.flow.yaml` and the root manifest: every workflow whose name has no `<package>:`.
+    Root,
+    /// Member manifests too, which needs `cargo metadata`.
+    Members,
 }
 
 impl Project {
     fn of_workspace(ws: Workspace) -> Self {
         Self {
             root: ws.root.clone(),
+            manifest_path: Some(ws.manifest_path.clone()),
             target_dir: ws.target_dir.clone(),
             workspace: Some(ws),
         }
     }
 
+    /// The cargo project that `manifest` belongs to. Its root and target dir are found without
+    /// running cargo where that can be done exactly; `cargo metadata` runs only when it is
+    /// the one that can tell, or when [`Project::workspace`] is asked for.
+    fn cargo(manifest: &Path, cwd: &Path) -> Result<Self, Problem> {
+        match workspace::root_without_cargo(manifest) {
+            Some(root_manifest) => {
+                let root = root_manifest
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                Ok(Self {
+                    target_dir: workspace::target_dir_without_cargo(&root, cwd),
+                    root,
+                    manifest_path: Some(root_manifest),
+                    workspace: None,
+                })
+            }
+            None => Ok(Self::of_workspace(workspace::read(manifest)?)),
+        }
+    }
+
+    /// The workspace's members and exact facts, read with `cargo metadata --no-deps` the
+    /// first time they are needed; `None` outside a cargo project.
+    pub fn workspace(&mut self) -> Result<Option<&Workspace>, Problem> {
+        if self.workspace.is_none()
+            && let Some(manifest) = &self.manifest_path
+        {
+            let ws = workspace::read(manifest)?;
+            self.root = ws.root.clone();
+            self.target_dir = ws.target_dir.clone();
+            self.workspace = Some(ws);
+        }
+        Ok(self.workspace.as_ref())
+    }
+
     fn plain(dir: &Path) -> Self {
         Self {
             root: dir.to_path_buf(),
+            manifest_path: None,
             target_dir: dir.join("target"),
             workspace: None,
         }
@@ -193,7 +241,7 @@ pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let project = match workspace::find_manifest(&dir) {
-        Some(manifest) => Project::of_workspace(workspace::read(&manifest)?),
+        Some(manifest) => Project::cargo(&manifest, &current_dir())?,
         None => Project::plain(&dir),
     };
     let stem = path
@@ -226,9 +274,18 @@ pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
     })
 }
 
-/// Finds every workflow of the project around `cwd` (or the one `manifest_path` names).
-/// Problems in the workflows travel in the catalog, so that planning can add its own.
-pub fn load_catalog(cwd: &Path, manifest_path: Option<&Path>) -> Result<Catalog, Problems> {
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
+}
+
+/// Finds the workflows of the project around `cwd` (or the one `manifest_path` names), with
+/// members' workflows when `scope` asks for them. Problems in the workflows travel in the
+/// catalog, so that planning can add its own.
+pub fn load_catalog(
+    cwd: &Path,
+    manifest_path: Option<&Path>,
+    scope: Scope,
+) -> Result<Catalog, Problems> {
     let manifest = match manifest_path {
         Some(m) => {
             if !m.is_file() {
@@ -246,12 +303,38 @@ pub fn load_catalog(cwd: &Path, manifest_path: Option<&Path>) -> Result<Catalog,
     let mut workflows = Vec::new();
     let project = match manifest {
         Some(manifest) => {
-            let ws = workspace::read(&manifest)?;
-            if let Some(file) = flow_file(&ws.root) {
-                workflows.extend(from_flow_file(&file, &ws.root, &mut problems));
+            let mut project = Project::cargo(&manifest, cwd)?;
+            if scope == Scope::Members {
+                project.workspace()?;
             }
-            from_manifests(&ws, &mut workflows, &mut problems);
-            Project::of_workspace(ws)
+            if let Some(file) = flow_file(&project.root) {
+                workflows.extend(from_flow_file(&file, &project.root, &mut problems));
+            }
+            if let Some(root_manifest) = &project.manifest_path {
+                from_manifest(
+                    root_manifest,
+                    None,
+                    &project.root,
+                    &mut workflows,
+                    &mut problems,
+                );
+            }
+            if let Some(ws) = &project.workspace {
+                for p in ws
+                    .packages
+                    .iter()
+                    .filter(|p| Some(&p.manifest_path) != project.manifest_path.as_ref())
+                {
+                    from_manifest(
+                        &p.manifest_path,
+                        Some(p),
+                        &p.dir,
+                        &mut workflows,
+                        &mut problems,
+                    );
+                }
+            }
+            project
         }
         None => {
             let found = cwd.ancestors().find_map(flow_file);
@@ -397,71 +480,69 @@ fn invalid_name(source: &Source, key: &node::Key) -> Problem {
     .with_help("workflow names may use letters, digits, `_`, `.` and `-`")
 }
 
-/// The workflows declared in the workspace's own manifests.
-fn from_manifests(ws: &Workspace, out: &mut Vec<Workflow>, problems: &mut Problems) {
-    let root_manifest = &ws.manifest_path;
-    let mut manifests: Vec<(&Path, Option<&Package>)> = vec![(root_manifest, None)];
-    for p in &ws.packages {
-        if p.manifest_path != *root_manifest {
-            manifests.push((&p.manifest_path, Some(p)));
-        }
+/// The workflows declared in one of the workspace's own manifests: the root's
+/// `[workspace.metadata.flow]` and `[package.metadata.flow]`, a member's
+/// `[package.metadata.flow]` as `<package>:<name>`.
+fn from_manifest(
+    path: &Path,
+    package: Option<&Package>,
+    base_dir: &Path,
+    out: &mut Vec<Workflow>,
+    problems: &mut Problems,
+) {
+    // Most manifests declare no workflow; skip parsing those.
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    if !text.contains("flow") {
+        return;
     }
-    for (path, package) in manifests {
-        // Most manifests declare no workflow; skip parsing those.
-        let Ok(text) = std::fs::read_to_string(path) else {
-            continue;
-        };
-        if !text.contains("flow") {
-            continue;
+    let source = SourceFile::new(path, text);
+    let node = match toml::parse(&source) {
+        Ok(n) => n,
+        Err(p) => {
+            problems.push(p);
+            return;
         }
-        let source = SourceFile::new(path, text);
-        let node = match toml::parse(&source) {
-            Ok(n) => n,
-            Err(p) => {
-                problems.push(p);
+    };
+    let tables: &[&str] = if package.is_some() {
+        &["package"]
+    } else {
+        &["workspace", "package"]
+    };
+    for table in tables {
+        let Some(flow) = node
+            .get(table)
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("flow"))
+        else {
+            continue;
+        };
+        let Some(entries) = flow.as_map() else {
+            problems.push(build::wrong_type(
+                &source,
+                flow,
+                &format!("`{table}.metadata.flow`"),
+                "a table of workflows",
+            ));
+            continue;
+        };
+        for (key, wf) in entries {
+            if !valid_workflow_name(&key.name) {
+                problems.push(invalid_name(&source, key));
                 continue;
             }
-        };
-        let tables: &[&str] = if package.is_some() {
-            &["package"]
-        } else {
-            &["workspace", "package"]
-        };
-        for table in tables {
-            let Some(flow) = node
-                .get(table)
-                .and_then(|t| t.get("metadata"))
-                .and_then(|m| m.get("flow"))
-            else {
-                continue;
+            let name = match package {
+                Some(p) => format!("{}:{}", p.name, key.name),
+                None => key.name.clone(),
             };
-            let Some(entries) = flow.as_map() else {
-                problems.push(build::wrong_type(
-                    &source,
-                    flow,
-                    &format!("`{table}.metadata.flow`"),
-                    "a table of workflows",
-                ));
-                continue;
+            let origin = Origin {
+                source: source.clone(),
+                span: key.span,
+                base_dir: base_dir.to_path_buf(),
+                package: package.map(|p| p.name.clone()),
             };
-            let base_dir = package.map_or(&ws.root, |p| &p.dir);
-            for (key, wf) in entries {
-                if !valid_workflow_name(&key.name) {
-                    problems.push(invalid_name(&source, key));
-                    continue;
-                }
-                let name = match package {
-                    Some(p) => format!("{}:{}", p.name, key.name),
-                    None => key.name.clone(),
-                };
-                let origin = Origin {
-                    source: source.clone(),
-                    span: key.span,
-                    base_dir: base_dir.clone(),
-                    package: package.map(|p| p.name.clone()),
-                };
-                out.push(build::workflow(&source, wf, name, origin, problems));
-            }
+            out.push(build::workflow(&source, wf, name, origin, problems));
         }
     }
 }

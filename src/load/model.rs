@@ -74,8 +74,21 @@ pub struct Step {
     pub cwd: Option<Spanned<String>>,
     /// `description:`, shown by `list` and in reports.
     pub description: Option<String>,
+    /// `for_each: package`: one instance of the step per member package.
+    pub for_each: Option<Spanned<PackageFilter>>,
     /// The span of the whole step entry.
     pub span: Span,
+}
+
+/// Which member packages a `for_each: package` step runs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageFilter {
+    /// Every member.
+    All,
+    /// The members with these names.
+    Names(Vec<Spanned<String>>),
+    /// The members whose names match this glob, e.g. `flow-*`.
+    Glob(Spanned<String>),
 }
 
 /// What a step runs.

@@ -38,6 +38,82 @@ pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The root manifest of the workspace that `manifest` belongs to, when that can be told
+/// without cargo: `manifest` declares `[workspace]` itself, or no manifest above it does.
+/// `None` means only `cargo metadata` can say (a `[workspace]` further up may or may not
+/// include this package).
+pub fn root_without_cargo(manifest: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let table = toml::de::DeTable::parse(&text).ok()?;
+    let table = table.get_ref();
+    if table.contains_key("workspace") {
+        return Some(manifest.to_path_buf());
+    }
+    let points_elsewhere = table.get("package").is_some_and(
+        |p| matches!(p.get_ref(), toml::de::DeValue::Table(t) if t.contains_key("workspace")),
+    );
+    if points_elsewhere {
+        return None;
+    }
+    let dir = manifest.parent()?;
+    for candidate in dir.ancestors().skip(1).map(|d| d.join("Cargo.toml")) {
+        if std::fs::read_to_string(&candidate).is_ok_and(|text| text.contains("workspace")) {
+            return None;
+        }
+    }
+    Some(manifest.to_path_buf())
+}
+
+/// The target directory as cargo resolves it, without running cargo: `CARGO_TARGET_DIR`,
+/// `CARGO_BUILD_TARGET_DIR`, `build.target-dir` in the `.cargo/config.toml` files from `cwd`
+/// up and in `CARGO_HOME`, else `<root>/target`.
+pub fn target_dir_without_cargo(root: &Path, cwd: &Path) -> PathBuf {
+    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
+        if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            let dir = PathBuf::from(dir);
+            return if dir.is_absolute() {
+                dir
+            } else {
+                cwd.join(dir)
+            };
+        }
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let folders = cwd.ancestors().map(|d| d.join(".cargo")).chain(home);
+    for config in folders.flat_map(|d| [d.join("config.toml"), d.join("config")]) {
+        let Ok(text) = std::fs::read_to_string(&config) else {
+            continue;
+        };
+        if !text.contains("target-dir") {
+            continue;
+        }
+        if let Some(dir) = config_target_dir(&text) {
+            // Relative paths in a config file are relative to the folder holding `.cargo`.
+            let base = config.parent().and_then(Path::parent).unwrap_or(root);
+            return if dir.is_absolute() {
+                dir
+            } else {
+                base.join(dir)
+            };
+        }
+    }
+    root.join("target")
+}
+
+/// `build.target-dir` of a cargo config file.
+fn config_target_dir(text: &str) -> Option<PathBuf> {
+    let table = toml::de::DeTable::parse(text).ok()?;
+    let toml::de::DeValue::Table(build) = table.get_ref().get("build")?.get_ref() else {
+        return None;
+    };
+    match build.get("target-dir")?.get_ref() {
+        toml::de::DeValue::String(s) => Some(PathBuf::from(s.as_ref())),
+        _ => None,
+    }
+}
+
 /// Reads the workspace that `manifest` belongs to.
 pub fn read(manifest: &Path) -> Result<Workspace, Problem> {
     let mut cmd = cargo_metadata::MetadataCommand::new();

@@ -1,17 +1,20 @@
 //! Resolving variables, validating, and building the graph: a [`Plan`] that cannot be invalid.
 
+pub mod expand;
 pub mod graph;
+pub mod substitute;
 pub mod vars;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::diagnostic::{Problem, Problems};
-use crate::load::Project;
 use crate::load::model::{Command, ContextValue, Timeout, Workflow};
-use crate::source::{Source, Span};
+use crate::load::{Package, Project};
 use crate::suggest::did_you_mean;
-use vars::{Piece, Vars};
+use substitute::{At, Quote};
+use vars::Vars;
 
 /// A validated workflow, ready to run: every dependency exists, there is no cycle, every
 /// variable is resolved.
@@ -23,6 +26,8 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// A topological order of the step indices.
     pub order: Vec<usize>,
+    /// Every context variable as `FLOW_CTX_*`, for every step's environment.
+    pub env: Vec<(String, String)>,
 }
 
 /// One step of a plan.
@@ -98,17 +103,53 @@ pub fn variables(wf: &Workflow, project: &Project, options: &PlanOptions) -> Var
         "target_dir",
         ContextValue::One(project.target_dir.display().to_string()),
     );
-    if let Some(ws) = &project.workspace {
+    if let Some(manifest) = &project.manifest_path {
         vars.insert_default(
             "manifest_path",
-            ContextValue::One(ws.manifest_path.display().to_string()),
-        );
-        vars.insert_default(
-            "packages",
-            ContextValue::Many(ws.packages.iter().map(|p| p.name.clone()).collect()),
+            ContextValue::One(manifest.display().to_string()),
         );
     }
+    if let Some(ws) = &project.workspace {
+        let names = ws.packages.iter().map(|p| p.name.clone()).collect();
+        vars.insert_default("packages", ContextValue::Many(names));
+    }
     vars
+}
+
+/// The facts only `cargo metadata` knows: the member packages.
+const WORKSPACE_FACTS: &[&str] = &["packages"];
+
+/// Whether planning this workflow needs the workspace's members: a `for_each` step, or a
+/// reference to `${packages}` that neither `--context` nor `context:` defines.
+pub fn needs_workspace(wf: &Workflow, options: &PlanOptions) -> bool {
+    if wf.steps.iter().any(|s| s.for_each.is_some()) {
+        return true;
+    }
+    let defined = |name: &str| {
+        options.context.iter().any(|(k, _)| k == name)
+            || wf.context.iter().any(|c| c.name.value == name)
+    };
+    let refers = |text: &str| {
+        text.contains("${")
+            && vars::split(text).is_ok_and(|pieces| {
+                pieces.iter().any(|p| matches!(p, vars::Piece::Ref(r) if WORKSPACE_FACTS.contains(&r.name.as_str()) && !defined(&r.name)))
+            })
+    };
+    wf.steps.iter().any(|s| {
+        let run = match &s.run.value {
+            Command::Shell(t) => refers(t),
+            Command::Argv(args) => args.iter().any(|a| refers(&a.value)),
+        };
+        run || s.cwd.as_ref().is_some_and(|c| refers(&c.value))
+            || s.env.iter().chain(&wf.env).any(|e| refers(&e.value.value))
+    })
+}
+
+/// One step of the plan before it is wired: a declared step, or one package's instance of a
+/// `for_each` step.
+struct Instance<'a> {
+    step: usize,
+    package: Option<&'a Package>,
 }
 
 /// Validates a workflow and builds its plan, reporting every problem found.
@@ -180,15 +221,57 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
     }
 
     // Cycles, printed as paths.
-    let order = match graph::topo_order(&deps) {
-        Ok(order) => order,
-        Err(cycles) => {
-            for cycle in cycles {
-                problems.push(cycle_problem(wf, &deps, &cycle));
-            }
-            Vec::new()
+    if let Err(cycles) = graph::topo_order(&deps) {
+        for cycle in cycles {
+            problems.push(cycle_problem(wf, &cycle));
         }
-    };
+    }
+
+    // Instances: `for_each` steps become one per package.
+    let mut instances: Vec<Instance<'_>> = Vec::with_capacity(wf.steps.len());
+    let mut ranges: Vec<Range<usize>> = Vec::with_capacity(wf.steps.len());
+    for (i, step) in wf.steps.iter().enumerate() {
+        let start = instances.len();
+        match &step.for_each {
+            None => instances.push(Instance {
+                step: i,
+                package: None,
+            }),
+            Some(filter) => {
+                for p in expand::packages(
+                    source,
+                    step,
+                    filter,
+                    project.workspace.as_ref(),
+                    &mut problems,
+                ) {
+                    instances.push(Instance {
+                        step: i,
+                        package: Some(p),
+                    });
+                }
+            }
+        }
+        ranges.push(start..instances.len());
+    }
+    // A step that depends on a per-package step waits for all of its instances; two
+    // per-package steps pair up package by package.
+    let inst_deps: Vec<Vec<usize>> = instances
+        .iter()
+        .map(|inst| {
+            let mut ds = Vec::new();
+            for &d in &deps[inst.step] {
+                let range = ranges[d].clone();
+                match (inst.package, wf.steps[d].for_each.is_some()) {
+                    (Some(p), true) => ds.extend(
+                        range.filter(|&m| instances[m].package.is_some_and(|q| q.name == p.name)),
+                    ),
+                    _ => ds.extend(range),
+                }
+            }
+            ds
+        })
+        .collect();
 
     // Commands, env and cwd with variables resolved.
     let default_timeout = wf
@@ -199,43 +282,65 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         .chain(options.timeout)
         .last()
         .unwrap_or(Timeout::DEFAULT);
-    let mut steps = Vec::with_capacity(wf.steps.len());
-    for step in &wf.steps {
+    let mut steps = Vec::with_capacity(instances.len());
+    for inst in &instances {
+        let step = &wf.steps[inst.step];
+        let id = match inst.package {
+            Some(p) => format!("{}:{}", step.id.value, p.name),
+            None => step.id.value.clone(),
+        };
+        let own_vars;
+        let (vars, package_env) = match inst.package {
+            None => (&vars, Vec::new()),
+            Some(p) => {
+                let mut v = vars.clone();
+                let facts = [
+                    ("package", p.name.clone()),
+                    ("package_dir", p.dir.display().to_string()),
+                    ("package_version", p.version.clone()),
+                    ("package_manifest", p.manifest_path.display().to_string()),
+                ];
+                let env = facts
+                    .iter()
+                    .map(|(k, val)| (vars::env_name(k), val.clone()))
+                    .collect();
+                for (k, val) in facts {
+                    v.insert(k, ContextValue::One(val));
+                }
+                own_vars = v;
+                (&own_vars, env)
+            }
+        };
+        let at = |span| At {
+            source,
+            step: &id,
+            span,
+        };
         let command = match &step.run.value {
-            Command::Shell(text) => resolve(
-                source,
-                &vars,
-                &step.id.value,
-                text,
-                step.run.span,
-                Quote::Shell,
-                &mut problems,
-            )
-            .map(Run::Shell),
+            Command::Shell(text) => {
+                substitute::resolve(vars, text, Quote::Shell, &at(step.run.span), &mut problems)
+                    .map(Run::Shell)
+            }
             Command::Argv(args) => {
                 let mut out = Vec::with_capacity(args.len());
                 for a in args {
-                    out.extend(resolve_arg(
-                        source,
-                        &vars,
-                        &step.id.value,
+                    out.extend(substitute::resolve_arg(
+                        vars,
                         &a.value,
-                        a.span,
+                        &at(a.span),
                         &mut problems,
                     ));
                 }
                 Some(Run::Argv(out))
             }
         };
-        let mut env: Vec<(String, String)> = Vec::with_capacity(wf.env.len() + step.env.len());
+        let mut env: Vec<(String, String)> = package_env;
         for var in wf.env.iter().chain(&step.env) {
-            let value = resolve(
-                source,
-                &vars,
-                &step.id.value,
+            let value = substitute::resolve(
+                vars,
                 &var.value.value,
-                var.value.span,
                 Quote::Plain,
+                &at(var.value.span),
                 &mut problems,
             )
             .unwrap_or_default();
@@ -244,22 +349,14 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         }
         let cwd = match &step.cwd {
             Some(c) => wf.origin.base_dir.join(
-                resolve(
-                    source,
-                    &vars,
-                    &step.id.value,
-                    &c.value,
-                    c.span,
-                    Quote::Plain,
-                    &mut problems,
-                )
-                .unwrap_or_default(),
+                substitute::resolve(vars, &c.value, Quote::Plain, &at(c.span), &mut problems)
+                    .unwrap_or_default(),
             ),
             None => wf.origin.base_dir.clone(),
         };
         let timeout = step.timeout.as_ref().map_or(default_timeout, |t| t.value);
         steps.push(PlannedStep {
-            id: step.id.value.clone(),
+            id,
             command: command.unwrap_or(Run::Shell(String::new())),
             deps: Vec::new(),
             dependents: Vec::new(),
@@ -271,34 +368,45 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         });
     }
 
-    // Selection: the named steps and what they need.
+    // Selection: the named steps (a per-package step names all its instances) and what they need.
     let mut keep = None;
     if !options.select.is_empty() && !steps.is_empty() {
         let mut roots = Vec::new();
         for name in &options.select {
-            match index.get(name.as_str()) {
-                Some(&i) => roots.push(i),
-                None => problems.push(
+            if let Some(&i) = index.get(name.as_str()) {
+                roots.extend(ranges[i].clone());
+            } else if let Some(k) = steps.iter().position(|s| s.id == *name) {
+                roots.push(k);
+            } else {
+                problems.push(
                     Problem::new(
                         "flow::unknown-step",
                         format!("workflow `{}` has no step `{name}`", wf.name),
                     )
                     .with_help(
-                        did_you_mean(name, wf.steps.iter().map(|s| s.id.value.as_str()))
-                            .unwrap_or_else(|| {
-                                format!("run `cargo flow list {}` to see its steps", wf.name)
-                            }),
+                        did_you_mean(name, steps.iter().map(|s| s.id.as_str())).unwrap_or_else(
+                            || format!("run `cargo flow list {}` to see its steps", wf.name),
+                        ),
                     ),
-                ),
+                );
             }
         }
-        keep = Some(graph::ancestors(&deps, &roots));
+        keep = Some(graph::ancestors(&inst_deps, &roots));
     }
 
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(assemble(&wf.name, steps, deps, order, keep.as_deref()))
+    // Instances inherit the declared graph's order, so this cannot find a cycle.
+    let order = graph::topo_order(&inst_deps).unwrap_or_default();
+    Ok(assemble(
+        &wf.name,
+        steps,
+        inst_deps,
+        order,
+        keep.as_deref(),
+        vars.env(),
+    ))
 }
 
 /// Wires the graph into the steps, keeping only the selected ones, and weighs them.
@@ -308,6 +416,7 @@ fn assemble(
     deps: Vec<Vec<usize>>,
     order: Vec<usize>,
     keep: Option<&[bool]>,
+    env: Vec<(String, String)>,
 ) -> Plan {
     let (mut steps, deps, order) = match keep {
         None => (steps, deps, order),
@@ -346,10 +455,11 @@ fn assemble(
         workflow: workflow.to_string(),
         steps,
         order,
+        env,
     }
 }
 
-fn cycle_problem(wf: &Workflow, deps: &[Vec<usize>], cycle: &[usize]) -> Problem {
+fn cycle_problem(wf: &Workflow, cycle: &[usize]) -> Problem {
     let ids: Vec<&str> = cycle
         .iter()
         .map(|&i| wf.steps[i].id.value.as_str())
@@ -365,13 +475,6 @@ fn cycle_problem(wf: &Workflow, deps: &[Vec<usize>], cycle: &[usize]) -> Problem
         .iter()
         .find(|d| d.value == first_id)
         .map_or(last.id.span, |d| d.span);
-    let _ = deps;
-    let help = if ids.len() == 1 {
-        format!("`{}` depends on itself; remove that dependency", ids[0])
-    } else {
-        "a step cannot wait for itself, even through others; remove one of these dependencies"
-            .to_string()
-    };
     Problem::at(
         "flow::cycle",
         format!("dependency cycle: {path}"),
@@ -383,122 +486,7 @@ fn cycle_problem(wf: &Workflow, deps: &[Vec<usize>], cycle: &[usize]) -> Problem
         ),
     )
     .with_label(wf.steps[cycle[0]].id.span, "the cycle starts here")
-    .with_help(help)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Quote {
-    /// Inside a shell command: each value is one word, a list several.
-    Shell,
-    /// In `env` and `cwd`: the text as it is.
-    Plain,
-}
-
-/// Substitutes `${name}` in a text. Names that no source defines are left for the shell when
-/// the environment has them, else are an error pointing at the reference.
-fn resolve(
-    source: &Source,
-    vars: &Vars,
-    step: &str,
-    text: &str,
-    span: Span,
-    quote: Quote,
-    problems: &mut Problems,
-) -> Option<String> {
-    let pieces = match vars::split(text) {
-        Ok(p) => p,
-        Err(bad) => {
-            problems.push(
-                Problem::at(
-                    "flow::bad-variable",
-                    format!("step `{step}`: {}", bad.message),
-                    source,
-                    sub_span(source, span, text, bad.start, bad.len),
-                    "here",
-                )
-                .with_help("write `${name}` for a variable, or `$${` for a literal `${`"),
-            );
-            return None;
-        }
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut ok = true;
-    for piece in pieces {
-        match piece {
-            Piece::Literal(s) => out.push_str(&s),
-            Piece::Ref(r) => match vars.get(&r.name) {
-                Some(v) => match quote {
-                    Quote::Shell => out.push_str(&vars::shell_words_of(&v.value)),
-                    Quote::Plain => out.push_str(&vars::plain_text_of(&v.value)),
-                },
-                None if std::env::var_os(&r.name).is_some() => {
-                    if quote == Quote::Shell {
-                        out.push_str(&text[r.start..r.start + r.len]);
-                    } else {
-                        out.push_str(&std::env::var(&r.name).unwrap_or_default());
-                    }
-                }
-                None => {
-                    ok = false;
-                    problems.push(undefined(source, vars, step, text, span, &r));
-                }
-            },
-        }
-    }
-    ok.then_some(out)
-}
-
-/// One argument of the list form: a lone `${list}` becomes several arguments.
-fn resolve_arg(
-    source: &Source,
-    vars: &Vars,
-    step: &str,
-    text: &str,
-    span: Span,
-    problems: &mut Problems,
-) -> Vec<String> {
-    if let Ok(pieces) = vars::split(text)
-        && let [Piece::Ref(r)] = pieces.as_slice()
-        && let Some(v) = vars.get(&r.name)
-    {
-        return match &v.value {
-            ContextValue::One(s) => vec![s.clone()],
-            ContextValue::Many(items) => items.clone(),
-        };
-    }
-    resolve(source, vars, step, text, span, Quote::Plain, problems)
-        .into_iter()
-        .collect()
-}
-
-fn undefined(
-    source: &Source,
-    vars: &Vars,
-    step: &str,
-    text: &str,
-    span: Span,
-    r: &vars::Reference,
-) -> Problem {
-    let help = did_you_mean(&r.name, vars.names()).unwrap_or_else(|| {
-        format!("pass it with `--context {}=VALUE`, or give it a default under the workflow's `context:`", r.name)
-    });
-    Problem::at(
-        "flow::undefined-variable",
-        format!("step `{step}` uses `${{{}}}`, which is not defined", r.name),
-        source,
-        sub_span(source, span, text, r.start, r.len),
-        "undefined variable",
+    .with_help(
+        "a step cannot wait for itself, even through others; remove one of these dependencies",
     )
-    .with_help(help)
-}
-
-/// The span of `text[start..start+len]` within the source, when the text appears there as
-/// written (plain or quoted without escapes); else the whole value.
-fn sub_span(source: &Source, span: Span, text: &str, start: usize, len: usize) -> Span {
-    let written = source.text.get(span.start..span.end()).unwrap_or("");
-    let needle = &text[start..start + len];
-    match written.find(needle) {
-        Some(off) if written.len() >= text.len() => Span::new(span.start + off, len),
-        _ => span,
-    }
 }

@@ -5,29 +5,27 @@ use std::collections::HashMap;
 
 use crate::load::model::ContextValue;
 
-/// A variable's value and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Var {
-    /// The value.
-    pub value: ContextValue,
-}
-
 /// The variables known to a workflow, most specific first: `--context`, the workflow's
 /// `context:` defaults, then the workspace facts. Names found in none of them are left for
 /// the shell when the environment has them.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    map: HashMap<String, Var>,
+    map: HashMap<String, ContextValue>,
 }
 
 impl Vars {
     /// Sets a variable unless a more specific source already did.
     pub fn insert_default(&mut self, name: &str, value: ContextValue) {
-        self.map.entry(name.to_string()).or_insert(Var { value });
+        self.map.entry(name.to_string()).or_insert(value);
     }
 
-    /// The variable called `name`.
-    pub fn get(&self, name: &str) -> Option<&Var> {
+    /// Sets a variable over any other source.
+    pub fn insert(&mut self, name: &str, value: ContextValue) {
+        self.map.insert(name.to_string(), value);
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&ContextValue> {
         self.map.get(name)
     }
 
@@ -36,10 +34,32 @@ impl Vars {
         self.map.keys().map(String::as_str)
     }
 
-    /// Every variable, for the environment of steps.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Var)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v))
+    /// Every variable as the environment variable a step sees it as, sorted by name.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .map
+            .iter()
+            .map(|(k, v)| (env_name(k), plain_text_of(v)))
+            .collect();
+        out.sort();
+        out
     }
+}
+
+/// The environment variable a context variable is reachable as inside a step:
+/// `FLOW_CTX_` and the name in upper case, other characters than letters and digits as `_`
+/// (`target` is `FLOW_CTX_TARGET`, `workspace_root` is `FLOW_CTX_WORKSPACE_ROOT`).
+pub fn env_name(name: &str) -> String {
+    let mut out = String::with_capacity(9 + name.len());
+    out.push_str("FLOW_CTX_");
+    out.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
+    out
 }
 
 /// One `${...}` reference found in a text.
@@ -51,6 +71,8 @@ pub struct Reference {
     pub start: usize,
     /// Byte length of `${name}`.
     pub len: usize,
+    /// Written `${raw:name}`: the value is inserted as it is, even into a shell command.
+    pub raw: bool,
 }
 
 /// A piece of a text: literal or a reference.
@@ -107,7 +129,10 @@ pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
             };
             let name = &text[i + 2..i + 2 + close];
             let len = close + 3;
-            let trimmed = name.trim();
+            let (raw, trimmed) = match name.trim().strip_prefix("raw:") {
+                Some(rest) => (true, rest.trim()),
+                None => (false, name.trim()),
+            };
             if !is_valid_name(trimmed) {
                 // Shell forms like `${VAR:-default}` or `${#x}` belong to the shell.
                 if looks_like_shell_expansion(name) {
@@ -129,6 +154,7 @@ pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
                 name: trimmed.to_string(),
                 start: i,
                 len,
+                raw,
             }));
             i += len;
             lit_start = i;
@@ -200,6 +226,10 @@ mod tests {
         let p = split("pytest ${target} --x").unwrap();
         assert_eq!(p.len(), 3);
         assert!(matches!(&p[1], Piece::Ref(r) if r.name == "target" && r.start == 7 && r.len == 9));
+        let p = split("echo ${raw:flags}").unwrap();
+        assert!(matches!(&p[1], Piece::Ref(r) if r.name == "flags" && r.raw));
+        assert_eq!(env_name("workspace_root"), "FLOW_CTX_WORKSPACE_ROOT");
+        assert_eq!(env_name("a.b-c"), "FLOW_CTX_A_B_C");
         let p = split("echo $${HOME} ${a}").unwrap();
         assert_eq!(p[0], Piece::Literal("echo ${HOME} ".into()));
         assert!(split("echo ${a").is_err());

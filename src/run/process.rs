@@ -127,7 +127,8 @@ impl<'a> ProcessExecutor<'a> {
         if self.cwd.as_ref() != Some(&step.cwd) {
             cmd.current_dir(&step.cwd);
         }
-        cmd.envs(step.env.iter().map(|(k, v)| (k, v)))
+        cmd.envs(self.plan.env.iter().map(|(k, v)| (k, v)))
+            .envs(step.env.iter().map(|(k, v)| (k, v)))
             .env("FLOW_WORKFLOW", &self.plan.workflow)
             .env("FLOW_STEP", &step.id)
             .stdin(Stdio::null());

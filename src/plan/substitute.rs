@@ -1,0 +1,133 @@
+//! Substituting `${name}` in a step's command, environment and working directory, with
+//! errors that point at the reference.
+
+use super::vars::{self, Piece, Vars};
+use crate::diagnostic::{Problem, Problems};
+use crate::load::model::ContextValue;
+use crate::source::{Source, Span};
+use crate::suggest::did_you_mean;
+
+/// How a value is written into the text around it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Quote {
+    /// Inside a shell command: each value is one word, a list several.
+    Shell,
+    /// In `env` and `cwd`: the text as it is.
+    Plain,
+}
+
+/// Where a text was written, for diagnostics.
+pub struct At<'a> {
+    /// The file.
+    pub source: &'a Source,
+    /// The step the text belongs to.
+    pub step: &'a str,
+    /// The span of the whole value.
+    pub span: Span,
+}
+
+/// Substitutes `${name}` in a text. Names that no source defines are left for the shell when
+/// the environment has them, else are an error pointing at the reference.
+pub fn resolve(
+    vars: &Vars,
+    text: &str,
+    quote: Quote,
+    at: &At<'_>,
+    problems: &mut Problems,
+) -> Option<String> {
+    if !text.contains("${") {
+        return Some(text.to_string());
+    }
+    let pieces = match vars::split(text) {
+        Ok(p) => p,
+        Err(bad) => {
+            problems.push(
+                Problem::at(
+                    "flow::bad-variable",
+                    format!("step `{}`: {}", at.step, bad.message),
+                    at.source,
+                    sub_span(at, text, bad.start, bad.len),
+                    "here",
+                )
+                .with_help("write `${name}` for a variable, or `$${` for a literal `${`"),
+            );
+            return None;
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut ok = true;
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(&s),
+            Piece::Ref(r) => match vars.get(&r.name) {
+                Some(v) if quote == Quote::Shell && !r.raw => {
+                    out.push_str(&vars::shell_words_of(v))
+                }
+                Some(v) => out.push_str(&vars::plain_text_of(v)),
+                None if !r.raw && std::env::var_os(&r.name).is_some() => {
+                    if quote == Quote::Shell {
+                        out.push_str(&text[r.start..r.start + r.len]);
+                    } else {
+                        out.push_str(&std::env::var(&r.name).unwrap_or_default());
+                    }
+                }
+                None => {
+                    ok = false;
+                    problems.push(undefined(vars, text, at, &r));
+                }
+            },
+        }
+    }
+    ok.then_some(out)
+}
+
+/// One argument of the list form: a lone `${list}` becomes several arguments.
+pub fn resolve_arg(vars: &Vars, text: &str, at: &At<'_>, problems: &mut Problems) -> Vec<String> {
+    if let Ok(pieces) = vars::split(text)
+        && let [Piece::Ref(r)] = pieces.as_slice()
+        && let Some(v) = vars.get(&r.name)
+    {
+        return match v {
+            ContextValue::One(s) => vec![s.clone()],
+            ContextValue::Many(items) => items.clone(),
+        };
+    }
+    resolve(vars, text, Quote::Plain, at, problems)
+        .into_iter()
+        .collect()
+}
+
+fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Problem {
+    let help = did_you_mean(&r.name, vars.names()).unwrap_or_else(|| {
+        format!(
+            "pass it with `--context {}=VALUE`, or give it a default under the workflow's `context:`",
+            r.name
+        )
+    });
+    Problem::at(
+        "flow::undefined-variable",
+        format!(
+            "step `{}` uses `${{{}}}`, which is not defined",
+            at.step, r.name
+        ),
+        at.source,
+        sub_span(at, text, r.start, r.len),
+        "undefined variable",
+    )
+    .with_help(help)
+}
+
+/// The span of `text[start..start+len]` within the source, when the text appears there as
+/// written (plain or quoted without escapes); else the whole value.
+fn sub_span(at: &At<'_>, text: &str, start: usize, len: usize) -> Span {
+    let written = at
+        .source
+        .text
+        .get(at.span.start..at.span.end())
+        .unwrap_or("");
+    let needle = &text[start..start + len];
+    match written.find(needle) {
+        Some(off) if written.len() >= text.len() => Span::new(at.span.start + off, len),
+        _ => at.span,
+    }
+}

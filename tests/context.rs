@@ -1,0 +1,359 @@
+//! Context variables, workspace facts and per-package steps, through the binary.
+
+mod common;
+
+use common::{flow, stderr, stdout, write_files};
+
+fn run_log(dir: &std::path::Path, args: &[&str], workflow: &str, step: &str) -> String {
+    let out = flow(dir).args(args).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::read_to_string(dir.join(format!("target/flow/logs/{workflow}/{step}.log")))
+        .expect("log")
+}
+
+#[test]
+fn precedence_cli_then_defaults_then_facts_then_environment() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "name: vars
+context:
+  target: from-default
+  workflow: renamed
+steps:
+  - id: show
+    run: echo ${target} ${workflow} ${FLOW_TEST_FROM_ENV}
+",
+        )],
+    );
+    let dir = tmp.path();
+    let run = |args: &[&str]| {
+        let out = flow(dir)
+            .env("FLOW_TEST_FROM_ENV", "from-env")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read_to_string(dir.join("target/flow/logs/vars/show.log")).expect("log")
+    };
+    assert_eq!(run(&["run", "wf.yaml"]), "from-default renamed from-env\n");
+    assert_eq!(
+        run(&["run", "wf.yaml", "-c", "target=from-cli"]),
+        "from-cli renamed from-env\n"
+    );
+}
+
+#[test]
+fn lists_escapes_raw_and_environment_names() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "name: forms
+context:
+  flags: [--alpha, 'two words']
+steps:
+  - id: list
+    run: printf '%s|' ${flags}
+  - id: argv
+    run: [printf, '%s|', '${flags}', 'x${target}y']
+  - id: escape
+    run: echo '$${HOME}'
+  - id: raw
+    run: printf '%s|' ${raw:opts}
+  - id: env
+    run: printf '%s|' \"$FLOW_CTX_TARGET\" \"$FLOW_CTX_FLAGS\" \"$FLOW_CTX_WORKFLOW\"
+    env:
+      SHOWN: ${target}
+  - id: env-value
+    run: printf '%s' \"$SHOWN\"
+    env:
+      SHOWN: ${target}
+",
+        )],
+    );
+    let args = ["run", "wf.yaml", "-c", "target=a b", "-c", "opts=--x --y"];
+    assert_eq!(
+        run_log(tmp.path(), &args, "forms", "list"),
+        "--alpha|two words|"
+    );
+    assert_eq!(
+        run_log(tmp.path(), &args, "forms", "argv"),
+        "--alpha|two words|xa by|"
+    );
+    assert_eq!(run_log(tmp.path(), &args, "forms", "escape"), "${HOME}\n");
+    assert_eq!(
+        run_log(tmp.path(), &args, "forms", "raw"),
+        "--x|--y|",
+        "raw text becomes shell words"
+    );
+    assert_eq!(
+        run_log(tmp.path(), &args, "forms", "env"),
+        "a b|--alpha two words|forms|"
+    );
+    assert_eq!(run_log(tmp.path(), &args, "forms", "env-value"), "a b");
+}
+
+#[test]
+fn hostile_workflow_defaults_run_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let hostile = [
+        "x; touch pwned",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "a|touch pwned",
+        "*",
+        "~",
+        "--help",
+    ];
+    for value in hostile {
+        let yaml = format!(
+            "name: hostile\ncontext:\n  target: {}\nsteps:\n  - id: show\n    run: printf '%s' ${{target}}\n",
+            serde_json::to_string(value).expect("json string is YAML")
+        );
+        write_files(tmp.path(), &[("wf.yaml", &yaml)]);
+        assert_eq!(
+            run_log(tmp.path(), &["run", "wf.yaml"], "hostile", "show"),
+            value,
+            "{value}"
+        );
+        assert!(!tmp.path().join("pwned").exists(), "{value} ran a command");
+    }
+}
+
+#[test]
+fn undefined_and_bad_names_are_errors_before_running() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "steps:\n  - id: a\n    run: touch ran; echo ${no_such_variable_anywhere}\n",
+        )],
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("uses `${no_such_variable_anywhere}`, which is not defined"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("ran").exists());
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml", "-c", "1bad=x"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a valid variable name"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A workspace with two members, and a fake `cargo` that records each `cargo metadata`.
+fn workspace(dir: &std::path::Path) -> std::path::PathBuf {
+    write_files(
+        dir,
+        &[
+            (
+                "ws/Cargo.toml",
+                "[workspace]\nmembers = [\"alpha\", \"beta\"]\nresolver = \"2\"\n",
+            ),
+            (
+                "ws/alpha/Cargo.toml",
+                "[package]\nname = \"alpha\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            ),
+            ("ws/alpha/src/lib.rs", ""),
+            (
+                "ws/beta/Cargo.toml",
+                "[package]\nname = \"beta\"\nversion = \"0.2.0\"\nedition = \"2021\"\n",
+            ),
+            ("ws/beta/src/lib.rs", ""),
+            (
+                "ws/.flow.yaml",
+                "workflows:
+  plain:
+    steps:
+      - id: hello
+        run: echo hello
+  facts:
+    steps:
+      - id: show
+        run: echo ${packages} ${workspace_root} ${target_dir} ${manifest_path}
+  each:
+    steps:
+      - id: build
+        for_each: package
+        run: echo build ${package} ${package_version} $FLOW_CTX_PACKAGE
+      - id: test
+        for_each: package
+        depends_on: build
+        run: pwd
+        cwd: ${package_dir}
+      - id: only-beta
+        for_each: {package: [beta]}
+        run: echo ${package_manifest}
+      - id: globbed
+        for_each: {package: 'al*'}
+        run: echo ${package}
+      - id: report
+        depends_on: [test]
+        run: echo report
+",
+            ),
+        ],
+    );
+    let fake = dir.join("fake-cargo");
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let record = dir.join("metadata-calls");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec '{}' \"$@\"\n",
+            record.display(),
+            real
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    fake
+}
+
+#[test]
+fn cargo_metadata_runs_only_when_facts_need_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fake = workspace(tmp.path());
+    let ws = tmp.path().join("ws");
+    let calls = || std::fs::read_to_string(tmp.path().join("metadata-calls")).unwrap_or_default();
+    let out = flow(&ws)
+        .env("CARGO", &fake)
+        .arg("plain")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        calls(),
+        "",
+        "a workflow that needs no facts starts without cargo metadata"
+    );
+    let out = flow(&ws)
+        .env("CARGO", &fake)
+        .args(["facts", "-v"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        calls().contains("metadata"),
+        "packages needs cargo metadata"
+    );
+    let log = std::fs::read_to_string(ws.join("target/flow/logs/facts/show.log")).expect("log");
+    let root = ws.canonicalize().expect("canonical");
+    assert_eq!(
+        log.trim_end(),
+        format!(
+            "alpha beta {} {} {}",
+            root.display(),
+            root.join("target").display(),
+            root.join("Cargo.toml").display()
+        )
+    );
+}
+
+#[test]
+fn one_step_per_package_pairs_up_and_shows_the_expansion() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workspace(tmp.path());
+    let ws = tmp.path().join("ws");
+    let graph = stdout(&flow(&ws).args(["graph", "each"]).output().expect("runs"));
+    let lines: Vec<String> = graph
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "build:alpha",
+            "build:beta",
+            "test:alpha <- build:alpha",
+            "test:beta <- build:beta",
+            "only-beta:beta",
+            "globbed:alpha",
+            "report <- test:alpha, test:beta"
+        ]
+    );
+    let listed = stdout(&flow(&ws).args(["list", "each"]).output().expect("runs"));
+    assert!(
+        listed.contains("test:beta") && listed.contains("after build:beta"),
+        "{listed}"
+    );
+    let dry = stdout(
+        &flow(&ws)
+            .args(["each", "--dry-run"])
+            .output()
+            .expect("runs"),
+    );
+    assert!(
+        dry.contains("build:alpha")
+            && dry.contains("run: echo build alpha 0.1.0 $FLOW_CTX_PACKAGE"),
+        "{dry}"
+    );
+
+    let out = flow(&ws).args(["each"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = ws.join("target/flow/logs/each");
+    assert_eq!(
+        std::fs::read_to_string(logs.join("build:beta.log")).expect("log"),
+        "build beta 0.2.0 beta\n"
+    );
+    assert!(
+        std::fs::read_to_string(logs.join("test:alpha.log"))
+            .expect("log")
+            .trim_end()
+            .ends_with("/ws/alpha")
+    );
+    // Selecting a per-package step selects all its instances; one instance can be named too.
+    let out = flow(&ws)
+        .args(["each", "test:beta"])
+        .output()
+        .expect("runs");
+    let err = stderr(&out);
+    assert!(
+        err.contains("✓ build:beta") && err.contains("✓ test:beta") && !err.contains("alpha"),
+        "{err}"
+    );
+}
+
+#[test]
+fn per_package_filters_are_checked() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workspace(tmp.path());
+    let ws = tmp.path().join("ws");
+    write_files(
+        &ws,
+        &[(
+            ".flow.yaml",
+            "name: bad\nsteps:\n  - id: a\n    for_each: {package: [alpah]}\n    run: echo\n  - id: b\n    for_each: {package: 'zz*'}\n    run: echo\n  - id: c\n    for_each: crate\n    run: echo\n",
+        )],
+    );
+    let out = flow(&ws).args(["check", "bad"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`alpah` is not a package of this workspace")
+            && err.contains("did you mean `alpha`?"),
+        "{err}"
+    );
+    assert!(err.contains("`zz*` matches no package"), "{err}");
+    assert!(
+        err.contains("`for_each` cannot iterate over `crate`"),
+        "{err}"
+    );
+}
