@@ -6,24 +6,39 @@ use std::time::{Duration, Instant};
 
 use common::{flow, root, stderr};
 
-#[test]
-fn every_invalid_fixture_has_a_pinned_diagnostic() {
-    let dir = root().join("fixtures/invalid");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixtures/invalid exists")
+/// Runs `cargo-flow check ARGS` under a 512 MiB address-space limit, so that a loader that
+/// blew up on some input would fail the test rather than the machine.
+fn check_bounded(args: &[&str]) -> std::process::Output {
+    let script = "ulimit -v 524288; exec \"$0\" check \"$@\"";
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_cargo-flow"))
+        .args(args);
+    cmd.current_dir(root()).env("NO_COLOR", "1");
+    cmd.output().expect("runs")
+}
+
+fn names_in(dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join(dir))
+        .expect("fixture folder exists")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    names
+}
+
+#[test]
+fn every_invalid_fixture_has_a_pinned_diagnostic() {
+    let names = names_in("fixtures/invalid");
     assert!(
-        names.len() >= 15,
-        "expected the invalid corpus, found {names:?}"
+        names.len() >= 40,
+        "expected the invalid corpus, found {}",
+        names.len()
     );
     for name in names {
         let started = Instant::now();
-        let out = flow(&root())
-            .args(["check", &format!("fixtures/invalid/{name}")])
-            .output()
-            .expect("runs");
+        let out = check_bounded(&[&format!("fixtures/invalid/{name}")]);
         assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -32,9 +47,69 @@ fn every_invalid_fixture_has_a_pinned_diagnostic() {
         );
         let text = stderr(&out);
         assert!(!text.contains("panicked"), "{name} panicked: {text}");
-        let snapshot = name.replace('.', "_");
-        insta::assert_snapshot!(snapshot, text);
+        insta::assert_snapshot!(name.replace('.', "_"), text);
     }
+}
+
+#[test]
+fn invalid_manifests_have_pinned_diagnostics() {
+    let names = names_in("fixtures/invalid-manifests");
+    assert!(names.len() >= 5);
+    for name in names {
+        let manifest = format!("fixtures/invalid-manifests/{name}/Cargo.toml");
+        let out = check_bounded(&["--manifest-path", &manifest]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let text = stderr(&out);
+        assert!(!text.contains("panicked"), "{name} panicked: {text}");
+        insta::assert_snapshot!(format!("manifest_{name}"), text);
+    }
+}
+
+#[test]
+fn huge_and_deep_inputs_end_in_clear_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Over the size limit: refused before parsing.
+    let huge = tmp.path().join("huge.yaml");
+    let mut text = String::from("name: huge\nsteps:\n");
+    while text.len() < 33 * 1024 * 1024 {
+        text.push_str(
+            "  - id: padding\n    run: echo padding padding padding padding padding padding\n",
+        );
+    }
+    std::fs::write(&huge, &text).expect("write");
+    let started = Instant::now();
+    let out = check_bounded(&[huge.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("workflow files may be at most 32 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Deep flow nesting, far past the limit.
+    let deep = tmp.path().join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!("steps: {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .expect("write");
+    let out = check_bounded(&[deep.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nests deeper than 64 levels"),
+        "{}",
+        stderr(&out)
+    );
+    // Deep TOML arrays.
+    let deep = tmp.path().join("deep.toml");
+    std::fs::write(
+        &deep,
+        format!("steps = {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .expect("write");
+    let out = check_bounded(&[deep.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
 }
 
 #[test]

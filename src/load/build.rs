@@ -45,8 +45,11 @@ impl<'a> Fields<'a> {
     fn check_unknown(&self, problems: &mut Problems) {
         for (key, _) in self.entries {
             if !self.allowed.contains(&key.name.as_str()) {
-                let help =
-                    did_you_mean(&key.name, self.allowed.iter().copied()).unwrap_or_else(|| {
+                let help = synonym(&key.name)
+                    .filter(|k| self.allowed.contains(k))
+                    .map(|k| format!("did you mean `{k}`?"))
+                    .or_else(|| did_you_mean(&key.name, self.allowed.iter().copied()))
+                    .unwrap_or_else(|| {
                         format!("{} keys are: {}", self.what, self.allowed.join(", "))
                     });
                 problems.push(
@@ -62,6 +65,26 @@ impl<'a> Fields<'a> {
             }
         }
     }
+}
+
+/// The key that other tools call by this name: `command` is `run` here, `needs` is
+/// `depends_on`.
+fn synonym(key: &str) -> Option<&'static str> {
+    Some(match key.to_ascii_lowercase().as_str() {
+        "command" | "comand" | "commands" | "cmd" | "cmds" | "script" | "shell" | "exec" | "do" => {
+            "run"
+        }
+        "needs" | "deps" | "depends" | "dependencies" | "after" | "requires" | "depend_on"
+        | "dependson" => "depends_on",
+        "dir" | "workdir" | "working_directory" | "working-directory" | "directory" | "cd" => "cwd",
+        "environment" | "vars" | "envs" => "env",
+        "name" | "key" | "step" => "id",
+        "desc" | "help" | "about" | "summary" => "description",
+        "tasks" | "jobs" => "steps",
+        "timeout_minutes" | "time_limit" | "deadline" => "timeout",
+        "variables" | "defaults" | "args" => "context",
+        _ => return None,
+    })
 }
 
 /// A "expected X, found Y" problem.
@@ -472,13 +495,18 @@ fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         if key.name.is_empty() || key.name.contains('=') || key.name.contains('\0') {
+            let message = if key.name.is_empty() {
+                "an environment variable name is empty".to_string()
+            } else {
+                format!(
+                    "invalid environment variable name `{}`",
+                    key.name.escape_debug()
+                )
+            };
             problems.push(
                 Problem::at(
                     "flow::invalid-env",
-                    format!(
-                        "invalid environment variable name `{}`",
-                        key.name.escape_debug()
-                    ),
+                    message,
                     source,
                     key.span,
                     "invalid name",

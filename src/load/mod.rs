@@ -112,7 +112,8 @@ impl Project {
         Ok(self.workspace.as_ref())
     }
 
-    fn plain(dir: &Path) -> Self {
+    /// A project that is just a folder, outside any cargo workspace.
+    pub fn plain(dir: &Path) -> Self {
         Self {
             root: dir.to_path_buf(),
             manifest_path: None,
@@ -304,9 +305,6 @@ pub fn load_catalog(
     let project = match manifest {
         Some(manifest) => {
             let mut project = Project::cargo(&manifest, cwd)?;
-            if scope == Scope::Members {
-                project.workspace()?;
-            }
             if let Some(file) = flow_file(&project.root) {
                 workflows.extend(from_flow_file(&file, &project.root, &mut problems));
             }
@@ -318,6 +316,14 @@ pub fn load_catalog(
                     &mut workflows,
                     &mut problems,
                 );
+            }
+            // Read after the root manifest, so that a syntax error there is shown with its
+            // place rather than as cargo's message about it.
+            if scope == Scope::Members
+                && let Err(p) = project.workspace()
+                && problems.is_empty()
+            {
+                problems.push(p);
             }
             if let Some(ws) = &project.workspace {
                 for p in ws

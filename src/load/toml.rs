@@ -17,9 +17,20 @@ pub fn parse(source: &Source) -> Result<Node, Problem> {
             .span()
             .map(|r| Span::new(r.start, r.end.saturating_sub(r.start)))
             .unwrap_or_default();
+        let message = err.message().trim();
+        if message.contains("recursion") {
+            return Problem::at(
+                "flow::syntax",
+                "invalid TOML: the document nests deeper than the parser allows",
+                source,
+                span,
+                "too deep",
+            )
+            .with_help(super::yaml::TOO_DEEP_HELP);
+        }
         Problem::at(
             "flow::syntax",
-            format!("invalid TOML: {}", err.message().trim()),
+            format!("invalid TOML: {message}"),
             source,
             span,
             "here",
@@ -64,7 +75,7 @@ fn convert(source: &Source, value: DeValue<'_>, span: Span, depth: usize) -> Res
             span,
             "too deep",
         )
-        .with_help("a workflow never needs this much nesting; write it out plainly"));
+        .with_help(super::yaml::TOO_DEEP_HELP));
     }
     let value = match value {
         DeValue::String(s) => Value::String(s.into_owned()),

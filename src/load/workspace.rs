@@ -44,7 +44,11 @@ pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
 /// include this package).
 pub fn root_without_cargo(manifest: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(manifest).ok()?;
-    let table = toml::de::DeTable::parse(&text).ok()?;
+    let Ok(table) = toml::de::DeTable::parse(&text) else {
+        // Broken TOML: our own diagnostics will say where, if this is visibly the root.
+        let declares = text.lines().any(|l| l.trim() == "[workspace]");
+        return declares.then(|| manifest.to_path_buf());
+    };
     let table = table.get_ref();
     if table.contains_key("workspace") {
         return Some(manifest.to_path_buf());

@@ -13,6 +13,8 @@ use crate::source::{Source, Span};
 
 /// Nesting deeper than this is refused; no workflow needs a tenth of it.
 pub const MAX_DEPTH: usize = 64;
+/// What to do about a document nested too deeply, in YAML or TOML.
+pub const TOO_DEEP_HELP: &str = "a workflow never needs this much nesting; write it out plainly";
 /// How many nodes aliases may copy in all; a workflow that reuses a block of steps a few
 /// times is far below, a "billion laughs" far above.
 const MAX_ALIAS_NODES: usize = 1_000_000;
@@ -46,15 +48,19 @@ pub fn parse(source: &Source) -> Result<Node, Problem> {
 fn syntax_error(source: &Source, err: &granit_parser::ScanError) -> Problem {
     let info = err.info();
     let lower = info.to_lowercase();
-    let (message, help) =
-        if lower.contains("nesting") || lower.contains("recursion") || lower.contains("depth") {
-            (
-                format!("the document nests deeper than {MAX_DEPTH} levels"),
-                "a workflow never needs this much nesting; write it out plainly",
-            )
-        } else {
-            (info.trim().to_string(), "fix the YAML syntax at this point")
-        };
+    let (message, help) = if lower.contains("unknown anchor") {
+        (
+            "an alias refers to no anchor".to_string(),
+            "define the anchor (`&name`) before the alias (`*name`) that uses it",
+        )
+    } else if lower.contains("nesting") || lower.contains("recursion") || lower.contains("depth") {
+        (
+            format!("the document nests deeper than {MAX_DEPTH} levels"),
+            TOO_DEEP_HELP,
+        )
+    } else {
+        (info.trim().to_string(), "fix the YAML syntax at this point")
+    };
     let span = marker_span(source, err.marker(), 0);
     Problem::at(
         "flow::syntax",
@@ -194,7 +200,7 @@ impl Builder<'_> {
                 event_span(self.source, span),
                 "too deep",
             )
-            .with_help("a workflow never needs this much nesting; write it out plainly"));
+            .with_help(TOO_DEEP_HELP));
         }
         Ok(())
     }

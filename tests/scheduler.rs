@@ -1,0 +1,207 @@
+//! Properties of the scheduler on random DAGs with random outcomes, using a fake executor so
+//! that thousands of runs take seconds.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cargo_flow::load::model::Timeout;
+use cargo_flow::plan::{Plan, PlannedStep, Run, graph};
+use cargo_flow::run::scheduler::{self, Executor, RunOptions};
+use cargo_flow::run::{Event, Outcome, Reporter, Status, StepEnd};
+use proptest::prelude::*;
+
+/// A plan from dependency lists (each step depends only on earlier ones).
+fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
+    let order = graph::topo_order(&deps).expect("acyclic by construction");
+    let dependents = graph::dependents(&deps);
+    let weights = graph::critical_weights(&order, &dependents, &vec![1; deps.len()]);
+    let steps = deps
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| PlannedStep {
+            id: format!("s{i}"),
+            command: Run::Shell("true".into()),
+            deps: d,
+            dependents: dependents[i].clone(),
+            weight: weights[i],
+            timeout: Timeout::Never,
+            env: Vec::new(),
+            cwd: PathBuf::from("/"),
+            description: None,
+        })
+        .collect();
+    Plan {
+        workflow: "prop".into(),
+        steps,
+        order,
+        env: Vec::new(),
+    }
+}
+
+#[derive(Default)]
+struct Watch {
+    succeeded: Vec<bool>,
+    started: Vec<bool>,
+    running: usize,
+    max_running: usize,
+    violations: Vec<String>,
+}
+
+struct Fake<'a> {
+    plan: &'a Plan,
+    fails: Vec<bool>,
+    watch: Mutex<Watch>,
+}
+
+impl Executor for Fake<'_> {
+    fn execute(&self, i: usize, _emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+        {
+            let mut w = self.watch.lock().expect("lock");
+            for &d in &self.plan.steps[i].deps {
+                if !w.succeeded[d] {
+                    w.violations
+                        .push(format!("s{i} started before its dependency s{d} succeeded"));
+                }
+            }
+            if w.started[i] {
+                w.violations.push(format!("s{i} started twice"));
+            }
+            w.started[i] = true;
+            w.running += 1;
+            w.max_running = w.max_running.max(w.running);
+        }
+        // Let other workers interleave.
+        if i % 3 == 0 {
+            std::thread::yield_now();
+        } else if i % 5 == 0 {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let mut w = self.watch.lock().expect("lock");
+        w.running -= 1;
+        w.succeeded[i] = !self.fails[i];
+        let status = if self.fails[i] {
+            Status::Failed { code: 1 }
+        } else {
+            Status::Success
+        };
+        Outcome {
+            status,
+            duration: Duration::ZERO,
+            log: None,
+            note: None,
+        }
+    }
+
+    fn stop(&self, _signal: i32) {}
+}
+
+#[derive(Default)]
+struct Record {
+    terminal: Vec<usize>,
+}
+
+impl Reporter for Record {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::StepFinished { step, .. } | Event::StepSkipped { step, .. } => {
+                self.terminal.push(*step)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn dag() -> impl Strategy<Value = (Vec<Vec<usize>>, Vec<bool>)> {
+    (1usize..40).prop_flat_map(|n| {
+        let deps = (0..n)
+            .map(|i| {
+                if i == 0 {
+                    Just(Vec::new()).boxed()
+                } else {
+                    proptest::collection::vec(0..i, 0..4).boxed()
+                }
+            })
+            .collect::<Vec<_>>();
+        let fails = proptest::collection::vec(proptest::bool::weighted(0.15), n);
+        (deps, fails)
+    })
+}
+
+fn descendants(plan: &Plan, roots: impl Iterator<Item = usize>) -> HashSet<usize> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<usize> = roots
+        .flat_map(|r| plan.steps[r].dependents.clone())
+        .collect();
+    while let Some(i) = stack.pop() {
+        if seen.insert(i) {
+            stack.extend(plan.steps[i].dependents.iter().copied());
+        }
+    }
+    seen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn scheduling_properties((deps, fails) in dag(), parallel in 1usize..=8) {
+        let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
+        let plan = plan_of(deps);
+        let n = plan.steps.len();
+        let fake = Fake {
+            plan: &plan,
+            fails: fails.clone(),
+            watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
+        };
+        let mut record = Record::default();
+        let options = RunOptions { parallel, fail_fast: false, grace: Duration::from_secs(1) };
+        let summary = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
+        let watch = fake.watch.into_inner().expect("lock");
+
+        prop_assert!(watch.violations.is_empty(), "{:?}", watch.violations);
+        prop_assert!(watch.max_running <= parallel, "{} running at once with -j {}", watch.max_running, parallel);
+
+        // Exactly one terminal event per step.
+        let mut terminal = record.terminal.clone();
+        terminal.sort_unstable();
+        prop_assert_eq!(terminal, (0..n).collect::<Vec<_>>());
+
+        // Skipped are exactly the descendants of the steps that failed.
+        let failed: Vec<usize> = (0..n).filter(|&i| matches!(&summary.steps[i], StepEnd::Ran(o) if !o.status.is_success())).collect();
+        let expected = descendants(&plan, failed.iter().copied());
+        let skipped: HashSet<usize> = (0..n).filter(|&i| matches!(summary.steps[i], StepEnd::Skipped(_))).collect();
+        prop_assert_eq!(&skipped, &expected);
+        // Everything else ran, and failed exactly when it was meant to.
+        for i in 0..n {
+            if let StepEnd::Ran(o) = &summary.steps[i] {
+                prop_assert_eq!(o.status.is_success(), !fails[i]);
+                prop_assert!(watch.started[i]);
+            } else {
+                prop_assert!(!watch.started[i]);
+            }
+        }
+        prop_assert_eq!(summary.exit_code(), i32::from(!failed.is_empty()));
+    }
+
+    #[test]
+    fn fail_fast_starts_nothing_after_a_failure((deps, fails) in dag()) {
+        let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
+        let plan = plan_of(deps);
+        let n = plan.steps.len();
+        let fake = Fake {
+            plan: &plan,
+            fails: fails.clone(),
+            watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
+        };
+        let mut record = Record::default();
+        // One at a time, so "after" is well defined.
+        let options = RunOptions { parallel: 1, fail_fast: true, grace: Duration::from_secs(1) };
+        let summary = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
+        let ran: Vec<usize> = (0..n).filter(|&i| matches!(summary.steps[i], StepEnd::Ran(_))).collect();
+        let failures = ran.iter().filter(|&&i| fails[i]).count();
+        prop_assert!(failures <= 1, "with -j 1 and --fail-fast at most one step fails");
+        prop_assert_eq!(record.terminal.len(), n);
+    }
+}
