@@ -73,9 +73,9 @@ impl Executor for Fake<'_> {
             w.max_running = w.max_running.max(w.running);
         }
         // Let other workers interleave.
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             std::thread::yield_now();
-        } else if i % 5 == 0 {
+        } else if i.is_multiple_of(5) {
             std::thread::sleep(Duration::from_micros(50));
         }
         let mut w = self.watch.lock().expect("lock");
@@ -174,8 +174,8 @@ proptest! {
         let skipped: HashSet<usize> = (0..n).filter(|&i| matches!(summary.steps[i], StepEnd::Skipped(_))).collect();
         prop_assert_eq!(&skipped, &expected);
         // Everything else ran, and failed exactly when it was meant to.
-        for i in 0..n {
-            if let StepEnd::Ran(o) = &summary.steps[i] {
+        for (i, end) in summary.steps.iter().enumerate() {
+            if let StepEnd::Ran(o) = end {
                 prop_assert_eq!(o.status.is_success(), !fails[i]);
                 prop_assert!(watch.started[i]);
             } else {
