@@ -554,3 +554,55 @@ fn an_unwritable_log_folder_fails_before_any_step() {
     );
     assert!(!tmp.path().join("ran").exists());
 }
+
+#[test]
+fn killed_by_sigkill_is_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "steps:\n  - id: doomed\n    run: echo before; kill -KILL $$\n",
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("✗ doomed") && stderr(&out).contains("killed by SIGKILL"),
+        "{}",
+        stderr(&out)
+    );
+    let log =
+        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/doomed.log")).expect("log");
+    assert_eq!(log, "before\n");
+}
+
+#[test]
+fn invalid_utf8_and_very_long_lines_are_kept_exactly() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "steps:\n  - id: odd\n    run: \"printf 'bad \\\\377\\\\376 bytes\\\\n'; head -c 1000000 /dev/zero | tr '\\\\0' x; printf '\\\\nend\\\\n'; exit 1\"\n",
+    );
+    for mode in ["grouped", "stream"] {
+        let out = flow(tmp.path())
+            .args(["run", "wf.yaml", "--output", mode])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let log = std::fs::read(tmp.path().join("target/flow/logs/wf/odd.log")).expect("log");
+        assert_eq!(
+            log.len(),
+            13 + 1_000_000 + 5,
+            "{mode}: every byte is in the log"
+        );
+        assert_eq!(&log[..13], b"bad \xff\xfe bytes\n");
+        let err = stderr(&out);
+        assert!(
+            err.contains("bad \u{fffd}\u{fffd} bytes"),
+            "{mode}: shown with replacement characters"
+        );
+        assert!(err.contains("end"), "{mode}");
+        assert!(!err.contains("panicked"));
+    }
+}

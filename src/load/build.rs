@@ -114,12 +114,33 @@ fn string(
     problems: &mut Problems,
 ) -> Option<Spanned<String>> {
     match node.scalar_text() {
+        Some(s) if has_nul(source, node, s, what, problems) => None,
         Some(s) => Some(Spanned::new(s.to_string(), node.span)),
         None => {
             problems.push(wrong_type(source, node, what, "a string"));
             None
         }
     }
+}
+
+/// Reports a NUL byte, which no command line, argument, path or variable can carry.
+fn has_nul(source: &Source, node: &Node, text: &str, what: &str, problems: &mut Problems) -> bool {
+    if !text.contains('\0') {
+        return false;
+    }
+    problems.push(
+        Problem::at(
+            "flow::nul-byte",
+            format!("{what} contains a NUL byte"),
+            source,
+            label_span(node),
+            "NUL byte in here",
+        )
+        .with_help(
+            "commands, arguments, paths and variables cannot hold a NUL byte (`\\0`); remove it",
+        ),
+    );
+    true
 }
 
 /// Builds one workflow from its map. Problems are collected; what could be read is returned.
@@ -422,6 +443,7 @@ fn command(source: &Source, node: &Node, problems: &mut Problems) -> Option<Span
             Some(Spanned::new(Command::Argv(argv), node.span))
         }
         _ => match node.scalar_text() {
+            Some(text) if has_nul(source, node, text, "`run`", problems) => None,
             Some(text) if text.trim().is_empty() => {
                 problems.push(
                     Problem::at(
@@ -565,6 +587,17 @@ fn context(source: &Source, node: &Node, problems: &mut Problems) -> Vec<Context
                 ContextValue::Many(words)
             }
             _ => match value.scalar_text() {
+                Some(s)
+                    if has_nul(
+                        source,
+                        value,
+                        s,
+                        &format!("`context.{}`", key.name),
+                        problems,
+                    ) =>
+                {
+                    continue;
+                }
                 Some(s) => ContextValue::One(s.to_string()),
                 None => {
                     problems.push(wrong_type(

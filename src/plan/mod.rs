@@ -2,6 +2,7 @@
 
 pub mod expand;
 pub mod graph;
+pub mod shell;
 pub mod substitute;
 pub mod vars;
 

@@ -1,6 +1,7 @@
 //! Substituting `${name}` in a step's command, environment and working directory, with
 //! errors that point at the reference.
 
+use super::shell;
 use super::vars::{self, Piece, Vars};
 use crate::diagnostic::{Problem, Problems};
 use crate::load::model::ContextValue;
@@ -54,14 +55,33 @@ pub fn resolve(
             return None;
         }
     };
+    // Where each reference stands in the shell's quoting decides how its value is written.
+    let contexts = match quote {
+        Quote::Shell => {
+            let starts: Vec<usize> = pieces
+                .iter()
+                .filter_map(|p| match p {
+                    Piece::Ref(r) => Some(r.start),
+                    Piece::Literal(_) => None,
+                })
+                .collect();
+            shell::contexts(text, &starts)
+        }
+        Quote::Plain => Vec::new(),
+    };
+    let mut contexts = contexts.into_iter();
     let mut out = String::with_capacity(text.len());
     let mut ok = true;
     for piece in pieces {
+        let context = match &piece {
+            Piece::Ref(_) => contexts.next().unwrap_or(shell::Context::Unquoted),
+            Piece::Literal(_) => shell::Context::Unquoted,
+        };
         match piece {
             Piece::Literal(s) => out.push_str(&s),
             Piece::Ref(r) => match vars.get(&r.name) {
                 Some(v) if quote == Quote::Shell && !r.raw => {
-                    out.push_str(&vars::shell_words_of(v))
+                    out.push_str(&shell::write(v, context))
                 }
                 Some(v) => out.push_str(&vars::plain_text_of(v)),
                 None if !r.raw && std::env::var_os(&r.name).is_some() => {

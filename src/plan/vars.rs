@@ -192,23 +192,6 @@ fn looks_like_shell_expansion(inner: &str) -> bool {
     }
 }
 
-/// Quotes a word for `sh` only where it must be: `librex/equilibria` stays as it is.
-pub fn shell_quote(word: &str) -> String {
-    shell_words::quote(word).into_owned()
-}
-
-/// A value as shell words: one quoted word, or several.
-pub fn shell_words_of(value: &ContextValue) -> String {
-    match value {
-        ContextValue::One(s) => shell_quote(s),
-        ContextValue::Many(items) => items
-            .iter()
-            .map(|s| shell_quote(s))
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
 /// A value as plain text, for `env` and `cwd`: a list is joined with spaces.
 pub fn plain_text_of(value: &ContextValue) -> String {
     match value {
@@ -236,15 +219,5 @@ mod tests {
         assert!(split("echo ${a b}").is_err());
         assert_eq!(split("echo ${HOME:-x}").unwrap().len(), 1);
         assert_eq!(split("echo $HOME").unwrap().len(), 1);
-    }
-
-    #[test]
-    fn quotes_only_when_needed() {
-        assert_eq!(shell_quote("librex/equilibria"), "librex/equilibria");
-        assert_eq!(shell_quote("x; rm -rf ~"), "'x; rm -rf ~'");
-        assert_eq!(
-            shell_words_of(&ContextValue::Many(vec!["a".into(), "b c".into()])),
-            "a 'b c'"
-        );
     }
 }
