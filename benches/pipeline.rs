@@ -1,0 +1,108 @@
+//! The cost of each stage at 100, 10,000 and 100,000 steps: parsing and building the model,
+//! validating and planning, and the scheduler's own work (with an executor that does
+//! nothing, so only scheduling is measured). Run with `cargo bench --bench pipeline`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use cargo_flow::diagnostic::Problems;
+use cargo_flow::load::model::{Origin, Workflow};
+use cargo_flow::load::{Project, build, yaml};
+use cargo_flow::plan::{self, Plan, PlanOptions};
+use cargo_flow::run::scheduler::{self, Executor, RunOptions};
+use cargo_flow::run::{Event, Outcome, Reporter, Status};
+use cargo_flow::source::{Source, SourceFile, Span};
+
+const SIZES: &[usize] = &[100, 10_000, 100_000];
+
+fn main() {
+    divan::main();
+}
+
+/// A DAG where each step depends on up to three earlier ones, as YAML.
+fn workflow_text(n: usize) -> String {
+    let mut s = String::with_capacity(n * 64);
+    s.push_str("name: bench\nsteps:\n");
+    let mut seed = 7u64;
+    for i in 0..n {
+        s.push_str(&format!("  - id: s{i}\n    run: echo ${{workflow}} {i}\n"));
+        if i > 0 {
+            let mut deps = Vec::new();
+            for _ in 0..3.min(i) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                deps.push(format!("s{}", (seed >> 33) as usize % i));
+            }
+            deps.sort();
+            deps.dedup();
+            s.push_str(&format!("    depends_on: [{}]\n", deps.join(", ")));
+        }
+    }
+    s
+}
+
+fn source(n: usize) -> Source {
+    SourceFile::new(Path::new("bench.yaml"), workflow_text(n))
+}
+
+fn load(source: &Source) -> Workflow {
+    let node = yaml::parse(source).expect("valid YAML");
+    let origin = Origin {
+        source: source.clone(),
+        span: Span::new(0, 0),
+        base_dir: "/".into(),
+        package: None,
+    };
+    let mut problems = Problems::new();
+    let wf = build::workflow(source, &node, "bench".into(), origin, &mut problems);
+    assert!(problems.is_empty());
+    wf
+}
+
+fn planned(wf: &Workflow) -> Plan {
+    plan::plan(wf, &Project::plain(Path::new("/")), &PlanOptions::default()).expect("valid plan")
+}
+
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn parse_and_build(bencher: divan::Bencher, n: usize) {
+    let source = source(n);
+    bencher.bench(|| load(&source));
+}
+
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn validate_and_plan(bencher: divan::Bencher, n: usize) {
+    let wf = load(&source(n));
+    bencher.bench(|| planned(&wf));
+}
+
+struct Instant;
+
+impl Executor for Instant {
+    fn execute(&self, _index: usize, _emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+        Outcome {
+            status: Status::Success,
+            duration: Duration::ZERO,
+            log: None,
+            note: None,
+        }
+    }
+    fn stop(&self, _signal: i32) {}
+}
+
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn event(&mut self, _event: &Event) {}
+}
+
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn schedule(bencher: divan::Bencher, n: usize) {
+    let plan = planned(&load(&source(n)));
+    let options = RunOptions {
+        parallel: 2,
+        fail_fast: false,
+        grace: Duration::from_secs(1),
+    };
+    bencher.bench(|| scheduler::run(&plan, &Instant, &options, &mut Quiet, |_| {}));
+}
