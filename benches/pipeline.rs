@@ -85,6 +85,7 @@ impl Executor for Instant {
             duration: Duration::ZERO,
             log: None,
             note: None,
+            attempts: 1,
         }
     }
     fn stop(&self, _signal: i32) {}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cargo_flow::load::model::Timeout;
+use cargo_flow::load::model::{Retry, Timeout};
 use cargo_flow::plan::{Plan, PlannedStep, Run, graph};
 use cargo_flow::run::scheduler::{self, Executor, RunOptions};
 use cargo_flow::run::{Event, Outcome, Reporter, Status, StepEnd};
@@ -30,6 +30,8 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
             env: Vec::new(),
             cwd: PathBuf::from("/"),
             description: None,
+            condition: None,
+            retry: Retry::NONE,
         })
         .collect();
     Plan {
@@ -91,6 +93,7 @@ impl Executor for Fake<'_> {
             duration: Duration::ZERO,
             log: None,
             note: None,
+            attempts: 1,
         }
     }
 

@@ -108,6 +108,9 @@ pub struct RunArgs {
     /// Time between SIGTERM and SIGKILL when a step is stopped
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_grace)]
     pub grace: std::time::Duration,
+    /// Retries for steps that set none, e.g. --retries 2
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: Option<u32>,
     /// Start nothing new after the first failure
     #[arg(long)]
     pub fail_fast: bool,
@@ -172,6 +175,7 @@ const VALUED: &[&str] = &[
     "-c",
     "--context",
     "--timeout",
+    "--retries",
     "--grace",
     "--output",
     "--report",

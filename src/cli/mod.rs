@@ -319,6 +319,7 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         context: args.context.context.clone(),
         timeout: args.timeout,
         select: args.steps.clone(),
+        retries: args.retries,
     };
     let plan = plan_all(&wf, &mut project, &options, problems)?;
     let parallel = args.parallel.map_or_else(
@@ -342,12 +343,10 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
             .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
     })?;
     // A folder that exists but cannot be written fails here, before any step runs.
-    let probe = log_dir.join(".write-check");
-    std::fs::write(&probe, b"").map_err(|e| {
+    crate::run::sys::check_writable(&log_dir).map_err(|e| {
         Problem::new("flow::log-dir", format!("cannot write into the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
             .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
     })?;
-    let _ = std::fs::remove_file(&probe);
 
     let mut executor = ProcessExecutor::new(&plan, log_dir);
     executor.grace = args.grace;

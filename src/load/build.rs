@@ -3,7 +3,8 @@
 
 use super::duration::parse_timeout;
 use super::model::{
-    Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Step, Timeout, Workflow,
+    Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Retry, Step, Timeout,
+    Workflow,
 };
 use super::node::{Key, Node, Value};
 use crate::diagnostic::{Problem, Problems};
@@ -11,7 +12,15 @@ use crate::source::{Source, Span, Spanned};
 use crate::suggest::did_you_mean;
 
 /// The keys a workflow may have.
-pub const WORKFLOW_KEYS: &[&str] = &["name", "description", "context", "env", "timeout", "steps"];
+pub const WORKFLOW_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "context",
+    "env",
+    "timeout",
+    "retry",
+    "steps",
+];
 /// The keys a step may have.
 pub const STEP_KEYS: &[&str] = &[
     "id",
@@ -22,6 +31,8 @@ pub const STEP_KEYS: &[&str] = &[
     "cwd",
     "description",
     "for_each",
+    "retry",
+    "if",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -158,6 +169,7 @@ pub fn workflow(
         context: Vec::new(),
         env: Vec::new(),
         timeout: None,
+        retry: None,
         steps: Vec::new(),
         origin,
     };
@@ -189,6 +201,7 @@ pub fn workflow(
     wf.timeout = fields
         .get("timeout")
         .and_then(|n| timeout(source, n, problems));
+    wf.retry = fields.get("retry").and_then(|n| retry(source, n, problems));
     match fields.get("steps") {
         None => problems.push(
             Problem::at(
@@ -301,6 +314,8 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
     let for_each = fields
         .get("for_each")
         .and_then(|n| for_each(source, n, problems));
+    let retry = fields.get("retry").and_then(|n| retry(source, n, problems));
+    let condition = fields.get("if").and_then(|n| string(source, n, "`if`", problems));
     Some(Step {
         id: id?,
         run: run?,
@@ -310,8 +325,90 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         cwd,
         description,
         for_each,
+        retry,
+        condition,
         span: node.span,
     })
+}
+
+/// The keys of `retry:` in its long form.
+const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "max_delay", "jitter"];
+
+/// `retry: 3`, or `retry: {attempts: 3, delay: 2s, backoff: exponential, max_delay: 30s, jitter: true}`.
+fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Retry>> {
+    let count = |n: &Node, problems: &mut Problems| -> Option<u32> {
+        match (&n.value, n.scalar_text().map(str::parse::<u32>)) {
+            (Value::Number(_), Some(Ok(k))) if k <= 100 => Some(k),
+            _ => {
+                problems.push(
+                    Problem::at("flow::bad-retry", "the number of retries must be a whole number from 0 to 100", source, label_span(n), "not a retry count")
+                        .with_help("`retry: 3` tries a failing step up to 3 more times"),
+                );
+                None
+            }
+        }
+    };
+    let duration = |n: &Node, what: &str, problems: &mut Problems| -> Option<std::time::Duration> {
+        let text = string(source, n, what, problems)?;
+        match super::duration::parse_duration(&text.value) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(
+                    Problem::at("flow::bad-duration", format!("invalid {what} `{}`", text.value), source, text.span, e.0)
+                        .with_help("durations look like `500ms`, `2s`, `1m`"),
+                );
+                None
+            }
+        }
+    };
+    if !matches!(node.value, Value::Map(_)) {
+        let retries = count(node, problems)?;
+        return Some(Spanned::new(Retry { retries, ..Retry::NONE }, node.span));
+    }
+    let entries = node.as_map().unwrap_or_default();
+    let fields = Fields { source, entries, allowed: RETRY_KEYS, what: "retry" };
+    fields.check_unknown(problems);
+    let mut r = Retry::NONE;
+    match fields.get("attempts") {
+        Some(n) => r.retries = count(n, problems)?,
+        None => {
+            problems.push(
+                Problem::at("flow::bad-retry", "`retry` has no `attempts`", source, label_span(node), "how many retries?")
+                    .with_help("add `attempts: 3` to try a failing step up to 3 more times"),
+            );
+            return None;
+        }
+    }
+    if let Some(n) = fields.get("delay") {
+        r.delay = duration(n, "`retry.delay`", problems)?;
+    }
+    if let Some(n) = fields.get("max_delay") {
+        r.max_delay = Some(duration(n, "`retry.max_delay`", problems)?);
+    }
+    if let Some(n) = fields.get("backoff") {
+        match n.scalar_text() {
+            Some("fixed") => r.exponential = false,
+            Some("exponential") => r.exponential = true,
+            _ => {
+                problems.push(
+                    Problem::at("flow::bad-retry", "`backoff` must be `fixed` or `exponential`", source, label_span(n), "unknown backoff")
+                        .with_help("`exponential` doubles the delay after each retry"),
+                );
+                return None;
+            }
+        }
+    }
+    if let Some(n) = fields.get("jitter") {
+        match n.scalar_text() {
+            Some("true") => r.jitter = true,
+            Some("false") => r.jitter = false,
+            _ => {
+                problems.push(wrong_type(source, n, "`jitter`", "`true` or `false`"));
+                return None;
+            }
+        }
+    }
+    Some(Spanned::new(r, node.span))
 }
 
 /// `for_each: package`, or `for_each: {package: [names]}`, or `for_each: {package: "glob"}`.

@@ -20,6 +20,8 @@ pub struct Workflow {
     pub env: Vec<EnvVar>,
     /// `timeout:` default for its steps.
     pub timeout: Option<Spanned<Timeout>>,
+    /// `retry:` default for its steps.
+    pub retry: Option<Spanned<Retry>>,
     /// The steps in declaration order.
     pub steps: Vec<Step>,
     /// Where it was declared.
@@ -76,6 +78,10 @@ pub struct Step {
     pub description: Option<String>,
     /// `for_each: package`: one instance of the step per member package.
     pub for_each: Option<Spanned<PackageFilter>>,
+    /// `retry:`, overriding the workflow's.
+    pub retry: Option<Spanned<Retry>>,
+    /// `if:`, the condition under which it runs, as written.
+    pub condition: Option<Spanned<String>>,
     /// The span of the whole step entry.
     pub span: Span,
 }
@@ -107,6 +113,43 @@ pub struct EnvVar {
     pub name: Spanned<String>,
     /// Its value.
     pub value: Spanned<String>,
+}
+
+/// How a failing step is tried again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retry {
+    /// How many more times to try after a failure (`retry: 3`: up to 4 attempts in all).
+    pub retries: u32,
+    /// The wait before the first retry.
+    pub delay: Duration,
+    /// Whether the wait doubles after each retry.
+    pub exponential: bool,
+    /// The longest wait, however many retries came before.
+    pub max_delay: Option<Duration>,
+    /// Whether each wait is shortened by a random part of up to half, so that retries of
+    /// many steps do not fall into step.
+    pub jitter: bool,
+}
+
+impl Retry {
+    /// No retries.
+    pub const NONE: Retry = Retry { retries: 0, delay: Duration::ZERO, exponential: false, max_delay: None, jitter: false };
+
+    /// The wait before retry number `retry` (1 for the first), given a random `unit` in
+    /// [0, 1) for the jitter.
+    pub fn delay_before(&self, retry: u32, unit: f64) -> Duration {
+        let base = if self.exponential {
+            let factor = 2f64.powi(retry.saturating_sub(1).min(60) as i32);
+            self.delay.mul_f64(factor.min(1e9))
+        } else {
+            self.delay
+        };
+        let capped = match self.max_delay {
+            Some(max) => base.min(max),
+            None => base,
+        };
+        if self.jitter { capped.mul_f64(1.0 - unit.clamp(0.0, 1.0) * 0.5) } else { capped }
+    }
 }
 
 /// How long a step may run.

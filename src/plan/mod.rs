@@ -1,5 +1,6 @@
 //! Resolving variables, validating, and building the graph: a [`Plan`] that cannot be invalid.
 
+pub mod condition;
 pub mod expand;
 pub mod graph;
 pub mod shell;
@@ -11,7 +12,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::diagnostic::{Problem, Problems};
-use crate::load::model::{Command, ContextValue, Timeout, Workflow};
+use crate::load::model::{Command, ContextValue, Retry, Timeout, Workflow};
 use crate::load::{Package, Project};
 use crate::suggest::did_you_mean;
 use substitute::{At, Quote};
@@ -52,6 +53,10 @@ pub struct PlannedStep {
     pub cwd: PathBuf,
     /// Its description.
     pub description: Option<String>,
+    /// `if:`: when it runs; `None` runs it when every dependency succeeded.
+    pub condition: Option<condition::Condition>,
+    /// How it is tried again after a failure.
+    pub retry: Retry,
 }
 
 /// A resolved command.
@@ -82,6 +87,8 @@ pub struct PlanOptions {
     pub timeout: Option<Timeout>,
     /// Only these steps and what they need; empty means all.
     pub select: Vec<String>,
+    /// `--retries`: the retries of steps that set none, over the workflow's.
+    pub retries: Option<u32>,
 }
 
 /// The variables a workflow sees: `--context`, its `context:` defaults, the workspace facts.
@@ -284,6 +291,7 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         .last()
         .unwrap_or(Timeout::DEFAULT);
     let mut steps = Vec::with_capacity(instances.len());
+    let mut reported_conditions: Vec<usize> = Vec::new();
     for inst in &instances {
         let step = &wf.steps[inst.step];
         let id = match inst.package {
@@ -356,6 +364,33 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
             None => wf.origin.base_dir.clone(),
         };
         let timeout = step.timeout.as_ref().map_or(default_timeout, |t| t.value);
+        let retry = match (&step.retry, options.retries, &wf.retry) {
+            (Some(r), _, _) => r.value,
+            (None, Some(n), _) => Retry { retries: n, ..Retry::NONE },
+            (None, None, Some(r)) => r.value,
+            (None, None, None) => Retry::NONE,
+        };
+        let condition = step.condition.as_ref().and_then(|c| match condition::parse(&c.value, vars) {
+            Ok(cond) => Some(cond),
+            Err(e) => {
+                // Once per declared step, not once per package.
+                if !reported_conditions.contains(&inst.step) {
+                    reported_conditions.push(inst.step);
+                    // An error at the very end points at the last character.
+                    let start = e.start.min(c.value.len());
+                    let (start, len) = match e.len.min(c.value.len() - start) {
+                        0 if start > 0 => (start - 1, 1),
+                        len => (start, len),
+                    };
+                    let span = substitute::sub_span(&at(c.span), &c.value, start, len);
+                    problems.push(
+                        Problem::at("flow::bad-condition", format!("step `{}`: {}", step.id.value, e.message), source, span, "here")
+                            .with_help_opt(e.help),
+                    );
+                }
+                None
+            }
+        });
         steps.push(PlannedStep {
             id,
             command: command.unwrap_or(Run::Shell(String::new())),
@@ -366,6 +401,8 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
             env,
             cwd,
             description: step.description.clone(),
+            condition,
+            retry,
         });
     }
 

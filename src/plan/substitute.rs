@@ -139,7 +139,7 @@ fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Probl
 
 /// The span of `text[start..start+len]` within the source, when the text appears there as
 /// written (plain or quoted without escapes); else the whole value.
-fn sub_span(at: &At<'_>, text: &str, start: usize, len: usize) -> Span {
+pub fn sub_span(at: &At<'_>, text: &str, start: usize, len: usize) -> Span {
     let written = at
         .source
         .text

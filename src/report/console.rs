@@ -206,6 +206,12 @@ impl Reporter for Console<'_> {
                     self.print(&format!("{} {text}", style(format!("[{id}]")).cyan()));
                 }
             }
+            Event::StepRetrying { step, failed, next, of, delay } => {
+                if !self.options.quiet {
+                    let text = line::retrying(self.plan, *step, failed, *next, *of, *delay);
+                    self.print(&text);
+                }
+            }
             Event::StepFinished { step, outcome } => {
                 self.started.remove(step);
                 if let Some(b) = &mut self.bars {

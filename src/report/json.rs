@@ -60,6 +60,10 @@ struct StepRecord<'a> {
     skipped_because: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<u32>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    flaky: bool,
 }
 
 fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
@@ -78,10 +82,14 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
         message: None,
         skipped_because: None,
         log: None,
+        attempts: None,
+        flaky: false,
     };
     match end {
         StepEnd::Ran(o) => {
             r.duration_ms = Some(o.duration.as_millis() as u64);
+            r.attempts = Some(o.attempts);
+            r.flaky = o.is_flaky();
             r.log = o.log.as_ref().map(|p| p.display().to_string());
             r.status = match &o.status {
                 Status::Success => "success",
@@ -104,7 +112,7 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
             }
         }
         StepEnd::Skipped(reason) => {
-            r.skipped_because = Some(line::skip_reason(plan, reason));
+            r.skipped_because = Some(line::skip_reason(plan, i, reason));
             if let SkipReason::Interrupted = reason {
                 r.status = "skipped";
             }

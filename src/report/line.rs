@@ -20,7 +20,7 @@ pub fn finished(plan: &Plan, step: usize, outcome: &Outcome) -> String {
                 style(id).bold(),
                 style(time).dim()
             );
-            if let Some(n) = note {
+            for n in flaky(plan, step, outcome).as_deref().into_iter().chain(note) {
                 s.push_str(&format!(" {}", style(format!("({n})")).yellow()));
             }
             s
@@ -57,10 +57,15 @@ pub fn failure(status: &Status, note: Option<&str>) -> String {
     }
 }
 
-/// Why a step was skipped, in words: `test failed`.
-pub fn skip_reason(plan: &Plan, reason: &SkipReason) -> String {
+/// Why step `step` was skipped, in words: `test failed`.
+pub fn skip_reason(plan: &Plan, step: usize, reason: &SkipReason) -> String {
     match reason {
         SkipReason::DependencyFailed(d) => format!("{} failed", plan.steps[*d].id),
+        SkipReason::DependencySkipped(d) => format!("{} was skipped", plan.steps[*d].id),
+        SkipReason::ConditionFalse => match &plan.steps[step].condition {
+            Some(c) => format!("condition false: {}", c.text),
+            None => "condition false".to_string(),
+        },
         SkipReason::FailFast(d) => format!("--fail-fast after {} failed", plan.steps[*d].id),
         SkipReason::Interrupted => "interrupted".to_string(),
     }
@@ -72,6 +77,27 @@ pub fn skipped(plan: &Plan, step: usize, reason: &SkipReason) -> String {
         "{} {} {}",
         style("-").yellow().bold(),
         style(&plan.steps[step].id).bold(),
-        style(format!("skipped: {}", skip_reason(plan, reason))).yellow()
+        style(format!("skipped: {}", skip_reason(plan, step, reason))).yellow()
+    )
+}
+
+/// `flaky: passed on attempt 2 of 4`, for a step that passed after failing.
+pub fn flaky(plan: &Plan, step: usize, outcome: &Outcome) -> Option<String> {
+    outcome.is_flaky().then(|| {
+        let of = plan.steps[step].retry.retries.saturating_add(1);
+        format!("flaky: passed on attempt {} of {of}", outcome.attempts)
+    })
+}
+
+/// The line for a failed attempt that will be retried:
+/// `↻ test failed (exit 1); retrying in 2.0s (attempt 2 of 4)`.
+pub fn retrying(plan: &Plan, step: usize, failed: &Outcome, next: u32, of: u32, delay: std::time::Duration) -> String {
+    let wait = if delay.is_zero() { "now".to_string() } else { format!("in {}", format_elapsed(delay)) };
+    format!(
+        "{} {} {} {}",
+        style("↻").yellow().bold(),
+        style(&plan.steps[step].id).bold(),
+        style(format!("failed ({})", failure(&failed.status, failed.note.as_deref()))).yellow(),
+        style(format!("retrying {wait} (attempt {next} of {of})")).dim()
     )
 }

@@ -11,10 +11,13 @@ use crate::run::{Status, StepEnd, Summary};
 /// Renders the summary; with `quiet`, only the closing line.
 pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> String {
     let mut out = String::new();
-    let (mut ok, mut failed, mut skipped, mut stopped) = (0, 0, 0, 0);
+    let (mut ok, mut failed, mut skipped, mut stopped, mut flaky) = (0, 0, 0, 0, 0);
     for end in &summary.steps {
         match end {
-            StepEnd::Ran(o) if o.status.is_success() => ok += 1,
+            StepEnd::Ran(o) if o.status.is_success() => {
+                ok += 1;
+                flaky += usize::from(o.is_flaky());
+            }
             StepEnd::Ran(o) if o.status == Status::Interrupted => stopped += 1,
             StepEnd::Ran(_) => failed += 1,
             StepEnd::Skipped(_) => skipped += 1,
@@ -35,11 +38,12 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
             let (status, time, extra) = match end {
                 StepEnd::Ran(o) => {
                     let st = match &o.status {
+                        Status::Success if o.is_flaky() => style("flaky".to_string()).yellow(),
                         Status::Success => style("ok".to_string()).green(),
                         s => style(s.word().to_string()).red(),
                     };
                     let extra = if o.status.is_success() {
-                        String::new()
+                        line::flaky(plan, i, o).unwrap_or_default()
                     } else {
                         line::failure(&o.status, o.note.as_deref())
                     };
@@ -48,7 +52,7 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
                 StepEnd::Skipped(r) => (
                     style("skipped".to_string()).yellow(),
                     "-".to_string(),
-                    line::skip_reason(plan, r),
+                    line::skip_reason(plan, i, r),
                 ),
             };
             let status_cell = format!("{:<11}", status.to_string());
@@ -97,7 +101,7 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
             format_elapsed(busy)
         ));
     }
-    let mut parts = vec![format!("{ok} succeeded")];
+    let mut parts = vec![if flaky > 0 { format!("{ok} succeeded ({flaky} flaky)") } else { format!("{ok} succeeded") }];
     if failed > 0 {
         parts.push(format!("{failed} failed"));
     }

@@ -26,6 +26,19 @@ pub enum Event {
         /// The line, without its newline; not necessarily UTF-8.
         line: Vec<u8>,
     },
+    /// A step's attempt failed and it will be tried again.
+    StepRetrying {
+        /// The step's index.
+        step: usize,
+        /// How the attempt ended.
+        failed: Outcome,
+        /// The attempt that comes next (2 for the first retry).
+        next: u32,
+        /// Attempts in all, at most.
+        of: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
     /// A step ended.
     StepFinished {
         /// The step's index.
@@ -67,6 +80,16 @@ pub struct Outcome {
     pub log: Option<PathBuf>,
     /// Something worth saying beside the status, e.g. that leftover processes were killed.
     pub note: Option<String>,
+    /// How many times it ran: more than 1 when it was retried. A success after retries is
+    /// flaky.
+    pub attempts: u32,
+}
+
+impl Outcome {
+    /// Whether it passed only after failing.
+    pub fn is_flaky(&self) -> bool {
+        self.status.is_success() && self.attempts > 1
+    }
 }
 
 /// How a step ended.
@@ -122,6 +145,10 @@ impl Status {
 pub enum SkipReason {
     /// A step it needs (directly or not) failed; the index is the step that failed.
     DependencyFailed(usize),
+    /// A step it needs was skipped; the index is that step.
+    DependencySkipped(usize),
+    /// Its `if:` condition was false.
+    ConditionFalse,
     /// `--fail-fast`, after the step with this index failed.
     FailFast(usize),
     /// cargo flow was interrupted before it started.

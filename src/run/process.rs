@@ -139,9 +139,26 @@ impl<'a> ProcessExecutor<'a> {
 
 impl Executor for ProcessExecutor<'_> {
     fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
-        match self.start(index) {
-            Ok(running) => self.finish(index, running, emit),
-            Err(outcome) => outcome,
+        let step = &self.plan.steps[index];
+        let of = step.retry.retries.saturating_add(1);
+        let mut attempt = 1;
+        loop {
+            let mut outcome = match self.start(index, attempt, of) {
+                Ok(running) => self.finish(index, running, emit),
+                Err(outcome) => outcome,
+            };
+            outcome.attempts = attempt;
+            let stopping = self.groups.is_stopping() || outcome.status == Status::Interrupted;
+            if outcome.status.is_success() || attempt >= of || stopping {
+                return outcome;
+            }
+            let delay = step.retry.delay_before(attempt, jitter_unit(index, attempt));
+            emit(Event::StepRetrying { step: index, failed: outcome.clone(), next: attempt + 1, of, delay });
+            // Ctrl-C during the wait ends the retries with the failure that came before.
+            if self.groups.wait_for_stop(delay) {
+                return outcome;
+            }
+            attempt += 1;
         }
     }
 
@@ -151,8 +168,9 @@ impl Executor for ProcessExecutor<'_> {
 }
 
 impl ProcessExecutor<'_> {
-    /// Spawns a step's process with its output going to its log, or says why it could not.
-    fn start(&self, index: usize) -> Result<Running, Outcome> {
+    /// Spawns attempt `attempt` of `of` of a step, its output going to its log, or says why
+    /// it could not. A step that may be retried gets a header before each attempt's output.
+    fn start(&self, index: usize, attempt: u32, of: u32) -> Result<Running, Outcome> {
         let step = &self.plan.steps[index];
         let log_path = self.log_path(step);
         let started = Instant::now();
@@ -162,6 +180,7 @@ impl ProcessExecutor<'_> {
                 duration: started.elapsed(),
                 log,
                 note: None,
+                attempts: attempt,
             })
         };
         // A missing folder would otherwise surface as a confusing spawn error; the folder
@@ -175,7 +194,19 @@ impl ProcessExecutor<'_> {
                 None,
             );
         }
-        let file = match File::create(&log_path) {
+        let opened = if attempt == 1 {
+            File::create(&log_path)
+        } else {
+            std::fs::OpenOptions::new().append(true).create(true).open(&log_path)
+        };
+        let header = |mut f: &File| {
+            if of > 1 {
+                let gap = if attempt > 1 { "\n" } else { "" };
+                f.write_all(format!("{gap}--- cargo flow: attempt {attempt} of {of} ---\n").as_bytes())?;
+            }
+            Ok::<_, io::Error>(())
+        };
+        let file = match opened.and_then(|f| header(&f).map(|()| f)) {
             Ok(f) => f,
             Err(e) => {
                 return failed(
@@ -221,7 +252,10 @@ impl ProcessExecutor<'_> {
             Ok(c) => c,
             Err(e) => {
                 let message = spawn_error(step, &e);
-                let _ = std::fs::write(&log_path, format!("cargo flow: {message}\n"));
+                let appended = std::fs::OpenOptions::new().append(true).create(true).open(&log_path);
+                if let Ok(mut f) = appended {
+                    let _ = writeln!(f, "cargo flow: {message}");
+                }
                 return failed(message, Some(log_path));
             }
         };
@@ -420,8 +454,19 @@ impl ProcessExecutor<'_> {
             duration,
             log: Some(log_path),
             note,
+            attempts: 1,
         }
     }
+}
+
+/// A number in [0, 1) for retry jitter: it only has to differ between steps and attempts.
+fn jitter_unit(index: usize, attempt: u32) -> f64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut x = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(attempt) << 32 ^ u64::from(nanos) | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Splits output into lines for live display, bounding how much of a line is held.

@@ -1,6 +1,7 @@
-//! The scheduler: one thread owns the state of every step and starts each the moment all it
-//! needs has succeeded, longest critical path first, never more than `parallel` at once.
-//! Workers on a rayon pool run the steps and report back over a channel.
+//! The scheduler: one thread owns the state of every step and decides each step's fate the
+//! moment its last dependency ends: it starts (longest critical path first, never more than
+//! `parallel` at once) or is skipped, by its `if:` condition or because what it needs did
+//! not succeed. Workers on a rayon pool run the steps and report back over a channel.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -9,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use super::event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};
 use crate::plan::Plan;
+use crate::plan::condition::DependencyState;
 
 /// Runs one step. The real one spawns processes; tests use fakes.
 pub trait Executor: Sync {
-    /// Runs step `index` to its end, on a worker thread; `emit` passes live output on.
+    /// Runs step `index` to its end, on a worker thread; `emit` passes live output and
+    /// retries on.
     fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome;
     /// Sends `signal` to every running step, and to any that starts from now on.
     fn stop(&self, signal: i32);
@@ -33,18 +36,117 @@ pub struct RunOptions {
 pub enum Message {
     /// A step ended.
     Done(usize, Outcome),
-    /// A line of live output.
-    Output(usize, Vec<u8>),
+    /// Something a worker reports while a step runs: output, a retry.
+    Event(Event),
     /// cargo flow received a signal.
     Signal(i32),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum State {
-    Waiting(usize),
-    Ready,
-    Running,
-    Ended,
+/// How an ended step counts for the steps after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Result {
+    Succeeded,
+    /// Failed, or skipped because this step (the first cause) failed.
+    Failed(usize),
+    /// Skipped: by its condition, or because something before it was.
+    Skipped,
+    /// Stopped, or never started, because cargo flow was interrupted.
+    Interrupted,
+}
+
+/// The state a run's steps are in, owned by the scheduler thread.
+struct Board<'p> {
+    plan: &'p Plan,
+    pending: Vec<usize>,
+    result: Vec<Option<Result>>,
+    ends: Vec<Option<StepEnd>>,
+    ready: BinaryHeap<(u64, Reverse<usize>)>,
+    ended: usize,
+    events: Vec<Event>,
+}
+
+impl Board<'_> {
+    /// Records how step `i` ended and decides the fate of the steps this unblocks.
+    fn end(&mut self, i: usize, end: StepEnd, result: Result) {
+        self.ended += 1;
+        self.events.push(match &end {
+            StepEnd::Ran(outcome) => Event::StepFinished { step: i, outcome: outcome.clone() },
+            StepEnd::Skipped(reason) => Event::StepSkipped { step: i, reason: *reason },
+        });
+        self.ends[i] = Some(end);
+        self.result[i] = Some(result);
+        let mut unblocked = Vec::new();
+        for &d in &self.plan.steps[i].dependents {
+            self.pending[d] -= 1;
+            if self.pending[d] == 0 {
+                unblocked.push(d);
+            }
+        }
+        for d in unblocked {
+            self.decide(d);
+        }
+    }
+
+    /// A step whose dependencies have all ended: it runs, or it is skipped, with the reason.
+    fn decide(&mut self, d: usize) {
+        // Iterative: skipping a step can decide its dependents in turn, to any depth.
+        let mut todo = vec![d];
+        while let Some(d) = todo.pop() {
+            let step = &self.plan.steps[d];
+            let results = step.deps.iter().map(|&p| self.result[p].unwrap_or(Result::Skipped));
+            let mut deps = DependencyState { all_succeeded: true, any_failed: false };
+            let mut first_failed = None;
+            let mut first_skipped = None;
+            let mut interrupted = false;
+            for (p, r) in step.deps.iter().zip(results) {
+                match r {
+                    Result::Succeeded => {}
+                    Result::Interrupted => {
+                        deps.all_succeeded = false;
+                        interrupted = true;
+                    }
+                    Result::Failed(root) => {
+                        deps.all_succeeded = false;
+                        deps.any_failed = true;
+                        first_failed.get_or_insert(root);
+                    }
+                    Result::Skipped => {
+                        deps.all_succeeded = false;
+                        first_skipped.get_or_insert(*p);
+                    }
+                }
+            }
+            let runs = !interrupted
+                && match &step.condition {
+                    Some(c) => c.holds(deps, &step.cwd),
+                    None => deps.all_succeeded,
+                };
+            if runs {
+                self.ready.push((step.weight, Reverse(d)));
+                continue;
+            }
+            // The condition decided only when it was asked: a condition without a status
+            // function is never asked when a dependency did not succeed.
+            let asked = step.condition.as_ref().is_some_and(|c| deps.all_succeeded || c.status_aware());
+            let (reason, result) = match (asked, first_failed, first_skipped) {
+                _ if interrupted => (SkipReason::Interrupted, Result::Interrupted),
+                (true, _, _) => (SkipReason::ConditionFalse, Result::Skipped),
+                (false, Some(root), _) => (SkipReason::DependencyFailed(root), Result::Failed(root)),
+                (false, None, Some(p)) => (SkipReason::DependencySkipped(p), Result::Skipped),
+                (false, None, None) => (SkipReason::ConditionFalse, Result::Skipped),
+            };
+            self.ended += 1;
+            self.events.push(Event::StepSkipped { step: d, reason });
+            self.ends[d] = Some(StepEnd::Skipped(reason));
+            self.result[d] = Some(result);
+            for &n in &self.plan.steps[d].dependents {
+                self.pending[n] -= 1;
+                if self.pending[n] == 0 {
+                    todo.push(n);
+                }
+            }
+        }
+    }
 }
 
 /// Runs a plan to its end and returns the summary. `signals` delivers SIGINT/SIGTERM as
@@ -56,7 +158,8 @@ pub fn run<E: Executor>(
     reporter: &mut dyn Reporter,
     signals: impl FnOnce(mpsc::SyncSender<Message>),
 ) -> Summary {
-    let parallel = options.parallel.max(1);
+    // Never more workers than steps: a one-step run starts one thread, not one per CPU.
+    let parallel = options.parallel.clamp(1, plan.steps.len().max(1));
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(parallel)
         .thread_name(|i| format!("flow-worker-{i}"))
@@ -71,43 +174,37 @@ pub fn run<E: Executor>(
     let start = Instant::now();
     reporter.event(&Event::RunStarted { total: n, parallel });
 
-    let mut state: Vec<State> = plan
-        .steps
-        .iter()
-        .map(|s| State::Waiting(s.deps.len()))
-        .collect();
-    let mut ends: Vec<Option<StepEnd>> = vec![None; n];
-    let mut ready: BinaryHeap<(u64, Reverse<usize>)> = BinaryHeap::new();
+    let mut board = Board {
+        plan,
+        pending: plan.steps.iter().map(|s| s.deps.len()).collect(),
+        result: vec![None; n],
+        ends: vec![None; n],
+        ready: BinaryHeap::new(),
+        ended: 0,
+        events: Vec::new(),
+    };
     for (i, s) in plan.steps.iter().enumerate() {
         if s.deps.is_empty() {
-            state[i] = State::Ready;
-            ready.push((s.weight, Reverse(i)));
+            board.decide(i);
         }
     }
     let mut running = 0usize;
     let mut stop_starting: Option<SkipReason> = None;
     let mut interrupted: Option<i32> = None;
     let mut kill_at: Option<Instant> = None;
-    let mut ended = 0usize;
-    let mut deferred: Vec<Event> = Vec::new();
 
     pool.scope(|scope| {
         loop {
             // Start what may start.
             while stop_starting.is_none() && running < parallel {
-                let Some((_, Reverse(i))) = ready.pop() else {
-                    break;
-                };
-                state[i] = State::Running;
+                let Some((_, Reverse(i))) = board.ready.pop() else { break };
                 running += 1;
-                deferred.push(Event::StepStarted { step: i });
+                board.events.push(Event::StepStarted { step: i });
                 let tx = tx.clone();
                 scope.spawn(move |_| {
                     let out_tx = tx.clone();
                     let emit = move |e: Event| {
-                        if let Event::Output { step, line } = e {
-                            let _ = out_tx.send(Message::Output(step, line));
-                        }
+                        let _ = out_tx.send(Message::Event(e));
                     };
                     let outcome = executor.execute(i, &emit);
                     let _ = tx.send(Message::Done(i, outcome));
@@ -115,15 +212,13 @@ pub fn run<E: Executor>(
             }
             // Reported only now, so that steps unblocked by a finished step start before the
             // finished step's line is drawn.
-            for e in deferred.drain(..) {
+            for e in board.events.drain(..) {
                 reporter.event(&e);
             }
-            if ended == n || (running == 0 && (stop_starting.is_some() || ready.is_empty())) {
+            if board.ended == n || (running == 0 && (stop_starting.is_some() || board.ready.is_empty())) {
                 break;
             }
-            let wait = kill_at.map_or(Duration::from_secs(1), |k| {
-                k.saturating_duration_since(Instant::now())
-            });
+            let wait = kill_at.map_or(Duration::from_secs(1), |k| k.saturating_duration_since(Instant::now()));
             let msg = match rx.recv_timeout(wait.min(Duration::from_secs(1))) {
                 Ok(m) => m,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -137,15 +232,12 @@ pub fn run<E: Executor>(
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
             match msg {
-                Message::Output(step, line) => reporter.event(&Event::Output { step, line }),
+                Message::Event(e) => reporter.event(&e),
                 Message::Signal(sig) => {
                     let forced = interrupted.is_some();
                     interrupted.get_or_insert(sig);
                     stop_starting = Some(SkipReason::Interrupted);
-                    reporter.event(&Event::Interrupted {
-                        signal: sig,
-                        forced,
-                    });
+                    reporter.event(&Event::Interrupted { signal: sig, forced });
                     if forced {
                         executor.stop(libc::SIGKILL);
                         kill_at = None;
@@ -156,51 +248,15 @@ pub fn run<E: Executor>(
                 }
                 Message::Done(i, outcome) => {
                     running -= 1;
-                    state[i] = State::Ended;
-                    ended += 1;
-                    let ok = outcome.status.is_success();
-                    deferred.push(Event::StepFinished {
-                        step: i,
-                        outcome: outcome.clone(),
-                    });
-                    ends[i] = Some(StepEnd::Ran(outcome));
-                    if ok {
-                        for &d in &plan.steps[i].dependents {
-                            if let State::Waiting(k) = &mut state[d] {
-                                *k -= 1;
-                                if *k == 0 {
-                                    state[d] = State::Ready;
-                                    ready.push((plan.steps[d].weight, Reverse(d)));
-                                }
-                            }
-                        }
-                    } else {
-                        // Everything downstream will not run; independent steps go on.
-                        let reason = if matches!(
-                            ends[i],
-                            Some(StepEnd::Ran(Outcome {
-                                status: Status::Interrupted,
-                                ..
-                            }))
-                        ) {
-                            SkipReason::Interrupted
-                        } else {
-                            SkipReason::DependencyFailed(i)
-                        };
-                        let mut stack: Vec<usize> = plan.steps[i].dependents.clone();
-                        while let Some(d) = stack.pop() {
-                            if matches!(state[d], State::Waiting(_) | State::Ready) {
-                                state[d] = State::Ended;
-                                ended += 1;
-                                deferred.push(Event::StepSkipped { step: d, reason });
-                                ends[d] = Some(StepEnd::Skipped(reason));
-                                stack.extend(plan.steps[d].dependents.iter().copied());
-                            }
-                        }
-                        if options.fail_fast && stop_starting.is_none() {
-                            stop_starting = Some(SkipReason::FailFast(i));
-                        }
+                    let result = match outcome.status {
+                        Status::Success => Result::Succeeded,
+                        Status::Interrupted => Result::Interrupted,
+                        _ => Result::Failed(i),
+                    };
+                    if result == Result::Failed(i) && options.fail_fast && stop_starting.is_none() {
+                        stop_starting = Some(SkipReason::FailFast(i));
                     }
+                    board.end(i, StepEnd::Ran(outcome), result);
                 }
             }
         }
@@ -208,26 +264,16 @@ pub fn run<E: Executor>(
 
     // What never started is skipped, with the reason that stopped the run.
     let reason = stop_starting.unwrap_or(SkipReason::Interrupted);
-    for (i, end) in ends.iter_mut().enumerate() {
+    for (i, end) in board.ends.iter_mut().enumerate() {
         if end.is_none() {
             reporter.event(&Event::StepSkipped { step: i, reason });
             *end = Some(StepEnd::Skipped(reason));
         }
     }
-    let steps: Vec<StepEnd> = ends
-        .into_iter()
-        .map(|e| e.unwrap_or(StepEnd::Skipped(SkipReason::Interrupted)))
-        .collect();
+    let steps: Vec<StepEnd> = board.ends.into_iter().map(|e| e.unwrap_or(StepEnd::Skipped(reason))).collect();
     let critical_path = critical_path(plan, &steps);
-    let summary = Summary {
-        steps,
-        wall: start.elapsed(),
-        critical_path,
-        interrupted,
-    };
-    reporter.event(&Event::RunFinished {
-        summary: summary.clone(),
-    });
+    let summary = Summary { steps, wall: start.elapsed(), critical_path, interrupted };
+    reporter.event(&Event::RunFinished { summary: summary.clone() });
     summary
 }
 
@@ -241,20 +287,13 @@ fn critical_path(plan: &Plan, steps: &[StepEnd]) -> Vec<usize> {
     let mut best: Vec<Option<(Duration, Option<usize>)>> = vec![None; n];
     for &i in &plan.order {
         let Some(d) = dur(i) else { continue };
-        let before = plan.steps[i]
-            .deps
-            .iter()
-            .filter_map(|&p| best[p].map(|(t, _)| (t, p)))
-            .max_by_key(|(t, _)| *t);
+        let before = plan.steps[i].deps.iter().filter_map(|&p| best[p].map(|(t, _)| (t, p))).max_by_key(|(t, _)| *t);
         best[i] = Some(match before {
             Some((t, p)) => (t + d, Some(p)),
             None => (d, None),
         });
     }
-    let Some(mut cur) = (0..n)
-        .filter(|&i| best[i].is_some())
-        .max_by_key(|&i| best[i].map(|(t, _)| t))
-    else {
+    let Some(mut cur) = (0..n).filter(|&i| best[i].is_some()).max_by_key(|&i| best[i].map(|(t, _)| t)) else {
         return Vec::new();
     };
     let mut path = vec![cur];

@@ -68,6 +68,19 @@ pub fn has_exited(pid: u32) -> bool {
     r == 0 && unsafe { info.si_pid() } != 0
 }
 
+/// Whether files can be created in `dir`, asked of the kernel in one call: permissions for
+/// ordinary users, a read-only file system for everyone.
+pub fn check_writable(dir: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: a valid NUL-terminated path; access has no other preconditions.
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Which of the descriptors are ready, from one `poll`.
 pub struct Ready {
     /// The output pipe has data or reached its end.
@@ -125,6 +138,7 @@ pub fn wait_ready(
 #[derive(Debug, Default)]
 pub struct Groups {
     inner: Mutex<GroupsInner>,
+    stopped: std::sync::Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -159,6 +173,17 @@ impl Groups {
         for &pgid in &g.running {
             signal_group(pgid, signal);
         }
+        self.stopped.notify_all();
+    }
+
+    /// Waits up to `timeout` for the run to be stopped; whether it was.
+    pub fn wait_for_stop(&self, timeout: std::time::Duration) -> bool {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = self
+            .stopped
+            .wait_timeout_while(g, timeout, |g| g.stopping.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        g.stopping.is_some()
     }
 
     /// Whether the run is being stopped.
