@@ -315,7 +315,9 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .get("for_each")
         .and_then(|n| for_each(source, n, problems));
     let retry = fields.get("retry").and_then(|n| retry(source, n, problems));
-    let condition = fields.get("if").and_then(|n| string(source, n, "`if`", problems));
+    let condition = fields
+        .get("if")
+        .and_then(|n| string(source, n, "`if`", problems));
     Some(Step {
         id: id?,
         run: run?,
@@ -341,8 +343,14 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
             (Value::Number(_), Some(Ok(k))) if k <= 100 => Some(k),
             _ => {
                 problems.push(
-                    Problem::at("flow::bad-retry", "the number of retries must be a whole number from 0 to 100", source, label_span(n), "not a retry count")
-                        .with_help("`retry: 3` tries a failing step up to 3 more times"),
+                    Problem::at(
+                        "flow::bad-retry",
+                        "the number of retries must be a whole number from 0 to 100",
+                        source,
+                        label_span(n),
+                        "not a retry count",
+                    )
+                    .with_help("`retry: 3` tries a failing step up to 3 more times"),
                 );
                 None
             }
@@ -354,8 +362,14 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
             Ok(d) => Some(d),
             Err(e) => {
                 problems.push(
-                    Problem::at("flow::bad-duration", format!("invalid {what} `{}`", text.value), source, text.span, e.0)
-                        .with_help("durations look like `500ms`, `2s`, `1m`"),
+                    Problem::at(
+                        "flow::bad-duration",
+                        format!("invalid {what} `{}`", text.value),
+                        source,
+                        text.span,
+                        e.0,
+                    )
+                    .with_help("durations look like `500ms`, `2s`, `1m`"),
                 );
                 None
             }
@@ -363,18 +377,35 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
     };
     if !matches!(node.value, Value::Map(_)) {
         let retries = count(node, problems)?;
-        return Some(Spanned::new(Retry { retries, ..Retry::NONE }, node.span));
+        return Some(Spanned::new(
+            Retry {
+                retries,
+                ..Retry::NONE
+            },
+            node.span,
+        ));
     }
     let entries = node.as_map().unwrap_or_default();
-    let fields = Fields { source, entries, allowed: RETRY_KEYS, what: "retry" };
+    let fields = Fields {
+        source,
+        entries,
+        allowed: RETRY_KEYS,
+        what: "retry",
+    };
     fields.check_unknown(problems);
     let mut r = Retry::NONE;
     match fields.get("attempts") {
         Some(n) => r.retries = count(n, problems)?,
         None => {
             problems.push(
-                Problem::at("flow::bad-retry", "`retry` has no `attempts`", source, label_span(node), "how many retries?")
-                    .with_help("add `attempts: 3` to try a failing step up to 3 more times"),
+                Problem::at(
+                    "flow::bad-retry",
+                    "`retry` has no `attempts`",
+                    source,
+                    label_span(node),
+                    "how many retries?",
+                )
+                .with_help("add `attempts: 3` to try a failing step up to 3 more times"),
             );
             return None;
         }
@@ -391,8 +422,14 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
             Some("exponential") => r.exponential = true,
             _ => {
                 problems.push(
-                    Problem::at("flow::bad-retry", "`backoff` must be `fixed` or `exponential`", source, label_span(n), "unknown backoff")
-                        .with_help("`exponential` doubles the delay after each retry"),
+                    Problem::at(
+                        "flow::bad-retry",
+                        "`backoff` must be `fixed` or `exponential`",
+                        source,
+                        label_span(n),
+                        "unknown backoff",
+                    )
+                    .with_help("`exponential` doubles the delay after each retry"),
                 );
                 return None;
             }

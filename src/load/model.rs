@@ -133,7 +133,13 @@ pub struct Retry {
 
 impl Retry {
     /// No retries.
-    pub const NONE: Retry = Retry { retries: 0, delay: Duration::ZERO, exponential: false, max_delay: None, jitter: false };
+    pub const NONE: Retry = Retry {
+        retries: 0,
+        delay: Duration::ZERO,
+        exponential: false,
+        max_delay: None,
+        jitter: false,
+    };
 
     /// The wait before retry number `retry` (1 for the first), given a random `unit` in
     /// [0, 1) for the jitter.
@@ -148,7 +154,11 @@ impl Retry {
             Some(max) => base.min(max),
             None => base,
         };
-        if self.jitter { capped.mul_f64(1.0 - unit.clamp(0.0, 1.0) * 0.5) } else { capped }
+        if self.jitter {
+            capped.mul_f64(1.0 - unit.clamp(0.0, 1.0) * 0.5)
+        } else {
+            capped
+        }
     }
 }
 
@@ -164,4 +174,49 @@ pub enum Timeout {
 impl Timeout {
     /// The seed's default: five minutes.
     pub const DEFAULT: Timeout = Timeout::After(Duration::from_secs(300));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_delays() {
+        let s = Duration::from_secs;
+        let fixed = Retry {
+            retries: 3,
+            delay: s(2),
+            ..Retry::NONE
+        };
+        assert_eq!(
+            [1, 2, 3].map(|r| fixed.delay_before(r, 0.5)),
+            [s(2), s(2), s(2)]
+        );
+        let exp = Retry {
+            exponential: true,
+            ..fixed
+        };
+        assert_eq!(
+            [1, 2, 3, 4].map(|r| exp.delay_before(r, 0.5)),
+            [s(2), s(4), s(8), s(16)]
+        );
+        let capped = Retry {
+            max_delay: Some(s(5)),
+            ..exp
+        };
+        assert_eq!(
+            [1, 2, 3, 4].map(|r| capped.delay_before(r, 0.5)),
+            [s(2), s(4), s(5), s(5)]
+        );
+        let jittered = Retry {
+            jitter: true,
+            ..capped
+        };
+        assert_eq!(jittered.delay_before(2, 0.0), s(4));
+        assert_eq!(jittered.delay_before(2, 1.0), s(2));
+        assert_eq!(jittered.delay_before(2, 0.5), s(3));
+        // Huge retry counts neither overflow nor panic.
+        assert_eq!(capped.delay_before(u32::MAX, 0.5), s(5));
+        assert!(exp.delay_before(1000, 0.5) > s(1_000_000));
+    }
 }

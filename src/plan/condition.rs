@@ -128,14 +128,20 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize, usize)>, ConditionError> {
             b',' => Tok::Comma,
             b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => Tok::Dot,
             b'\'' | b'"' => {
-                let close = text[i + 1..].find(c as char).ok_or_else(|| ConditionError {
-                    message: "this string is never closed".into(),
-                    start,
-                    len: text.len() - start,
-                    help: Some(format!("end it with {}", c as char)),
-                })?;
+                let close = text[i + 1..]
+                    .find(c as char)
+                    .ok_or_else(|| ConditionError {
+                        message: "this string is never closed".into(),
+                        start,
+                        len: text.len() - start,
+                        help: Some(format!("end it with {}", c as char)),
+                    })?;
                 i += close + 2;
-                out.push((Tok::Str(text[start + 1..start + 1 + close].to_string()), start, i - start));
+                out.push((
+                    Tok::Str(text[start + 1..start + 1 + close].to_string()),
+                    start,
+                    i - start,
+                ));
                 continue;
             }
             b'0'..=b'9' | b'.' => {
@@ -152,7 +158,9 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize, usize)>, ConditionError> {
                 continue;
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-')) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-'))
+                {
                     i += 1;
                 }
                 out.push((Tok::Ident(text[start..i].to_string()), start, i - start));
@@ -208,18 +216,28 @@ impl Parser<'_> {
     }
 
     fn here(&self) -> (usize, usize) {
-        self.toks.get(self.pos).map_or((self.text.len(), 0), |(_, s, l)| (*s, *l))
+        self.toks
+            .get(self.pos)
+            .map_or((self.text.len(), 0), |(_, s, l)| (*s, *l))
     }
 
     fn error(&self, message: impl Into<String>, help: Option<String>) -> ConditionError {
         let (start, len) = self.here();
-        ConditionError { message: message.into(), start, len, help }
+        ConditionError {
+            message: message.into(),
+            start,
+            len,
+            help,
+        }
     }
 
     fn nested(&mut self) -> Result<(), ConditionError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error(format!("the condition nests deeper than {MAX_DEPTH} levels"), None));
+            return Err(self.error(
+                format!("the condition nests deeper than {MAX_DEPTH} levels"),
+                None,
+            ));
         }
         Ok(())
     }
@@ -273,7 +291,10 @@ impl Parser<'_> {
 
     fn primary(&mut self) -> Result<Expr, ConditionError> {
         let Some((tok, start, len)) = self.toks.get(self.pos).cloned() else {
-            return Err(self.error("the condition ends too early", Some("complete the expression".into())));
+            return Err(self.error(
+                "the condition ends too early",
+                Some("complete the expression".into()),
+            ));
         };
         self.pos += 1;
         match tok {
@@ -295,9 +316,14 @@ impl Parser<'_> {
                 match self.toks.get(self.pos).cloned() {
                     Some((Tok::Ident(var), _, _)) => {
                         self.pos += 1;
-                        Ok(Expr::Lit(Value::Str(std::env::var(&var).unwrap_or_default())))
+                        Ok(Expr::Lit(Value::Str(
+                            std::env::var(&var).unwrap_or_default(),
+                        )))
                     }
-                    _ => Err(self.error("expected a variable name after `env.`", Some("e.g. `env.CI == 'true'`".into()))),
+                    _ => Err(self.error(
+                        "expected a variable name after `env.`",
+                        Some("e.g. `env.CI == 'true'`".into()),
+                    )),
                 }
             }
             Tok::Ident(name) => self.name(&name, start, len),
@@ -356,7 +382,10 @@ impl Parser<'_> {
                     message: format!("`{name}` is not a function"),
                     start,
                     len,
-                    help: Some(did_you_mean(name, funcs).unwrap_or_else(|| format!("the functions are: {}", funcs.join(", ")))),
+                    help: Some(
+                        did_you_mean(name, funcs)
+                            .unwrap_or_else(|| format!("the functions are: {}", funcs.join(", "))),
+                    ),
                 });
             }
         };
@@ -383,7 +412,11 @@ impl Parser<'_> {
         self.pos += 1;
         if args.len() != arity {
             return Err(ConditionError {
-                message: format!("`{name}()` takes {arity} argument{}, found {}", if arity == 1 { "" } else { "s" }, args.len()),
+                message: format!(
+                    "`{name}()` takes {arity} argument{}, found {}",
+                    if arity == 1 { "" } else { "s" },
+                    args.len()
+                ),
                 start,
                 len,
                 help: None,
@@ -404,12 +437,26 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Condition, ConditionError> {
             help: Some("write an expression, e.g. `always()` or `target == 'release'`".into()),
         });
     }
-    let mut p = Parser { toks, pos: 0, text, vars, depth: 0, status_aware: false };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        text,
+        vars,
+        depth: 0,
+        status_aware: false,
+    };
     let expr = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(p.error("unexpected text after the condition", Some("join conditions with `&&` or `||`".into())));
+        return Err(p.error(
+            "unexpected text after the condition",
+            Some("join conditions with `&&` or `||`".into()),
+        ));
     }
-    Ok(Condition { text: text.trim().to_string(), expr, status_aware: p.status_aware })
+    Ok(Condition {
+        text: text.trim().to_string(),
+        expr,
+        status_aware: p.status_aware,
+    })
 }
 
 impl Value {
@@ -464,18 +511,27 @@ fn eval(expr: &Expr, deps: DependencyState, cwd: &Path) -> Value {
     match expr {
         Expr::Lit(v) => v.clone(),
         Expr::Not(e) => Value::Bool(!eval(e, deps, cwd).truthy()),
-        Expr::Bin(Op::And, a, b) => Value::Bool(eval(a, deps, cwd).truthy() && eval(b, deps, cwd).truthy()),
-        Expr::Bin(Op::Or, a, b) => Value::Bool(eval(a, deps, cwd).truthy() || eval(b, deps, cwd).truthy()),
+        Expr::Bin(Op::And, a, b) => {
+            Value::Bool(eval(a, deps, cwd).truthy() && eval(b, deps, cwd).truthy())
+        }
+        Expr::Bin(Op::Or, a, b) => {
+            Value::Bool(eval(a, deps, cwd).truthy() || eval(b, deps, cwd).truthy())
+        }
         Expr::Bin(op, a, b) => Value::Bool(compare(*op, &eval(a, deps, cwd), &eval(b, deps, cwd))),
         Expr::Call(Func::Success, _) => Value::Bool(deps.all_succeeded),
         Expr::Call(Func::Failure, _) => Value::Bool(deps.any_failed),
         Expr::Call(Func::Always, _) => Value::Bool(true),
         Expr::Call(Func::Exists, args) => {
-            let path = args.first().map(|a| eval(a, deps, cwd).text()).unwrap_or_default();
+            let path = args
+                .first()
+                .map(|a| eval(a, deps, cwd).text())
+                .unwrap_or_default();
             Value::Bool(!path.is_empty() && cwd.join(path).exists())
         }
         Expr::Call(Func::Contains, args) => {
-            let (Some(hay), Some(needle)) = (args.first(), args.get(1)) else { return Value::Bool(false) };
+            let (Some(hay), Some(needle)) = (args.first(), args.get(1)) else {
+                return Value::Bool(false);
+            };
             let needle = eval(needle, deps, cwd).text();
             Value::Bool(match eval(hay, deps, cwd) {
                 Value::List(items) => items.contains(&needle),
@@ -510,16 +566,30 @@ mod tests {
         v.insert("target", ContextValue::One("librex/equilibria".into()));
         v.insert("env", ContextValue::One("staging".into()));
         v.insert("count", ContextValue::One("10".into()));
-        v.insert("packages", ContextValue::Many(vec!["alpha".into(), "beta".into()]));
+        v.insert(
+            "packages",
+            ContextValue::Many(vec!["alpha".into(), "beta".into()]),
+        );
         v
     }
 
-    const OK: DependencyState = DependencyState { all_succeeded: true, any_failed: false };
-    const FAILED: DependencyState = DependencyState { all_succeeded: false, any_failed: true };
-    const SKIPPED: DependencyState = DependencyState { all_succeeded: false, any_failed: false };
+    const OK: DependencyState = DependencyState {
+        all_succeeded: true,
+        any_failed: false,
+    };
+    const FAILED: DependencyState = DependencyState {
+        all_succeeded: false,
+        any_failed: true,
+    };
+    const SKIPPED: DependencyState = DependencyState {
+        all_succeeded: false,
+        any_failed: false,
+    };
 
     fn holds(text: &str, deps: DependencyState) -> bool {
-        parse(text, &vars()).unwrap_or_else(|e| panic!("{text}: {e:?}")).holds(deps, Path::new("."))
+        parse(text, &vars())
+            .unwrap_or_else(|e| panic!("{text}: {e:?}"))
+            .holds(deps, Path::new("."))
     }
 
     #[test]
@@ -532,7 +602,10 @@ mod tests {
         assert!(holds("'b' > 'a'", OK));
         assert!(holds("!(env == 'prod') || false", OK));
         assert!(!holds("!true", OK));
-        assert!(holds("(env == 'prod' || env == 'staging') && target == 'librex/equilibria'", OK));
+        assert!(holds(
+            "(env == 'prod' || env == 'staging') && target == 'librex/equilibria'",
+            OK
+        ));
         assert!(holds("os == 'linux' || os == 'macos' || os != ''", OK));
         assert!(holds("arch != ''", OK));
         assert!(holds("env.FLOW_CONDITION_TEST_UNSET == ''", OK));
@@ -565,11 +638,20 @@ mod tests {
         assert_eq!(e.help.as_deref(), Some("did you mean `target`?"));
         assert_eq!(err("env == ").message, "the condition ends too early");
         assert_eq!(err("env = 'x'").message, "unexpected `=`");
-        assert_eq!(err("sucess()").help.as_deref(), Some("did you mean `success`?"));
-        assert_eq!(err("exists()").message, "`exists()` takes 1 argument, found 0");
+        assert_eq!(
+            err("sucess()").help.as_deref(),
+            Some("did you mean `success`?")
+        );
+        assert_eq!(
+            err("exists()").message,
+            "`exists()` takes 1 argument, found 0"
+        );
         assert_eq!(err("(env == 'x'").message, "expected `)`");
         assert_eq!(err("'open").message, "this string is never closed");
-        assert_eq!(err("env == 'x' env").message, "unexpected text after the condition");
+        assert_eq!(
+            err("env == 'x' env").message,
+            "unexpected text after the condition"
+        );
         assert!(err(&"(".repeat(10_000)).message.contains("nests deeper"));
         assert!(err(&"!".repeat(10_000)).message.contains("nests deeper"));
         assert_eq!(err("").message, "the condition is empty");

@@ -366,31 +366,43 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         let timeout = step.timeout.as_ref().map_or(default_timeout, |t| t.value);
         let retry = match (&step.retry, options.retries, &wf.retry) {
             (Some(r), _, _) => r.value,
-            (None, Some(n), _) => Retry { retries: n, ..Retry::NONE },
+            (None, Some(n), _) => Retry {
+                retries: n,
+                ..Retry::NONE
+            },
             (None, None, Some(r)) => r.value,
             (None, None, None) => Retry::NONE,
         };
-        let condition = step.condition.as_ref().and_then(|c| match condition::parse(&c.value, vars) {
-            Ok(cond) => Some(cond),
-            Err(e) => {
-                // Once per declared step, not once per package.
-                if !reported_conditions.contains(&inst.step) {
-                    reported_conditions.push(inst.step);
-                    // An error at the very end points at the last character.
-                    let start = e.start.min(c.value.len());
-                    let (start, len) = match e.len.min(c.value.len() - start) {
-                        0 if start > 0 => (start - 1, 1),
-                        len => (start, len),
-                    };
-                    let span = substitute::sub_span(&at(c.span), &c.value, start, len);
-                    problems.push(
-                        Problem::at("flow::bad-condition", format!("step `{}`: {}", step.id.value, e.message), source, span, "here")
-                            .with_help_opt(e.help),
-                    );
-                }
-                None
-            }
-        });
+        let condition =
+            step.condition
+                .as_ref()
+                .and_then(|c| match condition::parse(&c.value, vars) {
+                    Ok(cond) => Some(cond),
+                    Err(e) => {
+                        // Once per declared step, not once per package.
+                        if !reported_conditions.contains(&inst.step) {
+                            reported_conditions.push(inst.step);
+                            // An error at the very end points at the last character.
+                            let start = e.start.min(c.value.len());
+                            let (start, len) = match e.len.min(c.value.len() - start) {
+                                0 if start > 0 => (start - 1, 1),
+                                len => (start, len),
+                            };
+                            let span = substitute::sub_span(&at(c.span), &c.value, start, len);
+                            problems.push(
+                                Problem::at(
+                                    "flow::bad-condition",
+                                    format!("step `{}`: {}", step.id.value, e.message),
+                                    source,
+                                    span,
+                                    "here",
+                                )
+                                .with_help_opt(e.help),
+                            );
+                        }
+                        None
+                    }
+                });
         steps.push(PlannedStep {
             id,
             command: command.unwrap_or(Run::Shell(String::new())),

@@ -206,7 +206,13 @@ impl Reporter for Console<'_> {
                     self.print(&format!("{} {text}", style(format!("[{id}]")).cyan()));
                 }
             }
-            Event::StepRetrying { step, failed, next, of, delay } => {
+            Event::StepRetrying {
+                step,
+                failed,
+                next,
+                of,
+                delay,
+            } => {
                 if !self.options.quiet {
                     let text = line::retrying(self.plan, *step, failed, *next, *of, *delay);
                     self.print(&text);

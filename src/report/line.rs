@@ -20,7 +20,11 @@ pub fn finished(plan: &Plan, step: usize, outcome: &Outcome) -> String {
                 style(id).bold(),
                 style(time).dim()
             );
-            for n in flaky(plan, step, outcome).as_deref().into_iter().chain(note) {
+            for n in flaky(plan, step, outcome)
+                .as_deref()
+                .into_iter()
+                .chain(note)
+            {
                 s.push_str(&format!(" {}", style(format!("({n})")).yellow()));
             }
             s
@@ -91,13 +95,28 @@ pub fn flaky(plan: &Plan, step: usize, outcome: &Outcome) -> Option<String> {
 
 /// The line for a failed attempt that will be retried:
 /// `↻ test failed (exit 1); retrying in 2.0s (attempt 2 of 4)`.
-pub fn retrying(plan: &Plan, step: usize, failed: &Outcome, next: u32, of: u32, delay: std::time::Duration) -> String {
-    let wait = if delay.is_zero() { "now".to_string() } else { format!("in {}", format_elapsed(delay)) };
+pub fn retrying(
+    plan: &Plan,
+    step: usize,
+    failed: &Outcome,
+    next: u32,
+    of: u32,
+    delay: std::time::Duration,
+) -> String {
+    let wait = if delay.is_zero() {
+        "now".to_string()
+    } else {
+        format!("in {}", format_elapsed(delay))
+    };
     format!(
         "{} {} {} {}",
         style("↻").yellow().bold(),
         style(&plan.steps[step].id).bold(),
-        style(format!("failed ({})", failure(&failed.status, failed.note.as_deref()))).yellow(),
+        style(format!(
+            "failed ({})",
+            failure(&failed.status, failed.note.as_deref())
+        ))
+        .yellow(),
         style(format!("retrying {wait} (attempt {next} of {of})")).dim()
     )
 }

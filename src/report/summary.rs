@@ -101,7 +101,11 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
             format_elapsed(busy)
         ));
     }
-    let mut parts = vec![if flaky > 0 { format!("{ok} succeeded ({flaky} flaky)") } else { format!("{ok} succeeded") }];
+    let mut parts = vec![if flaky > 0 {
+        format!("{ok} succeeded ({flaky} flaky)")
+    } else {
+        format!("{ok} succeeded")
+    }];
     if failed > 0 {
         parts.push(format!("{failed} failed"));
     }

@@ -152,8 +152,16 @@ impl Executor for ProcessExecutor<'_> {
             if outcome.status.is_success() || attempt >= of || stopping {
                 return outcome;
             }
-            let delay = step.retry.delay_before(attempt, jitter_unit(index, attempt));
-            emit(Event::StepRetrying { step: index, failed: outcome.clone(), next: attempt + 1, of, delay });
+            let delay = step
+                .retry
+                .delay_before(attempt, jitter_unit(index, attempt));
+            emit(Event::StepRetrying {
+                step: index,
+                failed: outcome.clone(),
+                next: attempt + 1,
+                of,
+                delay,
+            });
             // Ctrl-C during the wait ends the retries with the failure that came before.
             if self.groups.wait_for_stop(delay) {
                 return outcome;
@@ -197,12 +205,17 @@ impl ProcessExecutor<'_> {
         let opened = if attempt == 1 {
             File::create(&log_path)
         } else {
-            std::fs::OpenOptions::new().append(true).create(true).open(&log_path)
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&log_path)
         };
         let header = |mut f: &File| {
             if of > 1 {
                 let gap = if attempt > 1 { "\n" } else { "" };
-                f.write_all(format!("{gap}--- cargo flow: attempt {attempt} of {of} ---\n").as_bytes())?;
+                f.write_all(
+                    format!("{gap}--- cargo flow: attempt {attempt} of {of} ---\n").as_bytes(),
+                )?;
             }
             Ok::<_, io::Error>(())
         };
@@ -252,7 +265,10 @@ impl ProcessExecutor<'_> {
             Ok(c) => c,
             Err(e) => {
                 let message = spawn_error(step, &e);
-                let appended = std::fs::OpenOptions::new().append(true).create(true).open(&log_path);
+                let appended = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&log_path);
                 if let Ok(mut f) = appended {
                     let _ = writeln!(f, "cargo flow: {message}");
                 }
@@ -461,8 +477,13 @@ impl ProcessExecutor<'_> {
 
 /// A number in [0, 1) for retry jitter: it only has to differ between steps and attempts.
 fn jitter_unit(index: usize, attempt: u32) -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let mut x = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(attempt) << 32 ^ u64::from(nanos) | 1;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut x = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ u64::from(attempt) << 32
+        ^ u64::from(nanos)
+        | 1;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;

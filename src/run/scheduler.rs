@@ -70,8 +70,14 @@ impl Board<'_> {
     fn end(&mut self, i: usize, end: StepEnd, result: Result) {
         self.ended += 1;
         self.events.push(match &end {
-            StepEnd::Ran(outcome) => Event::StepFinished { step: i, outcome: outcome.clone() },
-            StepEnd::Skipped(reason) => Event::StepSkipped { step: i, reason: *reason },
+            StepEnd::Ran(outcome) => Event::StepFinished {
+                step: i,
+                outcome: outcome.clone(),
+            },
+            StepEnd::Skipped(reason) => Event::StepSkipped {
+                step: i,
+                reason: *reason,
+            },
         });
         self.ends[i] = Some(end);
         self.result[i] = Some(result);
@@ -93,8 +99,14 @@ impl Board<'_> {
         let mut todo = vec![d];
         while let Some(d) = todo.pop() {
             let step = &self.plan.steps[d];
-            let results = step.deps.iter().map(|&p| self.result[p].unwrap_or(Result::Skipped));
-            let mut deps = DependencyState { all_succeeded: true, any_failed: false };
+            let results = step
+                .deps
+                .iter()
+                .map(|&p| self.result[p].unwrap_or(Result::Skipped));
+            let mut deps = DependencyState {
+                all_succeeded: true,
+                any_failed: false,
+            };
             let mut first_failed = None;
             let mut first_skipped = None;
             let mut interrupted = false;
@@ -127,11 +139,16 @@ impl Board<'_> {
             }
             // The condition decided only when it was asked: a condition without a status
             // function is never asked when a dependency did not succeed.
-            let asked = step.condition.as_ref().is_some_and(|c| deps.all_succeeded || c.status_aware());
+            let asked = step
+                .condition
+                .as_ref()
+                .is_some_and(|c| deps.all_succeeded || c.status_aware());
             let (reason, result) = match (asked, first_failed, first_skipped) {
                 _ if interrupted => (SkipReason::Interrupted, Result::Interrupted),
                 (true, _, _) => (SkipReason::ConditionFalse, Result::Skipped),
-                (false, Some(root), _) => (SkipReason::DependencyFailed(root), Result::Failed(root)),
+                (false, Some(root), _) => {
+                    (SkipReason::DependencyFailed(root), Result::Failed(root))
+                }
                 (false, None, Some(p)) => (SkipReason::DependencySkipped(p), Result::Skipped),
                 (false, None, None) => (SkipReason::ConditionFalse, Result::Skipped),
             };
@@ -197,7 +214,9 @@ pub fn run<E: Executor>(
         loop {
             // Start what may start.
             while stop_starting.is_none() && running < parallel {
-                let Some((_, Reverse(i))) = board.ready.pop() else { break };
+                let Some((_, Reverse(i))) = board.ready.pop() else {
+                    break;
+                };
                 running += 1;
                 board.events.push(Event::StepStarted { step: i });
                 let tx = tx.clone();
@@ -215,10 +234,14 @@ pub fn run<E: Executor>(
             for e in board.events.drain(..) {
                 reporter.event(&e);
             }
-            if board.ended == n || (running == 0 && (stop_starting.is_some() || board.ready.is_empty())) {
+            if board.ended == n
+                || (running == 0 && (stop_starting.is_some() || board.ready.is_empty()))
+            {
                 break;
             }
-            let wait = kill_at.map_or(Duration::from_secs(1), |k| k.saturating_duration_since(Instant::now()));
+            let wait = kill_at.map_or(Duration::from_secs(1), |k| {
+                k.saturating_duration_since(Instant::now())
+            });
             let msg = match rx.recv_timeout(wait.min(Duration::from_secs(1))) {
                 Ok(m) => m,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -237,7 +260,10 @@ pub fn run<E: Executor>(
                     let forced = interrupted.is_some();
                     interrupted.get_or_insert(sig);
                     stop_starting = Some(SkipReason::Interrupted);
-                    reporter.event(&Event::Interrupted { signal: sig, forced });
+                    reporter.event(&Event::Interrupted {
+                        signal: sig,
+                        forced,
+                    });
                     if forced {
                         executor.stop(libc::SIGKILL);
                         kill_at = None;
@@ -270,10 +296,21 @@ pub fn run<E: Executor>(
             *end = Some(StepEnd::Skipped(reason));
         }
     }
-    let steps: Vec<StepEnd> = board.ends.into_iter().map(|e| e.unwrap_or(StepEnd::Skipped(reason))).collect();
+    let steps: Vec<StepEnd> = board
+        .ends
+        .into_iter()
+        .map(|e| e.unwrap_or(StepEnd::Skipped(reason)))
+        .collect();
     let critical_path = critical_path(plan, &steps);
-    let summary = Summary { steps, wall: start.elapsed(), critical_path, interrupted };
-    reporter.event(&Event::RunFinished { summary: summary.clone() });
+    let summary = Summary {
+        steps,
+        wall: start.elapsed(),
+        critical_path,
+        interrupted,
+    };
+    reporter.event(&Event::RunFinished {
+        summary: summary.clone(),
+    });
     summary
 }
 
@@ -287,13 +324,20 @@ fn critical_path(plan: &Plan, steps: &[StepEnd]) -> Vec<usize> {
     let mut best: Vec<Option<(Duration, Option<usize>)>> = vec![None; n];
     for &i in &plan.order {
         let Some(d) = dur(i) else { continue };
-        let before = plan.steps[i].deps.iter().filter_map(|&p| best[p].map(|(t, _)| (t, p))).max_by_key(|(t, _)| *t);
+        let before = plan.steps[i]
+            .deps
+            .iter()
+            .filter_map(|&p| best[p].map(|(t, _)| (t, p)))
+            .max_by_key(|(t, _)| *t);
         best[i] = Some(match before {
             Some((t, p)) => (t + d, Some(p)),
             None => (d, None),
         });
     }
-    let Some(mut cur) = (0..n).filter(|&i| best[i].is_some()).max_by_key(|&i| best[i].map(|(t, _)| t)) else {
+    let Some(mut cur) = (0..n)
+        .filter(|&i| best[i].is_some())
+        .max_by_key(|&i| best[i].map(|(t, _)| t))
+    else {
         return Vec::new();
     };
     let mut path = vec![cur];
