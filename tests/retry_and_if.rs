@@ -4,11 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{flow, root, stderr, write_files};
-
-fn workflow(dir: &std::path::Path, yaml: &str) {
-    write_files(dir, &[("wf.yaml", yaml)]);
-}
+use common::{flow, root, stderr, workflow};
 
 /// A step that fails until its `n`-th attempt, counting attempts in a file.
 fn passes_on(n: u32) -> String {

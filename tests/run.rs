@@ -4,11 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{flow, root, stderr, survivors, write_files};
-
-fn workflow(dir: &std::path::Path, yaml: &str) {
-    write_files(dir, &[("wf.yaml", yaml)]);
-}
+use common::{flow, root, stderr, survivors, workflow};
 
 #[test]
 fn seed_simple_runs_in_order() {

@@ -64,18 +64,7 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
                 b'"' => {
                     stack.pop();
                 }
-                b'`' => stack.push(Frame::Code {
-                    parens: 0,
-                    backtick: true,
-                }),
-                b'$' if bytes.get(i + 1) == Some(&b'(') => {
-                    stack.push(Frame::Code {
-                        parens: 1,
-                        backtick: false,
-                    });
-                    i += 1;
-                }
-                _ => {}
+                _ => i += open_substitution(bytes, i, &mut stack),
             },
             Frame::Code { parens, backtick } => match b {
                 b'\\' => i += 1,
@@ -84,17 +73,7 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
                 b'`' if backtick => {
                     stack.pop();
                 }
-                b'`' => stack.push(Frame::Code {
-                    parens: 0,
-                    backtick: true,
-                }),
-                b'$' if bytes.get(i + 1) == Some(&b'(') => {
-                    stack.push(Frame::Code {
-                        parens: 1,
-                        backtick: false,
-                    });
-                    i += 1;
-                }
+                b'`' | b'$' => i += open_substitution(bytes, i, &mut stack),
                 b'(' if parens > 0 => {
                     if let Some(Frame::Code { parens, .. }) = stack.last_mut() {
                         *parens += 1;
@@ -121,6 +100,28 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
     // Positions past the end (none in practice) count as unquoted.
     out.resize(positions.len(), Context::Unquoted);
     out
+}
+
+/// Opens a command substitution (`` ` `` or `$(`) at `i`, whose inside is read as code;
+/// returns how many bytes beyond `i` it took.
+fn open_substitution(bytes: &[u8], i: usize, stack: &mut Vec<Frame>) -> usize {
+    match bytes[i] {
+        b'`' => {
+            stack.push(Frame::Code {
+                parens: 0,
+                backtick: true,
+            });
+            0
+        }
+        b'$' if bytes.get(i + 1) == Some(&b'(') => {
+            stack.push(Frame::Code {
+                parens: 1,
+                backtick: false,
+            });
+            1
+        }
+        _ => 0,
+    }
 }
 
 /// A value written so that, in `context`, the shell reads it back as this literal text: one

@@ -32,6 +32,11 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Writes a workflow as `wf.yaml` in `dir`.
+pub fn workflow(dir: &Path, yaml: &str) {
+    write_files(dir, &[("wf.yaml", yaml)]);
+}
+
 /// Stdout of a finished command as text.
 pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
