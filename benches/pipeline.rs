@@ -79,13 +79,19 @@ fn validate_and_plan(bencher: divan::Bencher, n: usize) {
 struct Instant;
 
 impl Executor for Instant {
-    fn execute(&self, _index: usize, _emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+    fn execute(
+        &self,
+        _index: usize,
+        _inputs: &[(String, String)],
+        _emit: &(dyn Fn(Event) + Sync),
+    ) -> Outcome {
         Outcome {
             status: Status::Success,
             duration: Duration::ZERO,
             log: None,
             note: None,
             attempts: 1,
+            outputs: Vec::new(),
         }
     }
     fn stop(&self, _signal: i32) {}

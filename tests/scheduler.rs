@@ -32,6 +32,7 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
             description: None,
             condition: None,
             retry: Retry::NONE,
+            output_refs: Vec::new(),
         })
         .collect();
     Plan {
@@ -58,7 +59,12 @@ struct Fake<'a> {
 }
 
 impl Executor for Fake<'_> {
-    fn execute(&self, i: usize, _emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+    fn execute(
+        &self,
+        i: usize,
+        _inputs: &[(String, String)],
+        _emit: &(dyn Fn(Event) + Sync),
+    ) -> Outcome {
         {
             let mut w = self.watch.lock().expect("lock");
             for &d in &self.plan.steps[i].deps {
@@ -94,6 +100,7 @@ impl Executor for Fake<'_> {
             log: None,
             note: None,
             attempts: 1,
+            outputs: Vec::new(),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::diagnostic::{Problem, Problems};
 use crate::load::model::{Command, ContextValue, Retry, Timeout, Workflow};
 use crate::load::{Package, Project};
 use crate::suggest::did_you_mean;
-use substitute::{At, Quote};
+use substitute::{At, OutputScope, Quote};
 use vars::Vars;
 
 /// A validated workflow, ready to run: every dependency exists, there is no cycle, every
@@ -57,6 +57,19 @@ pub struct PlannedStep {
     pub condition: Option<condition::Condition>,
     /// How it is tried again after a failure.
     pub retry: Retry,
+    /// The outputs of earlier steps its command reads, through environment variables.
+    pub output_refs: Vec<OutputRef>,
+}
+
+/// An output of an earlier step that a step reads: `${steps.<id>.outputs.<key>}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputRef {
+    /// The index of the step that writes it.
+    pub step: usize,
+    /// Its key.
+    pub key: String,
+    /// The environment variable the reading step gets it in.
+    pub env: String,
 }
 
 /// A resolved command.
@@ -324,8 +337,32 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
             source,
             step: &id,
             span,
+            outputs: None,
         };
+        let mut output_refs = Vec::new();
         let command = match &step.run.value {
+            Command::Shell(text) if text.contains("${steps.") => {
+                let scope = OutputScope {
+                    ids: &index,
+                    steps: &wf.steps,
+                    ancestors: graph::ancestors(&deps, &deps[inst.step]),
+                    used: Default::default(),
+                };
+                let at = At {
+                    outputs: Some(&scope),
+                    ..at(step.run.span)
+                };
+                let resolved = substitute::resolve(vars, text, Quote::Shell, &at, &mut problems);
+                for (d, key) in scope.used.into_inner() {
+                    let env = substitute::output_env(&wf.steps[d].id.value, &key);
+                    output_refs.push(OutputRef {
+                        step: ranges[d].start,
+                        key,
+                        env,
+                    });
+                }
+                resolved.map(Run::Shell)
+            }
             Command::Shell(text) => {
                 substitute::resolve(vars, text, Quote::Shell, &at(step.run.span), &mut problems)
                     .map(Run::Shell)
@@ -415,6 +452,7 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
             description: step.description.clone(),
             condition,
             retry,
+            output_refs,
         });
     }
 
@@ -477,6 +515,12 @@ fn assemble(
                 if keep[i] {
                     new_index[i] = kept.len();
                     kept.push(s);
+                }
+            }
+            // Outputs are read only from ancestors, which a selection always keeps.
+            for s in &mut kept {
+                for r in &mut s.output_refs {
+                    r.step = new_index[r.step];
                 }
             }
             let new_deps = deps

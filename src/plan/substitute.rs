@@ -1,10 +1,13 @@
 //! Substituting `${name}` in a step's command, environment and working directory, with
 //! errors that point at the reference.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use super::shell;
 use super::vars::{self, Piece, Vars};
 use crate::diagnostic::{Problem, Problems};
-use crate::load::model::ContextValue;
+use crate::load::model::{ContextValue, Step};
 use crate::source::{Source, Span};
 use crate::suggest::did_you_mean;
 
@@ -25,6 +28,97 @@ pub struct At<'a> {
     pub step: &'a str,
     /// The span of the whole value.
     pub span: Span,
+    /// Which steps' outputs the text may use: only a shell `run` may.
+    pub outputs: Option<&'a OutputScope<'a>>,
+}
+
+/// The steps whose outputs a step may read: those it depends on, directly or not.
+pub struct OutputScope<'a> {
+    /// Declared step ids and their indices.
+    pub ids: &'a HashMap<&'a str, usize>,
+    /// The declared steps.
+    pub steps: &'a [Step],
+    /// `ancestors[d]`: whether the step depends on step `d`, directly or not.
+    pub ancestors: Vec<bool>,
+    /// The outputs used so far: (declared step, key).
+    pub used: RefCell<Vec<(usize, String)>>,
+}
+
+/// The environment variable through which a step reads another's output.
+pub fn output_env(step: &str, key: &str) -> String {
+    vars::env_name_with("FLOW_OUTPUT_", &format!("{step}_{key}"))
+}
+
+/// `${steps.<id>.outputs.<key>}`, written so that the shell expands it from the environment
+/// variable holding the value: the value is never read as shell syntax.
+fn output_ref(
+    name: &str,
+    r: &vars::Reference,
+    context: shell::Context,
+    text: &str,
+    at: &At<'_>,
+) -> Result<String, Problem> {
+    let problem = |message: String, help: &str| {
+        Problem::at(
+            "flow::bad-output",
+            format!("step `{}`: {message}", at.step),
+            at.source,
+            sub_span(at, text, r.start, r.len),
+            "here",
+        )
+        .with_help(help.to_string())
+    };
+    let Some((id, key)) = name
+        .strip_prefix("steps.")
+        .and_then(|rest| rest.rsplit_once(".outputs."))
+    else {
+        return Err(problem(
+            format!("`{name}` is not a step output"),
+            "write `${steps.<id>.outputs.<key>}`",
+        ));
+    };
+    let Some(scope) = at.outputs else {
+        return Err(problem(
+            format!("`{name}` is used outside a shell `run`"),
+            "outputs can be read in a shell `run` (`run: deploy \"${steps.build.outputs.version}\"`); pass them on from there",
+        ));
+    };
+    let Some(&d) = scope.ids.get(id) else {
+        let help = did_you_mean(id, scope.ids.keys().copied())
+            .unwrap_or_else(|| "name a step of this workflow".into());
+        return Err(problem(
+            format!("`{id}` is not a step of this workflow"),
+            &help,
+        ));
+    };
+    if !scope.ancestors.get(d).copied().unwrap_or(false) {
+        return Err(problem(
+            format!(
+                "`{id}` is not a step that `{}` depends on, so its outputs are not known when it starts",
+                at.step
+            ),
+            &format!("add `{id}` to `depends_on`"),
+        ));
+    }
+    if scope.steps[d].for_each.is_some() {
+        return Err(problem(
+            format!("`{id}` runs once per package; its outputs cannot be read yet"),
+            "read outputs of steps that run once",
+        ));
+    }
+    if r.raw || key.is_empty() {
+        return Err(problem(
+            format!("`{}` cannot be used here", &text[r.start..r.start + r.len]),
+            "write `${steps.<id>.outputs.<key>}`",
+        ));
+    }
+    scope.used.borrow_mut().push((d, key.to_string()));
+    let var = output_env(id, key);
+    Ok(match context {
+        shell::Context::Unquoted => format!("\"${{{var}}}\""),
+        shell::Context::Double => format!("${{{var}}}"),
+        shell::Context::Single => format!("'\"${{{var}}}\"'"),
+    })
 }
 
 /// Substitutes `${name}` in a text. Names that no source defines are left for the shell when
@@ -84,6 +178,15 @@ pub fn resolve(
                     out.push_str(&shell::write(v, context))
                 }
                 Some(v) => out.push_str(&vars::plain_text_of(v)),
+                None if r.name.starts_with("steps.") => {
+                    match output_ref(&r.name, &r, context, text, at) {
+                        Ok(s) => out.push_str(&s),
+                        Err(p) => {
+                            ok = false;
+                            problems.push(p);
+                        }
+                    }
+                }
                 None if !r.raw && std::env::var_os(&r.name).is_some() => {
                     if quote == Quote::Shell {
                         out.push_str(&text[r.start..r.start + r.len]);

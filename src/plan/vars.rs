@@ -50,8 +50,13 @@ impl Vars {
 /// `FLOW_CTX_` and the name in upper case, other characters than letters and digits as `_`
 /// (`target` is `FLOW_CTX_TARGET`, `workspace_root` is `FLOW_CTX_WORKSPACE_ROOT`).
 pub fn env_name(name: &str) -> String {
-    let mut out = String::with_capacity(9 + name.len());
-    out.push_str("FLOW_CTX_");
+    env_name_with("FLOW_CTX_", name)
+}
+
+/// `prefix` and `name` in upper case, other characters than letters and digits as `_`.
+pub fn env_name_with(prefix: &str, name: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + name.len());
+    out.push_str(prefix);
     out.extend(name.chars().map(|c| {
         if c.is_ascii_alphanumeric() {
             c.to_ascii_uppercase()

@@ -64,6 +64,8 @@ struct StepRecord<'a> {
     attempts: Option<u32>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     flaky: bool,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    outputs: serde_json::Map<String, serde_json::Value>,
 }
 
 fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
@@ -84,11 +86,17 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
         log: None,
         attempts: None,
         flaky: false,
+        outputs: serde_json::Map::new(),
     };
     match end {
         StepEnd::Ran(o) => {
             r.duration_ms = Some(o.duration.as_millis() as u64);
             r.attempts = Some(o.attempts);
+            r.outputs = o
+                .outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
             r.flaky = o.is_flaky();
             r.log = o.log.as_ref().map(|p| p.display().to_string());
             r.status = match &o.status {
@@ -102,7 +110,7 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
                     "failed"
                 }
                 Status::TimedOut { .. } => "timed_out",
-                Status::SpawnFailed { .. } => "failed",
+                Status::Errored { .. } => "failed",
                 Status::Interrupted => "interrupted",
             };
             if !o.status.is_success() {

@@ -52,7 +52,7 @@ pub fn failure(status: &Status, note: Option<&str>) -> String {
         Status::Failed { code } => format!("exit {code}"),
         Status::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
         Status::TimedOut { after } => format!("timed out after {}", format_duration(*after)),
-        Status::SpawnFailed { message } => message.clone(),
+        Status::Errored { message } => message.clone(),
         Status::Interrupted => "interrupted".to_string(),
     };
     match note {

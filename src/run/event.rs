@@ -83,9 +83,23 @@ pub struct Outcome {
     /// How many times it ran: more than 1 when it was retried. A success after retries is
     /// flaky.
     pub attempts: u32,
+    /// What it wrote to `$FLOW_OUTPUT`, in order.
+    pub outputs: Vec<(String, String)>,
 }
 
 impl Outcome {
+    /// A step that failed before or without running, for `message`.
+    pub fn error(message: String) -> Self {
+        Outcome {
+            status: Status::Errored { message },
+            duration: Duration::ZERO,
+            log: None,
+            note: None,
+            attempts: 1,
+            outputs: Vec::new(),
+        }
+    }
+
     /// Whether it passed only after failing.
     pub fn is_flaky(&self) -> bool {
         self.status.is_success() && self.attempts > 1
@@ -112,8 +126,9 @@ pub enum Status {
         /// The timeout.
         after: Duration,
     },
-    /// The command could not start.
-    SpawnFailed {
+    /// It failed for another reason than its exit status: the command could not start, or
+    /// its outputs could not be read or were missing.
+    Errored {
         /// Why, in words.
         message: String,
     },
@@ -131,9 +146,7 @@ impl Status {
     pub fn word(&self) -> &'static str {
         match self {
             Status::Success => "success",
-            Status::Failed { .. } | Status::Signaled { .. } | Status::SpawnFailed { .. } => {
-                "failed"
-            }
+            Status::Failed { .. } | Status::Signaled { .. } | Status::Errored { .. } => "failed",
             Status::TimedOut { .. } => "timed out",
             Status::Interrupted => "interrupted",
         }

@@ -2,6 +2,7 @@
 //! what happened.
 
 pub mod event;
+pub mod outputs;
 pub mod process;
 pub mod scheduler;
 pub mod signals;

@@ -138,16 +138,27 @@ impl<'a> ProcessExecutor<'a> {
 }
 
 impl Executor for ProcessExecutor<'_> {
-    fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+    fn execute(
+        &self,
+        index: usize,
+        inputs: &[(String, String)],
+        emit: &(dyn Fn(Event) + Sync),
+    ) -> Outcome {
         let step = &self.plan.steps[index];
         let of = step.retry.retries.saturating_add(1);
         let mut attempt = 1;
         loop {
-            let mut outcome = match self.start(index, attempt, of) {
+            let mut outcome = match self.start(index, attempt, of, inputs) {
                 Ok(running) => self.finish(index, running, emit),
                 Err(outcome) => outcome,
             };
             outcome.attempts = attempt;
+            if outcome.status.is_success() {
+                match self.read_outputs(step) {
+                    Ok(outputs) => outcome.outputs = outputs,
+                    Err(message) => outcome.status = Status::Errored { message },
+                }
+            }
             let stopping = self.groups.is_stopping() || outcome.status == Status::Interrupted;
             if outcome.status.is_success() || attempt >= of || stopping {
                 return outcome;
@@ -178,17 +189,24 @@ impl Executor for ProcessExecutor<'_> {
 impl ProcessExecutor<'_> {
     /// Spawns attempt `attempt` of `of` of a step, its output going to its log, or says why
     /// it could not. A step that may be retried gets a header before each attempt's output.
-    fn start(&self, index: usize, attempt: u32, of: u32) -> Result<Running, Outcome> {
+    fn start(
+        &self,
+        index: usize,
+        attempt: u32,
+        of: u32,
+        inputs: &[(String, String)],
+    ) -> Result<Running, Outcome> {
         let step = &self.plan.steps[index];
         let log_path = self.log_path(step);
         let started = Instant::now();
         let failed = |message: String, log: Option<PathBuf>| {
             Err(Outcome {
-                status: Status::SpawnFailed { message },
+                status: Status::Errored { message },
                 duration: started.elapsed(),
                 log,
                 note: None,
                 attempts: attempt,
+                outputs: Vec::new(),
             })
         };
         // A missing folder would otherwise surface as a confusing spawn error; the folder
@@ -229,6 +247,11 @@ impl ProcessExecutor<'_> {
             }
         };
         let mut cmd = self.command(step);
+        // Outputs are read only from what this attempt writes.
+        let outputs = self.outputs_path(step);
+        let _ = std::fs::remove_file(&outputs);
+        cmd.env("FLOW_OUTPUT", &outputs)
+            .envs(inputs.iter().map(|(k, v)| (k, v)));
         // Nothing reads the output live unless it is streamed: then it goes straight into the
         // log file, and no pipe, copy or reader wake-up is needed. Both descriptors share one
         // file offset, so stdout and stderr stay in order.
@@ -286,6 +309,28 @@ impl ProcessExecutor<'_> {
             started,
             log_path,
         })
+    }
+
+    /// The file a step writes its outputs to: `$FLOW_OUTPUT`.
+    fn outputs_path(&self, step: &PlannedStep) -> PathBuf {
+        self.log_dir.join(format!("{}.outputs", step.id))
+    }
+
+    /// What a step that succeeded wrote to `$FLOW_OUTPUT`; nothing when it wrote no file.
+    fn read_outputs(&self, step: &PlannedStep) -> Result<Vec<(String, String)>, String> {
+        let path = self.outputs_path(step);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Ok(Vec::new());
+        };
+        if meta.len() > super::outputs::MAX_OUTPUT_BYTES {
+            return Err(format!(
+                "its $FLOW_OUTPUT holds {} bytes; outputs may hold at most 1 MiB",
+                meta.len()
+            ));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("its $FLOW_OUTPUT cannot be read: {e}"))?;
+        super::outputs::parse(&text).map_err(|e| format!("its $FLOW_OUTPUT: {e}"))
     }
 
     /// Sees a started step to its end: timeouts, leftover processes, reaping.
@@ -435,7 +480,7 @@ impl ProcessExecutor<'_> {
                     Timeout::Never => duration,
                 },
             },
-            Err(e) => Status::SpawnFailed {
+            Err(e) => Status::Errored {
                 message: format!("cannot wait for it: {e}"),
             },
             Ok(st) => match (st.code(), st.signal()) {
@@ -471,6 +516,7 @@ impl ProcessExecutor<'_> {
             log: Some(log_path),
             note,
             attempts: 1,
+            outputs: Vec::new(),
         }
     }
 }

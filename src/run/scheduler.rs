@@ -14,9 +14,15 @@ use crate::plan::condition::DependencyState;
 
 /// Runs one step. The real one spawns processes; tests use fakes.
 pub trait Executor: Sync {
-    /// Runs step `index` to its end, on a worker thread; `emit` passes live output and
-    /// retries on.
-    fn execute(&self, index: usize, emit: &(dyn Fn(Event) + Sync)) -> Outcome;
+    /// Runs step `index` to its end, on a worker thread. `inputs` are the environment
+    /// variables holding the outputs of earlier steps that it reads; `emit` passes live
+    /// output and retries on.
+    fn execute(
+        &self,
+        index: usize,
+        inputs: &[(String, String)],
+        emit: &(dyn Fn(Event) + Sync),
+    ) -> Outcome;
     /// Sends `signal` to every running step, and to any that starts from now on.
     fn stop(&self, signal: i32);
 }
@@ -60,6 +66,7 @@ struct Board<'p> {
     pending: Vec<usize>,
     result: Vec<Option<Result>>,
     ends: Vec<Option<StepEnd>>,
+    outputs: Vec<Vec<(String, String)>>,
     ready: BinaryHeap<(u64, Reverse<usize>)>,
     ended: usize,
     events: Vec<Event>,
@@ -69,6 +76,9 @@ impl Board<'_> {
     /// Records how step `i` ended and decides the fate of the steps this unblocks.
     fn end(&mut self, i: usize, end: StepEnd, result: Result) {
         self.ended += 1;
+        if let StepEnd::Ran(outcome) = &end {
+            self.outputs[i] = outcome.outputs.clone();
+        }
         self.events.push(match &end {
             StepEnd::Ran(outcome) => Event::StepFinished {
                 step: i,
@@ -91,6 +101,26 @@ impl Board<'_> {
         for d in unblocked {
             self.decide(d);
         }
+    }
+
+    /// The outputs of earlier steps that step `i` reads, as its environment variables, or
+    /// which one is missing.
+    fn inputs(&self, i: usize) -> std::result::Result<Vec<(String, String)>, String> {
+        let refs = &self.plan.steps[i].output_refs;
+        let mut inputs = Vec::with_capacity(refs.len());
+        for r in refs {
+            match self.outputs[r.step].iter().find(|(k, _)| *k == r.key) {
+                Some((_, v)) => inputs.push((r.env.clone(), v.clone())),
+                None => {
+                    let writer = &self.plan.steps[r.step].id;
+                    return Err(format!(
+                        "it reads output `{}` of `{writer}`, which `{writer}` did not write",
+                        r.key
+                    ));
+                }
+            }
+        }
+        Ok(inputs)
     }
 
     /// A step whose dependencies have all ended: it runs, or it is skipped, with the reason.
@@ -196,6 +226,7 @@ pub fn run<E: Executor>(
         pending: plan.steps.iter().map(|s| s.deps.len()).collect(),
         result: vec![None; n],
         ends: vec![None; n],
+        outputs: vec![Vec::new(); n],
         ready: BinaryHeap::new(),
         ended: 0,
         events: Vec::new(),
@@ -217,15 +248,27 @@ pub fn run<E: Executor>(
                 let Some((_, Reverse(i))) = board.ready.pop() else {
                     break;
                 };
-                running += 1;
                 board.events.push(Event::StepStarted { step: i });
+                let inputs = match board.inputs(i) {
+                    Ok(inputs) => inputs,
+                    Err(message) => {
+                        // An output it reads was never written: it fails without running.
+                        let outcome = Outcome::error(message);
+                        if options.fail_fast && stop_starting.is_none() {
+                            stop_starting = Some(SkipReason::FailFast(i));
+                        }
+                        board.end(i, StepEnd::Ran(outcome), Result::Failed(i));
+                        continue;
+                    }
+                };
+                running += 1;
                 let tx = tx.clone();
                 scope.spawn(move |_| {
                     let out_tx = tx.clone();
                     let emit = move |e: Event| {
                         let _ = out_tx.send(Message::Event(e));
                     };
-                    let outcome = executor.execute(i, &emit);
+                    let outcome = executor.execute(i, &inputs, &emit);
                     let _ = tx.send(Message::Done(i, outcome));
                 });
             }

@@ -1,0 +1,99 @@
+//! Step outputs: what a step writes to the file named by `$FLOW_OUTPUT`, as GitHub Actions'
+//! `$GITHUB_OUTPUT`: `key=value` lines, and `key<<DELIMITER` ... `DELIMITER` for values
+//! of several lines.
+
+/// Largest outputs file read; outputs are for small values, logs for the rest.
+pub const MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
+
+/// The outputs in `text`, in order, a later key replacing an earlier one; or what is wrong.
+pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (key, value) = if let Some((key, delimiter)) = line.split_once("<<") {
+            let delimiter = delimiter.trim();
+            if delimiter.is_empty() {
+                return Err(format!(
+                    "line {}: `{key}<<` needs a delimiter, e.g. `{key}<<EOF`",
+                    n + 1
+                ));
+            }
+            let mut value: Vec<&str> = Vec::new();
+            loop {
+                match lines.next() {
+                    Some((_, l)) if l == delimiter => break,
+                    Some((_, l)) => value.push(l),
+                    None => {
+                        return Err(format!(
+                            "line {}: `{key}<<{delimiter}` is never closed by a line `{delimiter}`",
+                            n + 1
+                        ));
+                    }
+                }
+            }
+            (key, value.join("\n"))
+        } else if let Some((key, value)) = line.split_once('=') {
+            (key, value.to_string())
+        } else {
+            return Err(format!(
+                "line {} is not `key=value` or `key<<EOF`: `{}`",
+                n + 1,
+                line.escape_debug()
+            ));
+        };
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return Err(format!(
+                "line {}: `{}` is not an output name (letters, digits, `_`, `-`, `.`)",
+                n + 1,
+                key.escape_debug()
+            ));
+        }
+        out.retain(|(k, _)| k != key);
+        out.push((key.to_string(), value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_lines_and_blocks() {
+        let text = "version=1.2.3\nnotes<<EOF\nfirst\n\nthird\nEOF\n\nempty=\nversion=1.2.4\n";
+        let out = parse(text).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                ("notes".into(), "first\n\nthird".into()),
+                ("empty".into(), String::new()),
+                ("version".into(), "1.2.4".into())
+            ]
+        );
+        assert_eq!(parse("a=b=c").unwrap(), vec![("a".into(), "b=c".into())]);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        assert!(parse("no equals sign").unwrap_err().contains("line 1"));
+        assert!(
+            parse("x<<EOF\nnever closed")
+                .unwrap_err()
+                .contains("never closed")
+        );
+        assert!(parse("x<<\n").unwrap_err().contains("needs a delimiter"));
+        assert!(
+            parse("bad key=1")
+                .unwrap_err()
+                .contains("not an output name")
+        );
+        assert!(parse("=1").is_err());
+    }
+}
