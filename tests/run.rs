@@ -602,3 +602,23 @@ fn invalid_utf8_and_very_long_lines_are_kept_exactly() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn ci_logs_get_a_heartbeat_while_steps_run_silently() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(tmp.path(), "steps:\n  - id: quiet\n    run: sleep 2.5\n");
+    let out = flow(tmp.path())
+        .env("CARGO_FLOW_HEARTBEAT", "1s")
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("… still running: quiet ("), "{err}");
+    let out = flow(tmp.path())
+        .env("CARGO_FLOW_HEARTBEAT", "soon")
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -299,6 +299,19 @@ fn graph(
     Ok(0)
 }
 
+/// How long plain output may stay silent before a "still running" line: 30s, or
+/// `CARGO_FLOW_HEARTBEAT`.
+fn heartbeat_interval() -> Result<Duration, Problems> {
+    match std::env::var("CARGO_FLOW_HEARTBEAT") {
+        Ok(text) => crate::load::duration::parse_duration(&text).map_err(|e| {
+            Problem::new("flow::usage", format!("CARGO_FLOW_HEARTBEAT: {e}"))
+                .with_help("e.g. CARGO_FLOW_HEARTBEAT=10s")
+                .into()
+        }),
+        Err(_) => Ok(Duration::from_secs(30)),
+    }
+}
+
 /// A folder name for a workflow's logs: `pkg:release` becomes `pkg-release`.
 fn log_folder(workflow: &str) -> String {
     workflow
@@ -361,7 +374,7 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
             quiet: cli.global.quiet,
             bars: stderr_tty && !github && std::env::var_os("CI").is_none(),
             github,
-            heartbeat: Duration::from_secs(30),
+            heartbeat: heartbeat_interval()?,
         },
     );
     let mut json: Vec<JsonReport<'_>> = args
