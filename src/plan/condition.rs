@@ -28,7 +28,7 @@ const MAX_DEPTH: usize = 32;
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
-    /// As written, for "condition false: <expr>".
+    /// As written, for `condition false: <expr>`.
     pub text: String,
     expr: Expr,
     /// Whether it calls `success()`, `failure()` or `always()`; if not, `success()` is implied.
