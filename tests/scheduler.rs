@@ -215,3 +215,51 @@ proptest! {
         prop_assert_eq!(record.terminal.len(), n);
     }
 }
+
+struct Panics;
+
+impl Executor for Panics {
+    fn execute(
+        &self,
+        i: usize,
+        _inputs: &[(String, String)],
+        _emit: &(dyn Fn(Event) + Sync),
+    ) -> Outcome {
+        if i == 0 {
+            panic!("simulated bug");
+        }
+        Outcome {
+            status: Status::Success,
+            duration: Duration::ZERO,
+            log: None,
+            note: None,
+            attempts: 1,
+            outputs: Vec::new(),
+        }
+    }
+
+    fn stop(&self, _signal: i32) {}
+}
+
+#[test]
+fn a_panicking_step_ends_as_an_error_instead_of_hanging_the_run() {
+    let plan = plan_of(vec![vec![], vec![0], vec![]]);
+    let options = RunOptions {
+        parallel: 2,
+        fail_fast: false,
+        grace: Duration::from_secs(1),
+    };
+    let summary = scheduler::run(&plan, &Panics, &options, &mut Record::default(), |_| {});
+    match &summary.steps[0] {
+        StepEnd::Ran(o) => assert_eq!(
+            o.status,
+            Status::Errored {
+                message: "internal error in cargo flow: simulated bug".into()
+            }
+        ),
+        StepEnd::Skipped(r) => panic!("skipped: {r:?}"),
+    }
+    assert!(matches!(summary.steps[1], StepEnd::Skipped(_)));
+    assert!(matches!(&summary.steps[2], StepEnd::Ran(o) if o.status.is_success()));
+    assert_eq!(summary.exit_code(), 1);
+}

@@ -377,7 +377,22 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                         &mut problems,
                     ));
                 }
-                Some(Run::Argv(out))
+                if out.is_empty() {
+                    // Only an empty list variable can get here; the list itself is checked.
+                    problems.push(
+                        Problem::at(
+                            "flow::empty-run",
+                            format!("step `{id}`: `run` is empty once its variables are substituted"),
+                            source,
+                            step.run.span,
+                            "no program left to run",
+                        )
+                        .with_help("the first argument names the program; it cannot come from an empty list"),
+                    );
+                    None
+                } else {
+                    Some(Run::Argv(out))
+                }
             }
         };
         let mut env: Vec<(String, String)> = package_env;

@@ -268,7 +268,16 @@ pub fn run<E: Executor>(
                     let emit = move |e: Event| {
                         let _ = out_tx.send(Message::Event(e));
                     };
-                    let outcome = executor.execute(i, &inputs, &emit);
+                    // A bug in a step's handling must end that step, never hang the run.
+                    let run = std::panic::AssertUnwindSafe(|| executor.execute(i, &inputs, &emit));
+                    let outcome = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        Outcome::error(format!("internal error in cargo flow: {what}"))
+                    });
                     let _ = tx.send(Message::Done(i, outcome));
                 });
             }
