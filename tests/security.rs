@@ -62,14 +62,42 @@ steps:
     run: printf '[%s]' \"$(printf '%s' \"${value}\")\"
   - id: mixed
     run: printf '[%s]' pre${value}post
+  - id: after-comment
+    run: |
+      # don't let this apostrophe open a quote
+      printf '[%s]' ${value}
+  - id: after-escape
+    run: printf '[%s]' \"\\${HOME}\" \"${value}\"
   - id: environment
     run: printf '%s' \"$FLOW_CTX_VALUE\"
-",
+
+  - id: heredoc
+    run: |
+      cat <<EOF
+      [${value}]
+      EOF
+  - id: quoted-heredoc
+    run: |
+      cat <<'EOF'
+      [${value}]
+      EOF",
         )],
     );
     for value in HOSTILE {
+        // A line break could end a here-document early: such values are refused there.
+        let in_heredoc = !value.contains('\n') && !value.contains('\r');
+        let yaml = std::fs::read_to_string(tmp.path().join("wf.yaml")).expect("yaml");
+        let steps = if in_heredoc {
+            yaml.clone()
+        } else {
+            yaml.split("  - id: heredoc")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        std::fs::write(tmp.path().join("wf-now.yaml"), steps).expect("write");
         let out = flow(tmp.path())
-            .args(["run", "wf.yaml", "--context", &format!("value={value}")])
+            .args(["run", "wf-now.yaml", "--context", &format!("value={value}")])
             .output()
             .expect("runs");
         assert!(out.status.success(), "{value:?}: {}", stderr(&out));
@@ -103,11 +131,81 @@ steps:
             format!("[pre{value}post]"),
             "inside a word, {value:?}"
         );
+        assert_eq!(
+            log("after-comment"),
+            format!("[{value}]"),
+            "after a comment with a quote, {value:?}"
+        );
+        assert_eq!(
+            log("after-escape"),
+            format!("[${{HOME}}][{value}]"),
+            "after an escaped `$`, {value:?}"
+        );
+        if in_heredoc {
+            assert_eq!(
+                log("heredoc"),
+                format!("[{value}]\n"),
+                "in a here-document, {value:?}"
+            );
+            assert_eq!(
+                log("quoted-heredoc"),
+                format!("[{value}]\n"),
+                "in a quoted here-document, {value:?}"
+            );
+        }
         assert!(
             !tmp.path().join("pwned").exists(),
             "{value:?} ran a command"
         );
+        // Logs of the next value must come from its own run.
+        let _ = std::fs::remove_dir_all(tmp.path().join("target"));
     }
+}
+
+#[test]
+fn a_line_break_cannot_end_a_here_document_early() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "name: h\nsteps:\n  - id: h\n    run: |\n      cat <<EOF\n      ${value}\n      EOF\n",
+        )],
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml", "-c", "value=x\nEOF\ntouch pwned"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("holds a line break and stands in a here-document"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("pwned").exists());
+}
+
+#[test]
+fn a_backslash_before_a_value_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "name: b\nsteps:\n  - id: b\n    run: echo \\${value}\n",
+        )],
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml", "-c", "value='$(touch pwned)'"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a backslash stands right before `${value}`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("pwned").exists());
 }
 
 #[test]

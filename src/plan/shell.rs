@@ -12,6 +12,13 @@ pub enum Context {
     Single,
     /// Inside `"..."`: `\`, `"`, `$` and `` ` `` are escaped.
     Double,
+    /// Inside a here-document's text: with `expand`, `\`, `$` and `` ` `` are escaped;
+    /// without (`<<'EOF'`), nothing is read there. A line break could end it, so a value
+    /// with one cannot stand there.
+    Heredoc {
+        /// Whether the shell expands `$` in it.
+        expand: bool,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -25,35 +32,63 @@ enum Frame {
     Double,
 }
 
+/// A here-document announced by `<<WORD` whose text starts on the next line.
+struct Pending {
+    delimiter: String,
+    expand: bool,
+    strip_tabs: bool,
+}
+
 /// The quoting context at each of `positions` (byte offsets, ascending) of `text`, read the
-/// way `sh` reads quotes, backslashes, `$(...)` and backticks.
+/// way `sh` reads quotes, backslashes, comments, here-documents, `$(...)` and backticks.
 pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
     let bytes = text.as_bytes();
-    let mut stack = vec![Frame::Code {
+    let top = Frame::Code {
         parens: 0,
         backtick: false,
-    }];
+    };
+    let mut stack = vec![top];
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut heredoc: Option<Pending> = None;
     let mut out = Vec::with_capacity(positions.len());
     let mut next = positions.iter().copied().peekable();
     let mut i = 0;
-    while i <= bytes.len() {
-        while next.peek() == Some(&i) {
+    loop {
+        // Every position reached or passed (a skipped escaped character) takes the context here.
+        while next.peek().is_some_and(|&p| p <= i) {
             next.next();
-            out.push(match stack.last() {
-                Some(Frame::Single) => Context::Single,
-                Some(Frame::Double) => Context::Double,
+            out.push(match (&heredoc, stack.last()) {
+                (Some(h), _) => Context::Heredoc { expand: h.expand },
+                (None, Some(Frame::Single)) => Context::Single,
+                (None, Some(Frame::Double)) => Context::Double,
                 _ => Context::Unquoted,
             });
         }
-        if i == bytes.len() {
+        if i >= bytes.len() {
             break;
         }
+        // A here-document's text runs line by line up to its delimiter.
+        if let Some(h) = &heredoc {
+            let end = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            let line = &text[i..end];
+            let line = if h.strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            if line == h.delimiter {
+                heredoc = if pending.is_empty() {
+                    None
+                } else {
+                    Some(pending.remove(0))
+                };
+            }
+            i = end + 1;
+            continue;
+        }
         let b = bytes[i];
-        let top = stack.last().copied().unwrap_or(Frame::Code {
-            parens: 0,
-            backtick: false,
-        });
-        match top {
+        let frame = stack.last().copied().unwrap_or(top);
+        match frame {
             Frame::Single => {
                 if b == b'\'' {
                     stack.pop();
@@ -70,6 +105,20 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
                 b'\\' => i += 1,
                 b'\'' => stack.push(Frame::Single),
                 b'"' => stack.push(Frame::Double),
+                b'#' if i == 0
+                    || bytes[i - 1].is_ascii_whitespace()
+                    || b";&|()<>".contains(&bytes[i - 1]) =>
+                {
+                    // A comment: nothing in it is quoting.
+                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                    continue;
+                }
+                b'\n' if !pending.is_empty() => heredoc = Some(pending.remove(0)),
+                b'<' if bytes.get(i + 1) == Some(&b'<') && bytes.get(i + 2) != Some(&b'<') => {
+                    let (announced, used) = here_document(&text[i + 2..]);
+                    pending.extend(announced);
+                    i += 1 + used;
+                }
                 b'`' if backtick => {
                     stack.pop();
                 }
@@ -90,16 +139,42 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
             },
         }
         if stack.is_empty() {
-            stack.push(Frame::Code {
-                parens: 0,
-                backtick: false,
-            });
+            stack.push(top);
         }
         i += 1;
     }
-    // Positions past the end (none in practice) count as unquoted.
     out.resize(positions.len(), Context::Unquoted);
     out
+}
+
+/// Reads the `WORD` of `<<WORD` (or `<<-WORD`) from `rest`, the text after `<<`: the
+/// here-document it announces, and how many bytes that took.
+fn here_document(rest: &str) -> (Option<Pending>, usize) {
+    let strip_tabs = rest.starts_with('-');
+    let after_dash = usize::from(strip_tabs);
+    let blanks =
+        rest[after_dash..].len() - rest[after_dash..].trim_start_matches([' ', '\t']).len();
+    let start = after_dash + blanks;
+    let word_len = rest[start..]
+        .find(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')'))
+        .unwrap_or(rest.len() - start);
+    let word = &rest[start..start + word_len];
+    if word.is_empty() {
+        return (None, start);
+    }
+    let expand = !word.contains(['\'', '"', '\\']);
+    let delimiter: String = word
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
+    (
+        Some(Pending {
+            delimiter,
+            expand,
+            strip_tabs,
+        }),
+        start + word_len,
+    )
 }
 
 /// Opens a command substitution (`` ` `` or `$(`) at `i`, whose inside is read as code;
@@ -125,11 +200,23 @@ fn open_substitution(bytes: &[u8], i: usize, stack: &mut Vec<Frame>) -> usize {
 }
 
 /// A value written so that, in `context`, the shell reads it back as this literal text: one
-/// word, or (outside quotes) one word per item of a list.
+/// word, or (outside quotes) one word per item of a list. In a here-document, the caller
+/// must first refuse a value with a line break.
 pub fn write(value: &ContextValue, context: Context) -> String {
     let joined = || match value {
         ContextValue::One(s) => s.clone(),
         ContextValue::Many(items) => items.join(" "),
+    };
+    let escaped = |specials: &[char]| {
+        let text = joined();
+        let mut out = String::with_capacity(text.len() + 2);
+        for c in text.chars() {
+            if specials.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
     };
     match context {
         Context::Unquoted => match value {
@@ -139,17 +226,9 @@ pub fn write(value: &ContextValue, context: Context) -> String {
             }
         },
         Context::Single => format!("'{}'", quote(&joined())),
-        Context::Double => {
-            let text = joined();
-            let mut out = String::with_capacity(text.len() + 2);
-            for c in text.chars() {
-                if matches!(c, '\\' | '"' | '$' | '`') {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
-            out
-        }
+        Context::Double => escaped(&['\\', '"', '$', '`']),
+        Context::Heredoc { expand: true } => escaped(&['\\', '$', '`']),
+        Context::Heredoc { expand: false } => joined(),
     }
 }
 
@@ -178,6 +257,23 @@ mod tests {
         assert_eq!(at("echo \"\\\"X\"", "X"), Context::Double);
         assert_eq!(at("echo $(a (b) c) X", "X"), Context::Unquoted);
         assert_eq!(at("echo 'a\"b' \"X", "X"), Context::Double);
+        // A quote in a comment is no quote.
+        assert_eq!(at("# don't\necho X", "X"), Context::Unquoted);
+        assert_eq!(at("echo a#b 'X'", "X"), Context::Single);
+        // A position right after an escaped character still gets its context.
+        assert_eq!(at("echo \"\\$Y X\"", "X"), Context::Double);
+        // Here-documents.
+        assert_eq!(
+            at("cat <<EOF\nvalue: X\nEOF\necho Y", "X"),
+            Context::Heredoc { expand: true }
+        );
+        assert_eq!(
+            at("cat <<'EOF'\nvalue: X\nEOF", "X"),
+            Context::Heredoc { expand: false }
+        );
+        assert_eq!(at("cat <<-EOF\n\tX\n\tEOF\necho 'Y'", "Y"), Context::Single);
+        assert_eq!(at("cat <<EOF\nX\nEOF\necho Y", "Y"), Context::Unquoted);
+        assert_eq!(at("cat <<<X", "X"), Context::Unquoted);
     }
 
     #[test]

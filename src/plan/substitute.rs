@@ -116,8 +116,14 @@ fn output_ref(
     let var = output_env(id, key);
     Ok(match context {
         shell::Context::Unquoted => format!("\"${{{var}}}\""),
-        shell::Context::Double => format!("${{{var}}}"),
+        shell::Context::Double | shell::Context::Heredoc { expand: true } => format!("${{{var}}}"),
         shell::Context::Single => format!("'\"${{{var}}}\"'"),
+        shell::Context::Heredoc { expand: false } => {
+            return Err(problem(
+                format!("`{name}` is inside a here-document that expands nothing (`<<'EOF'`)"),
+                "write the delimiter unquoted (`<<EOF`) so that the output is expanded",
+            ));
+        }
     })
 }
 
@@ -173,7 +179,50 @@ pub fn resolve(
         };
         match piece {
             Piece::Literal(s) => out.push_str(&s),
+            Piece::Ref(r)
+                if quote == Quote::Shell
+                    && !r.raw
+                    && escaped(text, r.start)
+                    && (vars.get(&r.name).is_some() || r.name.starts_with("steps.")) =>
+            {
+                // `\${x}`: the backslash would escape the value's first character.
+                ok = false;
+                problems.push(
+                    Problem::at(
+                        "flow::bad-variable",
+                        format!(
+                            "step `{}`: a backslash stands right before `{}`",
+                            at.step,
+                            &text[r.start..r.start + r.len]
+                        ),
+                        at.source,
+                        sub_span(at, text, r.start.saturating_sub(1), r.len + 1),
+                        "ambiguous",
+                    )
+                    .with_help(
+                        "write `$${` for a literal `${`, or remove the backslash to use the value",
+                    ),
+                );
+            }
             Piece::Ref(r) => match vars.get(&r.name) {
+                Some(v)
+                    if quote == Quote::Shell
+                        && !r.raw
+                        && matches!(context, shell::Context::Heredoc { .. })
+                        && vars::plain_text_of(v).contains('\n') =>
+                {
+                    ok = false;
+                    problems.push(
+                        Problem::at(
+                            "flow::bad-variable",
+                            format!("step `{}`: `${{{}}}` holds a line break and stands in a here-document, where a line can end it", at.step, r.name),
+                            at.source,
+                            sub_span(at, text, r.start, r.len),
+                            "in a here-document",
+                        )
+                        .with_help("pass the value through the environment instead: `$FLOW_CTX_...`"),
+                    );
+                }
                 Some(v) if quote == Quote::Shell && !r.raw => {
                     out.push_str(&shell::write(v, context))
                 }
@@ -202,6 +251,17 @@ pub fn resolve(
         }
     }
     ok.then_some(out)
+}
+
+/// Whether the byte at `pos` follows an odd number of backslashes.
+fn escaped(text: &str, pos: usize) -> bool {
+    text.as_bytes()[..pos]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count()
+        % 2
+        == 1
 }
 
 /// One argument of the list form: a lone `${list}` becomes several arguments.
