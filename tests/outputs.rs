@@ -112,3 +112,28 @@ fn only_ancestors_can_be_read_and_the_plan_says_so() {
     );
     assert!(err.contains("did you mean `build`?"), "{err}");
 }
+
+#[test]
+fn an_outputs_file_that_is_a_fifo_or_a_link_is_refused_not_followed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "name: wf\nsteps:\n  - id: fifo\n    run: mkfifo \"$FLOW_OUTPUT\"\n  - id: link\n    run: ln -s /dev/zero \"$FLOW_OUTPUT\"\n",
+    );
+    let started = std::time::Instant::now();
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let err = stderr(&out);
+    assert!(
+        err.contains("✗ fifo") && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("✗ link") && err.contains("cannot be read"),
+        "{err}"
+    );
+}

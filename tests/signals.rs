@@ -96,3 +96,10 @@ fn a_second_sigint_kills_at_once() {
     assert!(err.contains("again: killing every step now"), "{err}");
     assert_eq!(left, Vec::<String>::new(), "{err}");
 }
+
+#[test]
+fn sighup_stops_every_tree_too() {
+    let (code, err, left) = interrupt(&[libc::SIGHUP], "1s");
+    assert_eq!(code, Some(129), "{err}");
+    assert_eq!(left, Vec::<String>::new(), "{err}");
+}

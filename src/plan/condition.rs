@@ -24,6 +24,8 @@ use crate::suggest::did_you_mean;
 
 /// Deeper nesting than this is refused, so that no expression can overflow the stack.
 const MAX_DEPTH: usize = 32;
+/// More `&&`, `||` and comparisons than this are refused, for the same reason.
+const MAX_OPERATORS: usize = 256;
 
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +209,7 @@ struct Parser<'a> {
     text: &'a str,
     vars: &'a Vars,
     depth: usize,
+    operators: usize,
     status_aware: bool,
 }
 
@@ -242,9 +245,23 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// Counts a binary operator: a long `a && b && ...` chain is a deep tree, which
+    /// evaluating and dropping would walk recursively.
+    fn operator(&mut self) -> Result<(), ConditionError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(self.error(
+                format!("the condition has more than {MAX_OPERATORS} operators"),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Expr, ConditionError> {
         let mut left = self.and()?;
         while self.peek() == Some(&Tok::Op("||")) {
+            self.operator()?;
             self.pos += 1;
             let right = self.and()?;
             left = Expr::Bin(Op::Or, Box::new(left), Box::new(right));
@@ -255,6 +272,7 @@ impl Parser<'_> {
     fn and(&mut self) -> Result<Expr, ConditionError> {
         let mut left = self.not()?;
         while self.peek() == Some(&Tok::Op("&&")) {
+            self.operator()?;
             self.pos += 1;
             let right = self.not()?;
             left = Expr::Bin(Op::And, Box::new(left), Box::new(right));
@@ -284,6 +302,7 @@ impl Parser<'_> {
             Some(Tok::Op(">=")) => Op::Ge,
             _ => return Ok(left),
         };
+        self.operator()?;
         self.pos += 1;
         let right = self.primary()?;
         Ok(Expr::Bin(op, Box::new(left), Box::new(right)))
@@ -443,6 +462,7 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Condition, ConditionError> {
         text,
         vars,
         depth: 0,
+        operators: 0,
         status_aware: false,
     };
     let expr = p.or()?;
@@ -655,5 +675,7 @@ mod tests {
         assert!(err(&"(".repeat(10_000)).message.contains("nests deeper"));
         assert!(err(&"!".repeat(10_000)).message.contains("nests deeper"));
         assert_eq!(err("").message, "the condition is empty");
+        let long = format!("{}true", "true && ".repeat(30_000));
+        assert!(err(&long).message.contains("more than 256 operators"));
     }
 }

@@ -13,7 +13,14 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let (key, value) = if let Some((key, delimiter)) = line.split_once("<<") {
+        // Whichever of `=` and `<<` comes first decides, as GitHub's runner reads it.
+        let heredoc = match (line.find("<<"), line.find('=')) {
+            (Some(h), Some(e)) => h < e,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let (key, value) = if let Some((key, delimiter)) = line.split_once("<<").filter(|_| heredoc)
+        {
             let delimiter = delimiter.trim();
             if delimiter.is_empty() {
                 return Err(format!(
@@ -78,6 +85,10 @@ mod tests {
             ]
         );
         assert_eq!(parse("a=b=c").unwrap(), vec![("a".into(), "b=c".into())]);
+        assert_eq!(
+            parse("msg=a<<b").unwrap(),
+            vec![("msg".into(), "a<<b".into())]
+        );
     }
 
     #[test]

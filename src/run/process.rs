@@ -317,19 +317,36 @@ impl ProcessExecutor<'_> {
     }
 
     /// What a step that succeeded wrote to `$FLOW_OUTPUT`; nothing when it wrote no file.
+    /// The step controls that path: a link, a FIFO or a device is refused rather than
+    /// followed, waited on or read without end.
     fn read_outputs(&self, step: &PlannedStep) -> Result<Vec<(String, String)>, String> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = self.outputs_path(step);
-        let Ok(meta) = std::fs::metadata(&path) else {
-            return Ok(Vec::new());
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(format!("its $FLOW_OUTPUT cannot be read: {e}")),
         };
-        if meta.len() > super::outputs::MAX_OUTPUT_BYTES {
-            return Err(format!(
-                "its $FLOW_OUTPUT holds {} bytes; outputs may hold at most 1 MiB",
-                meta.len()
-            ));
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        if !regular {
+            return Err("its $FLOW_OUTPUT is not a regular file".to_string());
         }
-        let text = std::fs::read_to_string(&path)
+        let limit = super::outputs::MAX_OUTPUT_BYTES;
+        let mut bytes = Vec::new();
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| format!("its $FLOW_OUTPUT cannot be read: {e}"))?;
+        if bytes.len() as u64 > limit {
+            return Err(
+                "its $FLOW_OUTPUT holds more than 1 MiB; outputs are for small values".to_string(),
+            );
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| "its $FLOW_OUTPUT is not UTF-8 text".to_string())?;
         super::outputs::parse(&text).map_err(|e| format!("its $FLOW_OUTPUT: {e}"))
     }
 
@@ -558,10 +575,12 @@ fn pass_lines(step: usize, chunk: &[u8], partial: &mut Vec<u8>, emit: &(dyn Fn(E
 
 /// Words of the shell's own that no program on PATH stands in for.
 const SHELL_WORDS: &[&str] = &[
-    "!", ".", ":", "alias", "break", "case", "cd", "command", "continue", "do", "done", "elif",
-    "else", "esac", "eval", "exec", "exit", "export", "fi", "for", "function", "getopts", "hash",
-    "if", "local", "read", "readonly", "return", "set", "shift", "source", "then", "times", "trap",
-    "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while", "{", "}",
+    // Builtins that also exist as programs but behave differently there (`echo -e`, `pwd`).
+    "echo", "printf", "pwd", "kill", "test", "[", "!", ".", ":", "alias", "break", "case", "cd",
+    "command", "continue", "do", "done", "elif", "else", "esac", "eval", "exec", "exit", "export",
+    "fi", "for", "function", "getopts", "hash", "if", "local", "read", "readonly", "return", "set",
+    "shift", "source", "then", "times", "trap", "type", "ulimit", "umask", "unalias", "unset",
+    "until", "wait", "while", "{", "}",
 ];
 
 /// The words of a command line that `sh -c` would run as one plain program, or `None` when

@@ -291,6 +291,11 @@ pub fn run<E: Executor>(
             {
                 break;
             }
+            // Checked on every turn: a flood of output must not postpone the SIGKILL.
+            if kill_at.is_some_and(|k| Instant::now() >= k) {
+                executor.stop(libc::SIGKILL);
+                kill_at = None;
+            }
             let wait = kill_at.map_or(Duration::from_secs(1), |k| {
                 k.saturating_duration_since(Instant::now())
             });

@@ -1,9 +1,10 @@
-//! SIGINT and SIGTERM to cargo flow become messages to the scheduler, which stops every
-//! running step's process group and exits 130 or 143.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT to cargo flow become messages to the scheduler, which
+//! stops every running step's process group and exits 128 + the signal (130 for Ctrl-C, 143
+//! for SIGTERM, 129 when the terminal goes away).
 
 use std::sync::mpsc::SyncSender;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
 use super::scheduler::Message;
@@ -18,7 +19,7 @@ impl SignalForwarder {
     /// Starts forwarding to `tx`. When the handlers cannot be installed, signals keep their
     /// default action, which still ends the run (but without the summary).
     pub fn start(tx: SyncSender<Message>) -> Self {
-        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) else {
             return Self {
                 handle: None,
                 thread: None,
