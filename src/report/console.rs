@@ -116,12 +116,33 @@ impl<'a> Console<'a> {
             _ => !failed,
         };
         let id = &self.plan.steps[step].id;
-        let mut text = Vec::new();
         if whole {
-            if output::copy_all(log, "  ", &mut text).is_err() {
-                return;
+            // The whole log goes to stderr as it is read, never held in memory.
+            self.last_line = Instant::now();
+            let (github, header) = (
+                self.options.github,
+                style(format!("── {id} ──")).dim().to_string(),
+            );
+            let copy = || {
+                let mut err = io::stderr().lock();
+                let _ = if github {
+                    writeln!(err, "::group::{id} output")
+                } else {
+                    writeln!(err, "{header}")
+                };
+                let _ = output::copy_all(log, "  ", &mut err);
+                if github {
+                    let _ = writeln!(err, "::endgroup::");
+                }
+            };
+            match &self.bars {
+                Some(b) => b.multi.suspend(copy),
+                None => copy(),
             }
-        } else {
+            return;
+        }
+        let mut text = Vec::new();
+        {
             let Ok((skipped, lines)) = output::tail(log, output::TAIL_LINES) else {
                 return;
             };

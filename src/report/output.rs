@@ -9,24 +9,52 @@ use std::path::Path;
 /// How many lines of a failed step's output are shown in grouped mode.
 pub const TAIL_LINES: usize = 40;
 
-/// Writes the whole log to `out`, each line prefixed.
+/// Writes the whole log to `out`, each line prefixed, in bounded chunks whatever the length
+/// of its lines; bytes that are not UTF-8 are shown as replacement characters.
 pub fn copy_all(log: &Path, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
-    let file = File::open(log)?;
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
+    let mut reader = BufReader::with_capacity(64 * 1024, File::open(log)?);
+    let mut at_line_start = true;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
             break;
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
+        let len = buf
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(buf.len(), |i| i + 1);
+        let chunk = &buf[..len];
+        if at_line_start {
+            out.write_all(prefix.as_bytes())?;
         }
-        out.write_all(prefix.as_bytes())?;
-        out.write_all(&String::from_utf8_lossy(&line).into_owned().into_bytes())?;
+        out.write_all(String::from_utf8_lossy(chunk).as_bytes())?;
+        at_line_start = chunk.ends_with(b"\n");
+        reader.consume(len);
+    }
+    if !at_line_start {
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Reads past the end of the current line without keeping it.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
 }
 
 /// The last `n` lines of the log and how many lines were left out before them.
@@ -49,8 +77,7 @@ pub fn tail(log: &Path, n: usize) -> io::Result<(usize, Vec<String>)> {
         if line.last() == Some(&b'\n') {
             line.pop();
         } else if read == 16 * 1024 {
-            let mut rest = Vec::new();
-            reader.read_until(b'\n', &mut rest)?;
+            skip_line(&mut reader)?;
             line.extend_from_slice("…".as_bytes());
         }
         lines.push_back(String::from_utf8_lossy(&line).into_owned());
