@@ -355,8 +355,30 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                 let resolved = substitute::resolve(vars, text, Quote::Shell, &at, &mut problems);
                 for (d, key) in scope.used.into_inner() {
                     let env = substitute::output_env(&wf.steps[d].id.value, &key);
+                    let step_at = ranges[d].start;
+                    let clash = output_refs.iter().find(|r: &&OutputRef| {
+                        r.env == env && (r.step, r.key.as_str()) != (step_at, key.as_str())
+                    });
+                    if let Some(other) = clash {
+                        // Both would arrive in one environment variable.
+                        problems.push(
+                            Problem::at(
+                                "flow::bad-output",
+                                format!(
+                                    "step `{id}` reads output `{}` of `{}` and `{key}` of `{}`, whose names are too alike to pass both",
+                                    other.key,
+                                    steps_id(wf, &ranges, other.step),
+                                    wf.steps[d].id.value
+                                ),
+                                source,
+                                step.run.span,
+                                "here",
+                            )
+                            .with_help(format!("both would be `{env}`; rename one of the keys or steps")),
+                        );
+                    }
                     output_refs.push(OutputRef {
-                        step: ranges[d].start,
+                        step: step_at,
                         key,
                         env,
                     });
@@ -510,6 +532,14 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         keep.as_deref(),
         vars.env(),
     ))
+}
+
+/// The declared id of the step whose first instance is `instance`.
+fn steps_id<'w>(wf: &'w Workflow, ranges: &[Range<usize>], instance: usize) -> &'w str {
+    ranges
+        .iter()
+        .position(|r| r.start == instance)
+        .map_or("?", |d| wf.steps[d].id.value.as_str())
 }
 
 /// Wires the graph into the steps, keeping only the selected ones, and weighs them.
