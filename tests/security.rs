@@ -66,6 +66,10 @@ steps:
     run: |
       # don't let this apostrophe open a quote
       printf '[%s]' ${value}
+  - id: after-arithmetic
+    run: |
+      n=$((1 << 2)); m=$(( (n) << 1 ))
+      printf '[%s]' ${value}
   - id: after-escape
     run: printf '[%s]' \"\\${HOME}\" \"${value}\"
   - id: environment
@@ -135,6 +139,11 @@ steps:
             log("after-comment"),
             format!("[{value}]"),
             "after a comment with a quote, {value:?}"
+        );
+        assert_eq!(
+            log("after-arithmetic"),
+            format!("[{value}]"),
+            "after a shift in arithmetic, {value:?}"
         );
         assert_eq!(
             log("after-escape"),

@@ -23,10 +23,12 @@ pub enum Context {
 
 #[derive(Clone, Copy)]
 enum Frame {
-    /// The command itself, or the inside of `$(...)` (with its open-paren depth) or of `` `...` ``.
+    /// The command itself, or the inside of `$(...)` (with its open-paren depth) or of
+    /// `` `...` ``; `arith` inside `$((...))` and `((...))`, where `<<` is a shift.
     Code {
         parens: usize,
         backtick: bool,
+        arith: bool,
     },
     Single,
     Double,
@@ -46,6 +48,7 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
     let top = Frame::Code {
         parens: 0,
         backtick: false,
+        arith: false,
     };
     let mut stack = vec![top];
     let mut pending: Vec<Pending> = Vec::new();
@@ -101,7 +104,11 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
                 }
                 _ => i += open_substitution(bytes, i, &mut stack),
             },
-            Frame::Code { parens, backtick } => match b {
+            Frame::Code {
+                parens,
+                backtick,
+                arith,
+            } => match b {
                 b'\\' => i += 1,
                 b'\'' => stack.push(Frame::Single),
                 b'"' => stack.push(Frame::Double),
@@ -114,7 +121,19 @@ pub fn contexts(text: &str, positions: &[usize]) -> Vec<Context> {
                     continue;
                 }
                 b'\n' if !pending.is_empty() => heredoc = Some(pending.remove(0)),
-                b'<' if bytes.get(i + 1) == Some(&b'<') && bytes.get(i + 2) != Some(&b'<') => {
+                b'(' if parens == 0 && bytes.get(i + 1) == Some(&b'(') => {
+                    // `((...))`: arithmetic, read like `$((...))`.
+                    stack.push(Frame::Code {
+                        parens: 2,
+                        backtick: false,
+                        arith: true,
+                    });
+                    i += 1;
+                }
+                b'<' if !arith
+                    && bytes.get(i + 1) == Some(&b'<')
+                    && bytes.get(i + 2) != Some(&b'<') =>
+                {
                     let (announced, used) = here_document(&text[i + 2..]);
                     pending.extend(announced);
                     i += 1 + used;
@@ -185,13 +204,16 @@ fn open_substitution(bytes: &[u8], i: usize, stack: &mut Vec<Frame>) -> usize {
             stack.push(Frame::Code {
                 parens: 0,
                 backtick: true,
+                arith: false,
             });
             0
         }
         b'$' if bytes.get(i + 1) == Some(&b'(') => {
+            // `$((` opens arithmetic; its second `(` is counted as it is read.
             stack.push(Frame::Code {
                 parens: 1,
                 backtick: false,
+                arith: bytes.get(i + 2) == Some(&b'('),
             });
             1
         }
@@ -274,6 +296,10 @@ mod tests {
         assert_eq!(at("cat <<-EOF\n\tX\n\tEOF\necho 'Y'", "Y"), Context::Single);
         assert_eq!(at("cat <<EOF\nX\nEOF\necho Y", "Y"), Context::Unquoted);
         assert_eq!(at("cat <<<X", "X"), Context::Unquoted);
+        // `<<` in arithmetic is a shift, not a here-document.
+        assert_eq!(at("echo $((1 << 2))\necho X", "X"), Context::Unquoted);
+        assert_eq!(at("echo $(( (1) << 2 ))\necho 'X'", "X"), Context::Single);
+        assert_eq!(at("((n = 1 << 2))\necho X", "X"), Context::Unquoted);
     }
 
     #[test]
