@@ -249,7 +249,9 @@ pub fn write(value: &ContextValue, context: Context) -> String {
         },
         Context::Single => format!("'{}'", quote(&joined())),
         Context::Double => escaped(&['\\', '"', '$', '`']),
-        Context::Heredoc { expand: true } => escaped(&['\\', '$', '`']),
+        // As a command substitution of a quoted word: the value in a here-document, and still
+        // only text should the here-document have been misread and this be code.
+        Context::Heredoc { expand: true } => format!("$(printf '%s' {})", quote(&joined())),
         Context::Heredoc { expand: false } => joined(),
     }
 }
