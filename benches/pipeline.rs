@@ -85,14 +85,7 @@ impl Executor for Instant {
         _inputs: &[(String, String)],
         _emit: &(dyn Fn(Event) + Sync),
     ) -> Outcome {
-        Outcome {
-            status: Status::Success,
-            duration: Duration::ZERO,
-            log: None,
-            note: None,
-            attempts: 1,
-            outputs: Vec::new(),
-        }
+        Outcome::of(Status::Success)
     }
     fn stop(&self, _signal: i32) {}
 }

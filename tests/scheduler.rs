@@ -94,14 +94,7 @@ impl Executor for Fake<'_> {
         } else {
             Status::Success
         };
-        Outcome {
-            status,
-            duration: Duration::ZERO,
-            log: None,
-            note: None,
-            attempts: 1,
-            outputs: Vec::new(),
-        }
+        Outcome::of(status)
     }
 
     fn stop(&self, _signal: i32) {}
@@ -228,14 +221,7 @@ impl Executor for Panics {
         if i == 0 {
             panic!("simulated bug");
         }
-        Outcome {
-            status: Status::Success,
-            duration: Duration::ZERO,
-            log: None,
-            note: None,
-            attempts: 1,
-            outputs: Vec::new(),
-        }
+        Outcome::of(Status::Success)
     }
 
     fn stop(&self, _signal: i32) {}

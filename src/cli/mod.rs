@@ -144,20 +144,26 @@ fn resolve(cli: &Cli, target: &str) -> Result<(Workflow, Project, Problems), Pro
 }
 
 /// Plans a workflow, reporting the problems found while reading it together with its own.
+/// Plans one workflow, reading the workspace's members first when it needs them: `cargo
+/// metadata` runs only for such workflows.
+fn plan_one(
+    wf: &Workflow,
+    project: &mut Project,
+    options: &PlanOptions,
+) -> Result<plan::Plan, Problems> {
+    if plan::needs_workspace(wf, options) {
+        project.workspace()?;
+    }
+    plan::plan(wf, project, options)
+}
+
 fn plan_all(
     wf: &Workflow,
     project: &mut Project,
     options: &PlanOptions,
     mut problems: Problems,
 ) -> Result<plan::Plan, Problems> {
-    // `cargo metadata` runs only for what needs the members.
-    if plan::needs_workspace(wf, options)
-        && let Err(p) = project.workspace()
-    {
-        problems.push(p);
-        return Err(problems);
-    }
-    match plan::plan(wf, project, options) {
+    match plan_one(wf, project, options) {
         Ok(plan) if problems.is_empty() => Ok(plan),
         Ok(_) => Err(problems),
         Err(more) => {
@@ -257,13 +263,7 @@ fn check(cli: &Cli, target: Option<&str>, context: &ContextArgs) -> Result<i32, 
     };
     let mut steps = 0;
     for wf in &workflows {
-        if plan::needs_workspace(wf, &options)
-            && let Err(p) = project.workspace()
-        {
-            problems.push(p);
-            continue;
-        }
-        match plan::plan(wf, &project, &options) {
+        match plan_one(wf, &mut project, &options) {
             Ok(p) => steps += p.steps.len(),
             Err(p) => problems.extend(p),
         }

@@ -90,8 +90,13 @@ pub struct Outcome {
 impl Outcome {
     /// A step that failed before or without running, for `message`.
     pub fn error(message: String) -> Self {
+        Self::of(Status::Errored { message })
+    }
+
+    /// An outcome with this status and nothing else to say: no time, no log, one attempt.
+    pub fn of(status: Status) -> Self {
         Outcome {
-            status: Status::Errored { message },
+            status,
             duration: Duration::ZERO,
             log: None,
             note: None,
