@@ -82,7 +82,7 @@ impl Executor for Instant {
     fn execute(
         &self,
         _index: usize,
-        _inputs: &[(String, String)],
+        _upstream: &cargo_flow::run::cache::Upstream,
         _emit: &(dyn Fn(Event) + Sync),
     ) -> Outcome {
         Outcome::of(Status::Success)

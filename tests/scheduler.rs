@@ -33,6 +33,8 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
             condition: None,
             retry: Retry::NONE,
             output_refs: Vec::new(),
+            artifacts: Vec::new(),
+            cache: None,
         })
         .collect();
     Plan {
@@ -40,6 +42,7 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
         steps,
         order,
         env: Vec::new(),
+        dir: PathBuf::from("/nonexistent"),
     }
 }
 
@@ -62,7 +65,7 @@ impl Executor for Fake<'_> {
     fn execute(
         &self,
         i: usize,
-        _inputs: &[(String, String)],
+        _upstream: &cargo_flow::run::cache::Upstream,
         _emit: &(dyn Fn(Event) + Sync),
     ) -> Outcome {
         {
@@ -215,7 +218,7 @@ impl Executor for Panics {
     fn execute(
         &self,
         i: usize,
-        _inputs: &[(String, String)],
+        _upstream: &cargo_flow::run::cache::Upstream,
         _emit: &(dyn Fn(Event) + Sync),
     ) -> Outcome {
         if i == 0 {

@@ -80,6 +80,21 @@ pub enum Cmd {
         #[command(flatten)]
         context: ContextArgs,
     },
+    /// Manage the records of cached steps
+    Cache {
+        #[command(subcommand)]
+        action: CacheCmd,
+    },
+}
+
+/// `cargo flow cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCmd {
+    /// Forget every recorded success, so that every cached step runs again
+    Clean {
+        /// Only this workflow's records (a name or a workflow file)
+        workflow: Option<String>,
+    },
 }
 
 /// `--context`, for every command that resolves variables.
@@ -123,6 +138,12 @@ pub struct RunArgs {
     /// Write a record of the run, e.g. --report json=target/flow/report.json
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub report: Vec<ReportSpec>,
+    /// Run cached steps even when nothing they depend on changed (successes are still recorded)
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Say why each cached step ran: which input, variable, command or dependency changed
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `--report json=PATH`.
@@ -167,7 +188,7 @@ fn parse_report(s: &str) -> Result<ReportSpec, String> {
 }
 
 /// The subcommand names, so that `cargo flow <WORKFLOW>` can be told apart from them.
-const COMMANDS: &[&str] = &["run", "list", "check", "graph", "help"];
+const COMMANDS: &[&str] = &["run", "list", "check", "graph", "cache", "help"];
 /// Options that take a value in the next argument.
 const VALUED: &[&str] = &[
     "-j",

@@ -19,7 +19,7 @@ use crate::report::{self, Fanout};
 use crate::run::process::ProcessExecutor;
 use crate::run::scheduler::{self, RunOptions};
 use crate::run::signals::SignalForwarder;
-use args::{Cli, Cmd, Color, ContextArgs, ReportSpec, RunArgs};
+use args::{CacheCmd, Cli, Cmd, Color, ContextArgs, ReportSpec, RunArgs};
 
 /// Exit code for an invalid workflow or usage.
 const INVALID: i32 = 2;
@@ -47,6 +47,9 @@ pub fn main() -> i32 {
             context,
         }) => graph(&cli, target, *format, context),
         Some(Cmd::Run(run)) => run_command(&cli, run),
+        Some(Cmd::Cache {
+            action: CacheCmd::Clean { workflow },
+        }) => cache_clean(&cli, workflow.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -312,18 +315,61 @@ fn heartbeat_interval() -> Result<Duration, Problems> {
     }
 }
 
-/// A folder name for a workflow's logs: `pkg:release` becomes `pkg-release`.
-fn log_folder(workflow: &str) -> String {
-    workflow
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '-'
-            }
+/// `cargo flow cache clean [WORKFLOW]`: removes the records of cached steps, of one workflow
+/// or of all.
+fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
+    let folder = match workflow {
+        Some(target) => {
+            let (wf, project, _) = resolve(cli, target)?;
+            plan::cache_dir(&plan::state_dir(&project), &wf.name)
+        }
+        None => {
+            let catalog = load::load_catalog(
+                &cwd()?,
+                cli.global.manifest_path.as_deref(),
+                load::Scope::Root,
+            )?;
+            plan::state_dir(&catalog.project).join("cache")
+        }
+    };
+    let records = count_files(&folder);
+    match std::fs::remove_dir_all(&folder) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Problem::new(
+                "flow::cache",
+                format!(
+                    "cannot remove the cache `{}`: {e}",
+                    crate::source::display_path(&folder)
+                ),
+            )
+            .into());
+        }
+    }
+    if !cli.global.quiet {
+        let s = if records == 1 { "" } else { "s" };
+        eprintln!(
+            "Removed {records} cache record{s} from {}",
+            crate::source::display_path(&folder)
+        );
+    }
+    Ok(0)
+}
+
+/// How many files a folder holds, at any depth.
+fn count_files(folder: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => count_files(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
         })
-        .collect()
+        .sum()
 }
 
 fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
@@ -346,11 +392,7 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         );
         return Ok(0);
     }
-    let log_dir = project
-        .target_dir
-        .join("flow")
-        .join("logs")
-        .join(log_folder(&plan.workflow));
+    let log_dir = plan.log_dir();
     std::fs::create_dir_all(&log_dir).map_err(|e| {
         Problem::new("flow::log-dir", format!("cannot create the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
             .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
@@ -364,6 +406,7 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     let mut executor = ProcessExecutor::new(&plan, log_dir);
     executor.grace = args.grace;
     executor.stream = args.output == report::console::OutputMode::Stream;
+    executor.use_cache = !args.no_cache;
     let stderr_tty = std::io::stderr().is_terminal();
     let github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
     let mut console = Console::new(
@@ -375,6 +418,7 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
             bars: stderr_tty && !github && std::env::var_os("CI").is_none(),
             github,
             heartbeat: heartbeat_interval()?,
+            explain: args.explain,
         },
     );
     let mut json: Vec<JsonReport<'_>> = args

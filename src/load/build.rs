@@ -3,8 +3,8 @@
 
 use super::duration::parse_timeout;
 use super::model::{
-    Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Retry, Step, Timeout,
-    Workflow,
+    Cache, Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Retry, Step,
+    Timeout, Workflow,
 };
 use super::node::{Key, Node, Value};
 use crate::diagnostic::{Problem, Problems};
@@ -33,6 +33,8 @@ pub const STEP_KEYS: &[&str] = &[
     "for_each",
     "retry",
     "if",
+    "artifacts",
+    "cache",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -318,6 +320,11 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
     let condition = fields
         .get("if")
         .and_then(|n| string(source, n, "`if`", problems));
+    let artifacts = fields
+        .get("artifacts")
+        .map(|n| paths(source, n, "`artifacts`", problems))
+        .unwrap_or_default();
+    let cache = fields.get("cache").and_then(|n| cache(source, n, problems));
     Some(Step {
         id: id?,
         run: run?,
@@ -329,8 +336,128 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         for_each,
         retry,
         condition,
+        artifacts,
+        cache,
         span: node.span,
     })
+}
+
+/// A list of paths or globs (`[dist/app, "docs/**/*.html"]`), or a single one as a string.
+fn paths(
+    source: &Source,
+    node: &Node,
+    what: &str,
+    problems: &mut Problems,
+) -> Vec<Spanned<String>> {
+    let items: Vec<&Node> = match &node.value {
+        Value::List(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        _ => vec![node],
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(path) = string(source, item, &format!("an entry of {what}"), problems) else {
+            continue;
+        };
+        if path.value.trim().is_empty() {
+            problems.push(
+                Problem::at(
+                    "flow::bad-path",
+                    format!("an entry of {what} is empty"),
+                    source,
+                    label_span(item),
+                    "empty path",
+                )
+                .with_help("write a path or a glob relative to the step's working directory, e.g. `target/release/app` or `src/**/*.rs`"),
+            );
+            continue;
+        }
+        if let Err(e) = globset::Glob::new(&path.value) {
+            problems.push(
+                Problem::at(
+                    "flow::bad-path",
+                    format!("invalid glob `{}` in {what}", path.value),
+                    source,
+                    path.span,
+                    e.kind().to_string(),
+                )
+                .with_help(
+                    "globs use `*` within a folder, `**` across folders, `?`, `[abc]` and `{a,b}`",
+                ),
+            );
+            continue;
+        }
+        out.push(path);
+    }
+    out
+}
+
+/// The keys of `cache:`.
+const CACHE_KEYS: &[&str] = &["inputs", "outputs", "env"];
+
+/// `cache: {inputs: [globs], outputs: [globs], env: [NAMES]}`.
+fn cache(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Cache>> {
+    let Some(entries) = node.as_map() else {
+        problems.push(wrong_type(source, node, "`cache`", "a map").with_help(
+            "write `cache: {inputs: [\"src/**\"], outputs: [\"dist/app\"], env: [RUSTFLAGS]}`",
+        ));
+        return None;
+    };
+    let fields = Fields {
+        source,
+        entries,
+        allowed: CACHE_KEYS,
+        what: "cache",
+    };
+    fields.check_unknown(problems);
+    let list = |key: &str, problems: &mut Problems| {
+        fields
+            .get(key)
+            .map(|n| paths(source, n, &format!("`cache.{key}`"), problems))
+            .unwrap_or_default()
+    };
+    let inputs = list("inputs", problems);
+    let outputs = list("outputs", problems);
+    let mut env = Vec::new();
+    if let Some(n) = fields.get("env") {
+        let items: Vec<&Node> = match &n.value {
+            Value::List(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![n],
+        };
+        for item in items {
+            let Some(name) = string(source, item, "an entry of `cache.env`", problems) else {
+                continue;
+            };
+            if name.value.is_empty() || name.value.contains('=') {
+                problems.push(
+                    Problem::at(
+                        "flow::invalid-env",
+                        format!(
+                            "invalid environment variable name `{}` in `cache.env`",
+                            name.value.escape_debug()
+                        ),
+                        source,
+                        label_span(item),
+                        "invalid name",
+                    )
+                    .with_help(
+                        "name a variable, e.g. `RUSTFLAGS`; a name cannot be empty or contain `=`",
+                    ),
+                );
+                continue;
+            }
+            env.push(name);
+        }
+    }
+    Some(Spanned::new(
+        Cache {
+            inputs,
+            outputs,
+            env,
+        },
+        node.span,
+    ))
 }
 
 /// The keys of `retry:` in its long form.
@@ -503,9 +630,11 @@ fn for_each(
     result
 }
 
-/// Whether `id` is a valid step id: `[A-Za-z0-9_.-]+`.
+/// Whether `id` is a valid step id: `[A-Za-z0-9_.-]+`, not only dots (an id names the
+/// step's log file and artifact folder, and `..` would name a folder outside).
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
+        && !id.bytes().all(|b| b == b'.')
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
@@ -530,7 +659,9 @@ fn check_id(
             }
         })
         .collect();
-    let help = if suggestion.trim_matches('-').is_empty() {
+    let help = if !suggestion.is_empty() && suggestion.bytes().all(|b| b == b'.') {
+        "an id cannot be only dots; ids may use letters, digits, `_`, `.` and `-`".to_string()
+    } else if suggestion.trim_matches('-').is_empty() {
         "ids may use letters, digits, `_`, `.` and `-`".to_string()
     } else {
         format!(

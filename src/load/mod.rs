@@ -249,7 +249,11 @@ pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("workflow");
-    let stem = stem.strip_suffix(".flow").unwrap_or(stem).to_string();
+    // `.flow.yaml` itself has no stem left: its one workflow is `default`, as in discovery.
+    let stem = match stem.strip_suffix(".flow").unwrap_or(stem) {
+        "" => "default".to_string(),
+        s => s.to_string(),
+    };
     let origin = Origin {
         source: source.clone(),
         span: Span::new(0, 0),

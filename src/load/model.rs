@@ -82,8 +82,26 @@ pub struct Step {
     pub retry: Option<Spanned<Retry>>,
     /// `if:`, the condition under which it runs, as written.
     pub condition: Option<Spanned<String>>,
+    /// `artifacts:`: paths or globs, relative to its working directory, kept after it
+    /// succeeds.
+    pub artifacts: Vec<Spanned<String>>,
+    /// `cache:`: what decides whether it has to run again.
+    pub cache: Option<Spanned<Cache>>,
     /// The span of the whole step entry.
     pub span: Span,
+}
+
+/// `cache: {inputs, outputs, env}`: a step that is run again only when something it depends
+/// on changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cache {
+    /// Paths or globs of the files it reads, relative to its working directory.
+    pub inputs: Vec<Spanned<String>>,
+    /// Paths or globs of the files it writes, which must still be there, unchanged, for it
+    /// to be skipped.
+    pub outputs: Vec<Spanned<String>>,
+    /// Environment variables whose values it depends on.
+    pub env: Vec<Spanned<String>>,
 }
 
 /// Which member packages a `for_each: package` step runs for.

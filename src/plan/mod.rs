@@ -30,6 +30,60 @@ pub struct Plan {
     pub order: Vec<usize>,
     /// Every context variable as `FLOW_CTX_*`, for every step's environment.
     pub env: Vec<(String, String)>,
+    /// cargo flow's folder in the target dir (`target/flow`): logs, artifacts, the cache.
+    pub dir: PathBuf,
+}
+
+impl Plan {
+    /// The folder name a workflow's files go in: `pkg:release` becomes `pkg-release`.
+    pub fn folder(&self) -> String {
+        folder_name(&self.workflow)
+    }
+
+    /// Where step logs go: `target/flow/logs/<workflow>`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.join("logs").join(self.folder())
+    }
+
+    /// Where a step's artifacts are copied: `target/flow/artifacts/<workflow>/<step>`.
+    pub fn artifact_dir(&self, step: &PlannedStep) -> PathBuf {
+        artifacts_root(&self.dir, &self.workflow).join(&step.id)
+    }
+
+    /// Where the last successful run of each cached step is recorded.
+    pub fn cache_dir(&self) -> PathBuf {
+        cache_dir(&self.dir, &self.workflow)
+    }
+}
+
+/// Where a workflow's cached steps are recorded: `target/flow/cache/<workflow>`.
+pub fn cache_dir(state_dir: &std::path::Path, workflow: &str) -> PathBuf {
+    state_dir.join("cache").join(folder_name(workflow))
+}
+
+/// cargo flow's folder in a project's target dir.
+pub fn state_dir(project: &Project) -> PathBuf {
+    project.target_dir.join("flow")
+}
+
+/// The folder that holds a workflow's artifacts, one subfolder per step.
+fn artifacts_root(dir: &std::path::Path, workflow: &str) -> PathBuf {
+    dir.join("artifacts").join(folder_name(workflow))
+}
+
+/// A workflow's name as a folder name: characters other than letters, digits, `_`, `.` and
+/// `-` become `-`.
+fn folder_name(workflow: &str) -> String {
+    workflow
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// One step of a plan.
@@ -59,6 +113,24 @@ pub struct PlannedStep {
     pub retry: Retry,
     /// The outputs of earlier steps its command reads, through environment variables.
     pub output_refs: Vec<OutputRef>,
+    /// Paths or globs, relative to `cwd`, copied to its artifact folder after it succeeds.
+    pub artifacts: Vec<String>,
+    /// What decides whether it has to run again, when it is cached.
+    pub cache: Option<CachePlan>,
+}
+
+/// A cached step's `cache:`, variables substituted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachePlan {
+    /// Paths or globs of the files it reads, relative to its working directory.
+    pub inputs: Vec<String>,
+    /// Paths or globs of the files it writes.
+    pub outputs: Vec<String>,
+    /// Names of the environment variables it depends on.
+    pub env: Vec<String>,
+    /// The context variables its command, environment and working directory use, with their
+    /// values, sorted by name.
+    pub context: Vec<(String, String)>,
 }
 
 /// An output of an earlier step that a step reads: `${steps.<id>.outputs.<key>}`.
@@ -303,6 +375,8 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         .chain(options.timeout)
         .last()
         .unwrap_or(Timeout::DEFAULT);
+    let dir = state_dir(project);
+    let artifacts_root = artifacts_root(&dir, &wf.name);
     let mut steps = Vec::with_capacity(instances.len());
     let mut reported_conditions: Vec<usize> = Vec::new();
     for inst in &instances {
@@ -333,27 +407,33 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                 (&own_vars, env)
             }
         };
+        // Built only for a step that refers to earlier ones: finding its ancestors costs a
+        // walk of the graph.
+        let scope = step_texts(step)
+            .any(|t| t.contains("${steps."))
+            .then(|| OutputScope {
+                artifacts: &artifacts_root,
+                ids: &index,
+                steps: &wf.steps,
+                ancestors: graph::ancestors(&deps, &deps[inst.step]),
+                used: Default::default(),
+            });
         let at = |span| At {
             source,
             step: &id,
             span,
-            outputs: None,
+            scope: scope.as_ref(),
+            outputs_allowed: false,
         };
         let mut output_refs = Vec::new();
-        let command = match &step.run.value {
-            Command::Shell(text) if text.contains("${steps.") => {
-                let scope = OutputScope {
-                    ids: &index,
-                    steps: &wf.steps,
-                    ancestors: graph::ancestors(&deps, &deps[inst.step]),
-                    used: Default::default(),
-                };
+        let command = match (&step.run.value, &scope) {
+            (Command::Shell(text), Some(scope)) => {
                 let at = At {
-                    outputs: Some(&scope),
+                    outputs_allowed: true,
                     ..at(step.run.span)
                 };
                 let resolved = substitute::resolve(vars, text, Quote::Shell, &at, &mut problems);
-                for (d, key) in scope.used.into_inner() {
+                for (d, key) in scope.used.take() {
                     let env = substitute::output_env(&wf.steps[d].id.value, &key);
                     let step_at = ranges[d].start;
                     let clash = output_refs.iter().find(|r: &&OutputRef| {
@@ -385,11 +465,11 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                 }
                 resolved.map(Run::Shell)
             }
-            Command::Shell(text) => {
+            (Command::Shell(text), None) => {
                 substitute::resolve(vars, text, Quote::Shell, &at(step.run.span), &mut problems)
                     .map(Run::Shell)
             }
-            Command::Argv(args) => {
+            (Command::Argv(args), _) => {
                 let mut out = Vec::with_capacity(args.len());
                 for a in args {
                     out.extend(substitute::resolve_arg(
@@ -477,6 +557,20 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                         None
                     }
                 });
+        let paths = |list: &[crate::source::Spanned<String>], problems: &mut Problems| {
+            list.iter()
+                .filter_map(|p| {
+                    substitute::resolve(vars, &p.value, Quote::Plain, &at(p.span), problems)
+                })
+                .collect::<Vec<_>>()
+        };
+        let artifacts = paths(&step.artifacts, &mut problems);
+        let cache = step.cache.as_ref().map(|c| CachePlan {
+            inputs: paths(&c.value.inputs, &mut problems),
+            outputs: paths(&c.value.outputs, &mut problems),
+            env: c.value.env.iter().map(|e| e.value.clone()).collect(),
+            context: used_variables(wf, step, vars),
+        });
         steps.push(PlannedStep {
             id,
             command: command.unwrap_or(Run::Shell(String::new())),
@@ -490,6 +584,8 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
             condition,
             retry,
             output_refs,
+            artifacts,
+            cache,
         });
     }
 
@@ -524,14 +620,59 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
     }
     // Instances inherit the declared graph's order, so this cannot find a cycle.
     let order = graph::topo_order(&inst_deps).unwrap_or_default();
-    Ok(assemble(
+    let mut plan = assemble(
         &wf.name,
         steps,
         inst_deps,
         order,
         keep.as_deref(),
         vars.env(),
-    ))
+    );
+    plan.dir = dir;
+    Ok(plan)
+}
+
+/// Every text of a step that variables are substituted in.
+fn step_texts(step: &crate::load::model::Step) -> impl Iterator<Item = &str> {
+    let run: Vec<&str> = match &step.run.value {
+        Command::Shell(t) => vec![t.as_str()],
+        Command::Argv(args) => args.iter().map(|a| a.value.as_str()).collect(),
+    };
+    let cache = step.cache.iter().flat_map(|c| {
+        c.value
+            .inputs
+            .iter()
+            .chain(&c.value.outputs)
+            .map(|p| p.value.as_str())
+    });
+    run.into_iter()
+        .chain(step.env.iter().map(|e| e.value.value.as_str()))
+        .chain(step.cwd.iter().map(|c| c.value.as_str()))
+        .chain(step.artifacts.iter().map(|a| a.value.as_str()))
+        .chain(cache)
+}
+
+/// The context variables a step's texts (and its workflow's `env:`) use, with their values:
+/// what a cached step's key depends on besides its resolved command.
+fn used_variables(
+    wf: &Workflow,
+    step: &crate::load::model::Step,
+    vars: &Vars,
+) -> Vec<(String, String)> {
+    let mut used: Vec<(String, String)> = Vec::new();
+    let texts = step_texts(step).chain(wf.env.iter().map(|e| e.value.value.as_str()));
+    for text in texts.filter(|t| t.contains("${")) {
+        for piece in vars::split(text).unwrap_or_default() {
+            if let vars::Piece::Ref(r) = piece
+                && let Some(v) = vars.get(&r.name)
+                && !used.iter().any(|(k, _)| *k == r.name)
+            {
+                used.push((r.name.clone(), vars::plain_text_of(v)));
+            }
+        }
+    }
+    used.sort();
+    used
 }
 
 /// The declared id of the step whose first instance is `instance`.
@@ -595,6 +736,7 @@ fn assemble(
         steps,
         order,
         env,
+        dir: PathBuf::new(),
     }
 }
 

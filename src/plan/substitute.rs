@@ -28,12 +28,18 @@ pub struct At<'a> {
     pub step: &'a str,
     /// The span of the whole value.
     pub span: Span,
-    /// Which steps' outputs the text may use: only a shell `run` may.
-    pub outputs: Option<&'a OutputScope<'a>>,
+    /// The earlier steps the text may refer to (`${steps.<id>...}`), when it refers to any.
+    pub scope: Option<&'a OutputScope<'a>>,
+    /// Whether step outputs may be read here: only in a shell `run`, which gets them through
+    /// environment variables.
+    pub outputs_allowed: bool,
 }
 
-/// The steps whose outputs a step may read: those it depends on, directly or not.
+/// The steps whose outputs and artifacts a step may use: those it depends on, directly or
+/// not.
 pub struct OutputScope<'a> {
+    /// The folder that holds each step's artifacts in a subfolder named for its id.
+    pub artifacts: &'a std::path::Path,
     /// Declared step ids and their indices.
     pub ids: &'a HashMap<&'a str, usize>,
     /// The declared steps.
@@ -50,10 +56,12 @@ pub fn output_env(step: &str, key: &str) -> String {
 }
 
 /// `${steps.<id>.outputs.<key>}`, written so that the shell expands it from the environment
-/// variable holding the value: the value is never read as shell syntax.
-fn output_ref(
+/// variable holding the value (the value is never read as shell syntax), or
+/// `${steps.<id>.artifacts}`, the folder its artifacts are copied to.
+fn step_ref(
     name: &str,
     r: &vars::Reference,
+    quote: Quote,
     context: shell::Context,
     text: &str,
     at: &At<'_>,
@@ -68,20 +76,28 @@ fn output_ref(
         )
         .with_help(help.to_string())
     };
-    let Some((id, key)) = name
-        .strip_prefix("steps.")
-        .and_then(|rest| rest.rsplit_once(".outputs."))
-    else {
-        return Err(problem(
-            format!("`{name}` is not a step output"),
-            "write `${steps.<id>.outputs.<key>}`",
-        ));
+    let rest = name.strip_prefix("steps.").unwrap_or(name);
+    let (id, key) = match (
+        rest.rsplit_once(".outputs."),
+        rest.strip_suffix(".artifacts"),
+    ) {
+        (Some((id, key)), _) => (id, Some(key)),
+        (None, Some(id)) => (id, None),
+        (None, None) => {
+            return Err(problem(
+                format!("`{name}` is not a step output or artifact folder"),
+                "write `${steps.<id>.outputs.<key>}` or `${steps.<id>.artifacts}`",
+            ));
+        }
     };
-    let Some(scope) = at.outputs else {
-        return Err(problem(
-            format!("`{name}` is used outside a shell `run`"),
-            "outputs can be read in a shell `run` (`run: deploy \"${steps.build.outputs.version}\"`); pass them on from there",
-        ));
+    let scope = match at.scope {
+        Some(scope) if at.outputs_allowed || key.is_none() => scope,
+        _ => {
+            return Err(problem(
+                format!("`{name}` is used outside a shell `run`"),
+                "outputs can be read in a shell `run` (`run: deploy \"${steps.build.outputs.version}\"`); pass them on from there",
+            ));
+        }
     };
     let Some(&d) = scope.ids.get(id) else {
         let help = did_you_mean(id, scope.ids.keys().copied())
@@ -92,9 +108,14 @@ fn output_ref(
         ));
     };
     if !scope.ancestors.get(d).copied().unwrap_or(false) {
+        let what = if key.is_some() {
+            "outputs"
+        } else {
+            "artifacts"
+        };
         return Err(problem(
             format!(
-                "`{id}` is not a step that `{}` depends on, so its outputs are not known when it starts",
+                "`{id}` is not a step that `{}` depends on, so its {what} are not known when it starts",
                 at.step
             ),
             &format!("add `{id}` to `depends_on`"),
@@ -103,9 +124,22 @@ fn output_ref(
     if scope.steps[d].for_each.is_some() {
         return Err(problem(
             format!("`{id}` runs once per package; its outputs cannot be read yet"),
-            "read outputs of steps that run once",
+            "read outputs and artifacts of steps that run once",
         ));
     }
+    let Some(key) = key else {
+        if scope.steps[d].artifacts.is_empty() {
+            return Err(problem(
+                format!("`{id}` declares no `artifacts`"),
+                &format!("list the files `{id}` keeps under its `artifacts:`"),
+            ));
+        }
+        let folder = ContextValue::One(scope.artifacts.join(id).display().to_string());
+        return Ok(match quote {
+            Quote::Shell if !r.raw => shell::write(&folder, context),
+            _ => vars::plain_text_of(&folder),
+        });
+    };
     if r.raw || key.is_empty() {
         return Err(problem(
             format!("`{}` cannot be used here", &text[r.start..r.start + r.len]),
@@ -228,7 +262,7 @@ pub fn resolve(
                 }
                 Some(v) => out.push_str(&vars::plain_text_of(v)),
                 None if r.name.starts_with("steps.") => {
-                    match output_ref(&r.name, &r, context, text, at) {
+                    match step_ref(&r.name, &r, quote, context, text, at) {
                         Ok(s) => out.push_str(&s),
                         Err(p) => {
                             ok = false;

@@ -42,6 +42,8 @@ pub struct ConsoleOptions {
     pub github: bool,
     /// Print a "still running" line after this long without any other line.
     pub heartbeat: Duration,
+    /// `--explain` (or `-v`): say why each cached step ran.
+    pub explain: bool,
 }
 
 /// The human-facing reporter.
@@ -252,6 +254,11 @@ impl Reporter for Console<'_> {
                 if !self.options.quiet || failed {
                     let text = line::finished(self.plan, *step, outcome);
                     self.print(&text);
+                    if self.options.explain || self.options.verbose > 0 {
+                        for why in line::explain(outcome) {
+                            self.print(&why);
+                        }
+                    }
                 }
                 if failed && self.options.github {
                     let id = &self.plan.steps[*step].id;

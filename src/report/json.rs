@@ -66,6 +66,14 @@ struct StepRecord<'a> {
     flaky: bool,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     outputs: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    artifacts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ran_because: Vec<String>,
 }
 
 fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
@@ -87,6 +95,10 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
         attempts: None,
         flaky: false,
         outputs: serde_json::Map::new(),
+        artifacts: Vec::new(),
+        cache_key: None,
+        saved_ms: None,
+        ran_because: Vec::new(),
     };
     match end {
         StepEnd::Ran(o) => {
@@ -98,9 +110,20 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect();
             r.flaky = o.is_flaky();
+            r.artifacts = o
+                .artifacts
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            r.cache_key = o.key.clone();
+            r.ran_because = o.why.clone();
             r.log = o.log.as_ref().map(|p| p.display().to_string());
             r.status = match &o.status {
                 Status::Success => "success",
+                Status::Cached { saved } => {
+                    r.saved_ms = Some(saved.as_millis() as u64);
+                    "cached"
+                }
                 Status::Failed { code } => {
                     r.exit_code = Some(*code);
                     "failed"

@@ -29,6 +29,12 @@ pub fn finished(plan: &Plan, step: usize, outcome: &Outcome) -> String {
             }
             s
         }
+        Status::Cached { saved } => format!(
+            "{} {} {}",
+            style("✓").green().bold(),
+            style(id).bold(),
+            style(format!("cached (saved {})", format_elapsed(*saved))).cyan()
+        ),
         Status::TimedOut { after } => format!(
             "{} {} {}",
             style("⏱").red().bold(),
@@ -49,6 +55,7 @@ pub fn finished(plan: &Plan, step: usize, outcome: &Outcome) -> String {
 pub fn failure(status: &Status, note: Option<&str>) -> String {
     let base = match status {
         Status::Success => "succeeded".to_string(),
+        Status::Cached { .. } => "cached".to_string(),
         Status::Failed { code } => format!("exit {code}"),
         Status::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
         Status::TimedOut { after } => format!("timed out after {}", format_duration(*after)),
@@ -72,6 +79,18 @@ pub fn skip_reason(plan: &Plan, step: usize, reason: &SkipReason) -> String {
         },
         SkipReason::FailFast(d) => format!("--fail-fast after {} failed", plan.steps[*d].id),
         SkipReason::Interrupted => "interrupted".to_string(),
+    }
+}
+
+/// The lines saying why a cached step ran: `  ran because input `src/lib.rs` was edited`,
+/// or a list when there are several reasons.
+pub fn explain(outcome: &Outcome) -> Vec<String> {
+    match outcome.why.as_slice() {
+        [] => Vec::new(),
+        [one] => vec![format!("  {} {one}", style("ran because").dim())],
+        many => std::iter::once(format!("  {}", style("ran because:").dim()))
+            .chain(many.iter().map(|w| format!("    - {w}")))
+            .collect(),
     }
 }
 

@@ -12,11 +12,16 @@ use crate::run::{Status, StepEnd, Summary};
 pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> String {
     let mut out = String::new();
     let (mut ok, mut failed, mut skipped, mut stopped, mut flaky) = (0, 0, 0, 0, 0);
+    let (mut cached, mut saved) = (0, std::time::Duration::ZERO);
     for end in &summary.steps {
         match end {
             StepEnd::Ran(o) if o.status.is_success() => {
                 ok += 1;
                 flaky += usize::from(o.is_flaky());
+                if let Status::Cached { saved: s } = o.status {
+                    cached += 1;
+                    saved += s;
+                }
             }
             StepEnd::Ran(o) if o.status == Status::Interrupted => stopped += 1,
             StepEnd::Ran(_) => failed += 1,
@@ -40,9 +45,12 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
                     let st = match &o.status {
                         Status::Success if o.is_flaky() => style("flaky".to_string()).yellow(),
                         Status::Success => style("ok".to_string()).green(),
+                        Status::Cached { .. } => style("cached".to_string()).cyan(),
                         s => style(s.word().to_string()).red(),
                     };
-                    let extra = if o.status.is_success() {
+                    let extra = if let Status::Cached { saved } = o.status {
+                        format!("saved {}", format_elapsed(saved))
+                    } else if o.status.is_success() {
                         line::flaky(plan, i, o).unwrap_or_default()
                     } else {
                         line::failure(&o.status, o.note.as_deref())
@@ -87,6 +95,19 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
                 format_elapsed(total)
             ));
         }
+        let with_artifacts: Vec<(usize, &Vec<std::path::PathBuf>)> = summary
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                StepEnd::Ran(o) if !o.artifacts.is_empty() => Some((i, &o.artifacts)),
+                _ => None,
+            })
+            .collect();
+        for (i, files) in with_artifacts {
+            let folder = plan.artifact_dir(&plan.steps[i]);
+            out.push_str(&artifact_line(&plan.steps[i].id, &folder, files));
+        }
         let busy = summary.busy();
         let wall = summary.wall;
         let ratio = if wall.as_secs_f64() > 0.0 {
@@ -101,10 +122,17 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
             format_elapsed(busy)
         ));
     }
-    let mut parts = vec![if flaky > 0 {
-        format!("{ok} succeeded ({flaky} flaky)")
-    } else {
+    let mut notes = Vec::new();
+    if cached > 0 {
+        notes.push(format!("{cached} cached, {} saved", format_elapsed(saved)));
+    }
+    if flaky > 0 {
+        notes.push(format!("{flaky} flaky"));
+    }
+    let mut parts = vec![if notes.is_empty() {
         format!("{ok} succeeded")
+    } else {
+        format!("{ok} succeeded ({})", notes.join("; "))
     }];
     if failed > 0 {
         parts.push(format!("{failed} failed"));
@@ -135,4 +163,24 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
         format_elapsed(summary.wall)
     ));
     out
+}
+
+/// `artifacts of build: target/flow/artifacts/ci/build/{app, docs/index.html}`, naming at
+/// most a few files.
+fn artifact_line(id: &str, folder: &std::path::Path, files: &[std::path::PathBuf]) -> String {
+    const SHOWN: usize = 4;
+    let mut names: Vec<String> = files
+        .iter()
+        .take(SHOWN)
+        .map(|f| f.strip_prefix(folder).unwrap_or(f).display().to_string())
+        .collect();
+    if files.len() > SHOWN {
+        names.push(format!("and {} more", files.len() - SHOWN));
+    }
+    format!(
+        "{} {}/{{{}}}\n",
+        style(format!("artifacts of {id}:")).dim(),
+        crate::source::display_path(folder),
+        names.join(", ")
+    )
 }

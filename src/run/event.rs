@@ -85,6 +85,12 @@ pub struct Outcome {
     pub attempts: u32,
     /// What it wrote to `$FLOW_OUTPUT`, in order.
     pub outputs: Vec<(String, String)>,
+    /// The copies of its artifacts, in its artifact folder.
+    pub artifacts: Vec<PathBuf>,
+    /// Its cache key, for a cached step that ran or was skipped as cached.
+    pub key: Option<String>,
+    /// Why it ran, for a cached step: what changed since its last success.
+    pub why: Vec<String>,
 }
 
 impl Outcome {
@@ -102,6 +108,9 @@ impl Outcome {
             note: None,
             attempts: 1,
             outputs: Vec::new(),
+            artifacts: Vec::new(),
+            key: None,
+            why: Vec::new(),
         }
     }
 
@@ -116,6 +125,11 @@ impl Outcome {
 pub enum Status {
     /// Exit code 0.
     Success,
+    /// Not run: its cache key matched its last success, whose outputs are still there.
+    Cached {
+        /// How long that success took.
+        saved: Duration,
+    },
     /// A non-zero exit code.
     Failed {
         /// The exit code.
@@ -142,15 +156,16 @@ pub enum Status {
 }
 
 impl Status {
-    /// Whether the step succeeded.
+    /// Whether the step succeeded: it ran and passed, or its last success still holds.
     pub fn is_success(&self) -> bool {
-        matches!(self, Status::Success)
+        matches!(self, Status::Success | Status::Cached { .. })
     }
 
     /// The word used in summaries and reports.
     pub fn word(&self) -> &'static str {
         match self {
             Status::Success => "success",
+            Status::Cached { .. } => "cached",
             Status::Failed { .. } | Status::Signaled { .. } | Status::Errored { .. } => "failed",
             Status::TimedOut { .. } => "timed out",
             Status::Interrupted => "interrupted",

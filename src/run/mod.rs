@@ -1,7 +1,10 @@
 //! Running a plan: the scheduler, the processes, and the events that tell the outside world
 //! what happened.
 
+pub mod artifacts;
+pub mod cache;
 pub mod event;
+pub mod files;
 pub mod outputs;
 pub mod process;
 pub mod scheduler;

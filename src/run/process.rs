@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::artifacts;
+use super::cache::{self, Store, Upstream, Verdict};
 use super::event::{Event, Outcome, Status};
 use super::scheduler::Executor;
 use super::sys::{self, Groups};
@@ -38,9 +40,13 @@ pub struct ProcessExecutor<'a> {
     pub pipe_grace: Duration,
     /// Whether to pass output lines on as events.
     pub stream: bool,
+    /// Whether a cached step whose key matches its last success is skipped (`--no-cache`
+    /// turns this off; successes are still recorded).
+    pub use_cache: bool,
     groups: Arc<Groups>,
     programs: Programs,
     cwd: Option<PathBuf>,
+    store: Store,
 }
 
 /// Where programs named without a path were found on `PATH`, so that each spawn execs the
@@ -90,9 +96,11 @@ impl<'a> ProcessExecutor<'a> {
             grace: Duration::from_secs(5),
             pipe_grace: Duration::from_millis(500),
             stream: false,
+            use_cache: true,
             groups: Arc::new(Groups::default()),
             programs: Programs::new(),
             cwd: std::env::current_dir().ok(),
+            store: Store::new(plan),
         }
     }
 
@@ -138,7 +146,97 @@ impl<'a> ProcessExecutor<'a> {
 }
 
 impl Executor for ProcessExecutor<'_> {
-    fn execute(
+    fn execute(&self, index: usize, upstream: &Upstream, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+        let step = &self.plan.steps[index];
+        let Some(spec) = &step.cache else {
+            return self.run_and_keep(index, &upstream.outputs, emit);
+        };
+        let previous = self.store.load(step);
+        let fp = match cache::fingerprint(self.plan, index, spec, upstream, previous.as_ref()) {
+            Ok(fp) => fp,
+            Err(message) => return Outcome::error(message),
+        };
+        let artifact_dir = self.plan.artifact_dir(step);
+        let why = if self.use_cache {
+            match cache::check(step, &artifact_dir, &fp, previous) {
+                Verdict::Hit(entry) => {
+                    return Outcome {
+                        outputs: entry.step_outputs,
+                        artifacts: entry
+                            .artifacts
+                            .keys()
+                            .map(|a| artifact_dir.join(a))
+                            .collect(),
+                        key: Some(entry.key),
+                        ..Outcome::of(Status::Cached {
+                            saved: Duration::from_millis(entry.duration_ms),
+                        })
+                    };
+                }
+                Verdict::Miss(why) => why,
+            }
+        } else {
+            vec!["--no-cache was given".to_string()]
+        };
+        let mut outcome = self.run_and_keep(index, &upstream.outputs, emit);
+        outcome.why = why;
+        // Only a success is recorded, and not one cut short by an interruption.
+        if outcome.status.is_success() && !self.groups.is_stopping() {
+            let recorded = cache::record(
+                step,
+                spec,
+                fp,
+                outcome.duration,
+                &outcome.artifacts,
+                &artifact_dir,
+                &outcome.outputs,
+            );
+            match recorded {
+                Ok(entry) => match self.store.save(step, &entry) {
+                    Ok(()) => outcome.key = Some(entry.key),
+                    Err(e) => {
+                        outcome.note = Some(format!("its cache record could not be written: {e}"));
+                    }
+                },
+                Err(message) => outcome.status = Status::Errored { message },
+            }
+        }
+        outcome
+    }
+
+    fn stop(&self, signal: i32) {
+        self.groups.signal_all(signal);
+    }
+}
+
+impl ProcessExecutor<'_> {
+    /// Runs a step, with its retries, and copies its artifacts once it succeeded.
+    fn run_and_keep(
+        &self,
+        index: usize,
+        inputs: &[(String, String)],
+        emit: &(dyn Fn(Event) + Sync),
+    ) -> Outcome {
+        let step = &self.plan.steps[index];
+        if step.artifacts.is_empty() {
+            return self.run_attempts(index, inputs, emit);
+        }
+        let folder = self.plan.artifact_dir(step);
+        if let Err(message) = artifacts::clear(&folder) {
+            return Outcome::error(message);
+        }
+        let mut outcome = self.run_attempts(index, inputs, emit);
+        if outcome.status.is_success() {
+            match artifacts::collect(&step.cwd, &step.artifacts, &folder) {
+                Ok(copies) => outcome.artifacts = copies,
+                Err(message) => outcome.status = Status::Errored { message },
+            }
+        }
+        outcome
+    }
+
+    /// Runs a step until it succeeds or has no attempts left.
+    fn run_attempts(
         &self,
         index: usize,
         inputs: &[(String, String)],
@@ -150,7 +248,7 @@ impl Executor for ProcessExecutor<'_> {
         loop {
             let mut outcome = match self.start(index, attempt, of, inputs) {
                 Ok(running) => self.finish(index, running, emit),
-                Err(outcome) => outcome,
+                Err(outcome) => *outcome,
             };
             outcome.attempts = attempt;
             if outcome.status.is_success() {
@@ -181,12 +279,6 @@ impl Executor for ProcessExecutor<'_> {
         }
     }
 
-    fn stop(&self, signal: i32) {
-        self.groups.signal_all(signal);
-    }
-}
-
-impl ProcessExecutor<'_> {
     /// Spawns attempt `attempt` of `of` of a step, its output going to its log, or says why
     /// it could not. A step that may be retried gets a header before each attempt's output.
     fn start(
@@ -195,19 +287,17 @@ impl ProcessExecutor<'_> {
         attempt: u32,
         of: u32,
         inputs: &[(String, String)],
-    ) -> Result<Running, Outcome> {
+    ) -> Result<Running, Box<Outcome>> {
         let step = &self.plan.steps[index];
         let log_path = self.log_path(step);
         let started = Instant::now();
         let failed = |message: String, log: Option<PathBuf>| {
-            Err(Outcome {
-                status: Status::Errored { message },
+            Err(Box::new(Outcome {
                 duration: started.elapsed(),
                 log,
-                note: None,
                 attempts: attempt,
-                outputs: Vec::new(),
-            })
+                ..Outcome::error(message)
+            }))
         };
         // A missing folder would otherwise surface as a confusing spawn error; the folder
         // cargo flow runs in exists by definition.
@@ -528,12 +618,10 @@ impl ProcessExecutor<'_> {
             note = Some(format!("its log could not be written in full: {e}"));
         }
         Outcome {
-            status,
             duration,
             log: Some(log_path),
             note,
-            attempts: 1,
-            outputs: Vec::new(),
+            ..Outcome::of(status)
         }
     }
 }

@@ -8,21 +8,16 @@ use std::collections::BinaryHeap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::cache::{self, Upstream};
 use super::event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};
 use crate::plan::Plan;
 use crate::plan::condition::DependencyState;
 
 /// Runs one step. The real one spawns processes; tests use fakes.
 pub trait Executor: Sync {
-    /// Runs step `index` to its end, on a worker thread. `inputs` are the environment
-    /// variables holding the outputs of earlier steps that it reads; `emit` passes live
-    /// output and retries on.
-    fn execute(
-        &self,
-        index: usize,
-        inputs: &[(String, String)],
-        emit: &(dyn Fn(Event) + Sync),
-    ) -> Outcome;
+    /// Runs step `index` to its end, on a worker thread. `upstream` holds what it gets from
+    /// the steps before it; `emit` passes live output and retries on.
+    fn execute(&self, index: usize, upstream: &Upstream, emit: &(dyn Fn(Event) + Sync)) -> Outcome;
     /// Sends `signal` to every running step, and to any that starts from now on.
     fn stop(&self, signal: i32);
 }
@@ -67,6 +62,7 @@ struct Board<'p> {
     result: Vec<Option<Result>>,
     ends: Vec<Option<StepEnd>>,
     outputs: Vec<Vec<(String, String)>>,
+    keys: Vec<Option<String>>,
     ready: BinaryHeap<(u64, Reverse<usize>)>,
     ended: usize,
     events: Vec<Event>,
@@ -78,6 +74,7 @@ impl Board<'_> {
         self.ended += 1;
         if let StepEnd::Ran(outcome) = &end {
             self.outputs[i] = outcome.outputs.clone();
+            self.keys[i] = outcome.key.clone();
         }
         self.events.push(match &end {
             StepEnd::Ran(outcome) => Event::StepFinished {
@@ -103,10 +100,12 @@ impl Board<'_> {
         }
     }
 
-    /// The outputs of earlier steps that step `i` reads, as its environment variables, or
-    /// which one is missing.
-    fn inputs(&self, i: usize) -> std::result::Result<Vec<(String, String)>, String> {
-        let refs = &self.plan.steps[i].output_refs;
+    /// What step `i` gets from the steps before it: the outputs it reads, as its
+    /// environment variables (or which one is missing), and, when it is cached, the keys of
+    /// the steps it depends on.
+    fn upstream(&self, i: usize) -> std::result::Result<Upstream, String> {
+        let step = &self.plan.steps[i];
+        let refs = &step.output_refs;
         let mut inputs = Vec::with_capacity(refs.len());
         for r in refs {
             match self.outputs[r.step].iter().find(|(k, _)| *k == r.key) {
@@ -120,7 +119,23 @@ impl Board<'_> {
                 }
             }
         }
-        Ok(inputs)
+        let deps = match step.cache {
+            None => Vec::new(),
+            Some(_) => step
+                .deps
+                .iter()
+                .map(|&d| {
+                    let key = self.keys[d]
+                        .clone()
+                        .unwrap_or_else(|| cache::outputs_digest(&self.outputs[d]));
+                    (self.plan.steps[d].id.clone(), key)
+                })
+                .collect(),
+        };
+        Ok(Upstream {
+            outputs: inputs,
+            deps,
+        })
     }
 
     /// A step whose dependencies have all ended: it runs, or it is skipped, with the reason.
@@ -227,6 +242,7 @@ pub fn run<E: Executor>(
         result: vec![None; n],
         ends: vec![None; n],
         outputs: vec![Vec::new(); n],
+        keys: vec![None; n],
         ready: BinaryHeap::new(),
         ended: 0,
         events: Vec::new(),
@@ -249,7 +265,7 @@ pub fn run<E: Executor>(
                     break;
                 };
                 board.events.push(Event::StepStarted { step: i });
-                let inputs = match board.inputs(i) {
+                let upstream = match board.upstream(i) {
                     Ok(inputs) => inputs,
                     Err(message) => {
                         // An output it reads was never written: it fails without running.
@@ -269,7 +285,8 @@ pub fn run<E: Executor>(
                         let _ = out_tx.send(Message::Event(e));
                     };
                     // A bug in a step's handling must end that step, never hang the run.
-                    let run = std::panic::AssertUnwindSafe(|| executor.execute(i, &inputs, &emit));
+                    let run =
+                        std::panic::AssertUnwindSafe(|| executor.execute(i, &upstream, &emit));
                     let outcome = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
                         let what = panic
                             .downcast_ref::<&str>()
@@ -332,7 +349,7 @@ pub fn run<E: Executor>(
                 Message::Done(i, outcome) => {
                     running -= 1;
                     let result = match outcome.status {
-                        Status::Success => Result::Succeeded,
+                        ref s if s.is_success() => Result::Succeeded,
                         Status::Interrupted => Result::Interrupted,
                         _ => Result::Failed(i),
                     };

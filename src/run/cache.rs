@@ -1,0 +1,616 @@
+//! The cache. A cached step's key is a blake3 hash of everything it depends on: its resolved
+//! command, working directory and `env:`, the environment variables it names, the context
+//! values it uses, the contents of its inputs, the outputs of earlier steps it reads and the
+//! keys of the steps it depends on. When the key matches the one recorded at its last
+//! success, and the outputs and artifacts recorded then are still there unchanged, it does
+//! not run. What differs is kept, so that a step that runs can say why.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::files::{self, Ignored};
+use crate::plan::{CachePlan, Plan, PlannedStep, Run};
+
+/// The version of the record format and of what goes into a key; a change makes every
+/// recorded key differ.
+const FORMAT: u32 = 1;
+
+/// What an environment variable that is not set is recorded as.
+const UNSET: &str = "unset";
+
+/// A file as it was when it was hashed. The size and modification time let an unchanged
+/// file skip being read again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSig {
+    /// blake3 of its content, in hex.
+    pub hash: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its modification time, in nanoseconds since 1970.
+    pub mtime: i64,
+}
+
+/// What a key is made of, part by part, so that two can be compared. Values that could be
+/// secrets (environment, context, outputs, the command) are kept only as hashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parts {
+    /// The resolved command.
+    pub command: String,
+    /// The working directory.
+    pub cwd: String,
+    /// The step's `env:` (with the workflow's), by name.
+    pub step_env: BTreeMap<String, String>,
+    /// The variables named in `cache.env`, by name; `unset` when not set.
+    pub env: BTreeMap<String, String>,
+    /// The context variables the step uses, by name.
+    pub context: BTreeMap<String, String>,
+    /// Every input file, by its path relative to the working directory.
+    pub inputs: BTreeMap<String, FileSig>,
+    /// Inputs named without a wildcard that do not exist: creating one changes the key.
+    pub absent: BTreeSet<String>,
+    /// The key of each step it depends on (for a step without `cache:`, a hash of the
+    /// outputs it wrote), by id.
+    pub deps: BTreeMap<String, String>,
+    /// The outputs of earlier steps it reads, by `<step>.outputs.<key>`.
+    pub reads: BTreeMap<String, String>,
+}
+
+/// The state of a cached step before it runs: its key and what it was computed from.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    /// The key, in hex.
+    pub key: String,
+    /// What it is made of.
+    pub parts: Parts,
+    /// When its files were hashed, in nanoseconds since 1970.
+    pub hashed_at: i64,
+}
+
+/// The record of a cached step's last success.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    format: u32,
+    /// The key it ran with.
+    pub key: String,
+    /// When its inputs were hashed, in nanoseconds since 1970.
+    pub hashed_at: i64,
+    /// When its outputs and artifacts were hashed.
+    pub recorded_at: i64,
+    /// How long it ran: the time a hit saves.
+    pub duration_ms: u64,
+    /// What the key was made of.
+    pub parts: Parts,
+    /// The files matched by `cache.outputs`, by path relative to the working directory.
+    pub outputs: BTreeMap<String, FileSig>,
+    /// Its artifacts, by path in its artifact folder.
+    pub artifacts: BTreeMap<String, FileSig>,
+    /// What it wrote to `$FLOW_OUTPUT`, restored for the steps after it.
+    pub step_outputs: Vec<(String, String)>,
+}
+
+/// What a step receives from the steps before it, beyond its plan.
+#[derive(Debug, Clone, Default)]
+pub struct Upstream {
+    /// Environment variables holding the outputs of earlier steps that it reads.
+    pub outputs: Vec<(String, String)>,
+    /// For a cached step, each dependency's id and key (see [`Parts::deps`]).
+    pub deps: Vec<(String, String)>,
+}
+
+/// Whether a cached step needs to run.
+#[derive(Debug)]
+pub enum Verdict {
+    /// It does not: this is its last success.
+    Hit(Box<Entry>),
+    /// It does, for these reasons.
+    Miss(Vec<String>),
+}
+
+/// The key a step without `cache:` passes on to cached steps after it: a hash of the outputs
+/// it wrote, the only thing of it that cargo flow sees.
+pub fn outputs_digest(outputs: &[(String, String)]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"outputs");
+    for (k, v) in outputs {
+        field(&mut h, k.as_bytes());
+        field(&mut h, v.as_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The records of one workflow's cached steps, one file per step.
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store of `plan`'s workflow.
+    pub fn new(plan: &Plan) -> Self {
+        Self {
+            dir: plan.cache_dir(),
+        }
+    }
+
+    fn path(&self, step: &PlannedStep) -> PathBuf {
+        self.dir.join(format!("{}.json", step.id))
+    }
+
+    /// The record of a step's last success, if there is a readable one.
+    pub fn load(&self, step: &PlannedStep) -> Option<Entry> {
+        let text = std::fs::read(self.path(step)).ok()?;
+        serde_json::from_slice::<Entry>(&text)
+            .ok()
+            .filter(|e| e.format == FORMAT)
+    }
+
+    /// Records a success, replacing the earlier record at once (never half-written).
+    pub fn save(&self, step: &PlannedStep, entry: &Entry) -> io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(step);
+        let tmp = self.dir.join(format!(".{}.json.tmp", step.id));
+        let text = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Forgets a step's record, so that a failure after it is not mistaken for its success.
+    pub fn forget(&self, step: &PlannedStep) {
+        let _ = std::fs::remove_file(self.path(step));
+    }
+}
+
+/// Computes a step's fingerprint before it runs. `previous` lets files whose size and time
+/// did not change keep their hashes.
+pub fn fingerprint(
+    plan: &Plan,
+    index: usize,
+    cache: &CachePlan,
+    upstream: &Upstream,
+    previous: Option<&Entry>,
+) -> Result<Fingerprint, String> {
+    let step = &plan.steps[index];
+    let hashed_at = now_ns();
+    let mut parts = Parts {
+        command: digest(&command_bytes(&step.command)),
+        cwd: step.cwd.display().to_string(),
+        ..Parts::default()
+    };
+    for (k, v) in &step.env {
+        parts.step_env.insert(k.clone(), digest(v.as_bytes()));
+    }
+    for name in &cache.env {
+        let value = std::env::var_os(name)
+            .map_or_else(|| UNSET.to_string(), |v| digest(v.as_encoded_bytes()));
+        parts.env.insert(name.clone(), value);
+    }
+    for (k, v) in &cache.context {
+        parts.context.insert(k.clone(), digest(v.as_bytes()));
+    }
+    for r in &step.output_refs {
+        if let Some((_, v)) = upstream.outputs.iter().find(|(k, _)| *k == r.env) {
+            let name = format!("{}.outputs.{}", plan.steps[r.step].id, r.key);
+            parts.reads.insert(name, digest(v.as_bytes()));
+        }
+    }
+    for (id, key) in &upstream.deps {
+        parts.deps.insert(id.clone(), key.clone());
+    }
+    let known = previous.map(|e| (&e.parts.inputs, e.hashed_at));
+    for pattern in &cache.inputs {
+        let found = files::find(&step.cwd, pattern, Ignored::Skip)
+            .map_err(|e| format!("cannot read its cache input `{pattern}`: {e}"))?;
+        if found.literal && found.files.is_empty() {
+            parts.absent.insert(pattern.clone());
+        }
+        for file in found.files {
+            let name = relative_name(&step.cwd, &file.path);
+            if parts.inputs.contains_key(&name) {
+                continue;
+            }
+            let before = known.and_then(|(inputs, at)| inputs.get(&name).map(|s| (s, at)));
+            let sig = hash_file(&file.path, before)
+                .map_err(|e| format!("cannot read its cache input `{name}`: {e}"))?;
+            parts.inputs.insert(name, sig);
+        }
+    }
+    Ok(Fingerprint {
+        key: key_of(&parts),
+        parts,
+        hashed_at,
+    })
+}
+
+/// Whether a step with this fingerprint can be skipped, given its last recorded success.
+pub fn check(
+    step: &PlannedStep,
+    artifact_dir: &Path,
+    fp: &Fingerprint,
+    entry: Option<Entry>,
+) -> Verdict {
+    let Some(entry) = entry else {
+        return Verdict::Miss(vec!["no earlier success is recorded".to_string()]);
+    };
+    if entry.key != fp.key {
+        let mut why = differences(&entry.parts, &fp.parts);
+        if why.is_empty() {
+            why.push("the cache format changed".to_string());
+        }
+        return Verdict::Miss(why);
+    }
+    let mut why = Vec::new();
+    let recorded = [
+        ("output", &step.cwd, &entry.outputs),
+        ("artifact", &artifact_dir.to_path_buf(), &entry.artifacts),
+    ];
+    for (what, base, files) in recorded {
+        for (name, sig) in files {
+            let path = base.join(name);
+            match hash_file(&path, Some((sig, entry.recorded_at))) {
+                Ok(now) if now.hash == sig.hash => {}
+                Ok(_) => why.push(format!("{what} `{name}` was changed")),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    why.push(format!("{what} `{name}` is missing"));
+                }
+                Err(e) => why.push(format!("{what} `{name}` cannot be read: {e}")),
+            }
+        }
+    }
+    if why.is_empty() {
+        Verdict::Hit(Box::new(entry))
+    } else {
+        Verdict::Miss(limit(why))
+    }
+}
+
+/// The record of a success: the fingerprint it ran with, and the outputs and artifacts it
+/// left, which must all exist.
+pub fn record(
+    step: &PlannedStep,
+    cache: &CachePlan,
+    fp: Fingerprint,
+    duration: Duration,
+    artifacts: &[PathBuf],
+    artifact_dir: &Path,
+    step_outputs: &[(String, String)],
+) -> Result<Entry, String> {
+    let recorded_at = now_ns();
+    let mut outputs = BTreeMap::new();
+    for pattern in &cache.outputs {
+        let found = files::find(&step.cwd, pattern, Ignored::Take)
+            .map_err(|e| format!("cannot read its cache output `{pattern}`: {e}"))?;
+        if found.files.is_empty() {
+            return Err(if found.literal {
+                format!("its cache output `{pattern}` does not exist after it ran")
+            } else {
+                format!("its cache output glob `{pattern}` matches no file after it ran")
+            });
+        }
+        for file in found.files {
+            let name = relative_name(&step.cwd, &file.path);
+            let sig = hash_file(&file.path, None)
+                .map_err(|e| format!("cannot read its cache output `{name}`: {e}"))?;
+            outputs.insert(name, sig);
+        }
+    }
+    let mut kept = BTreeMap::new();
+    for path in artifacts {
+        let name = relative_name(artifact_dir, path);
+        let sig =
+            hash_file(path, None).map_err(|e| format!("cannot read its artifact `{name}`: {e}"))?;
+        kept.insert(name, sig);
+    }
+    Ok(Entry {
+        format: FORMAT,
+        key: fp.key,
+        hashed_at: fp.hashed_at,
+        recorded_at,
+        duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        parts: fp.parts,
+        outputs,
+        artifacts: kept,
+        step_outputs: step_outputs.to_vec(),
+    })
+}
+
+/// Why a step with these parts runs when `old` were recorded: every difference, in words.
+fn differences(old: &Parts, new: &Parts) -> Vec<String> {
+    let mut why = Vec::new();
+    if old.command != new.command {
+        why.push("its command changed".to_string());
+    }
+    if old.cwd != new.cwd {
+        why.push(format!(
+            "its working directory changed from `{}` to `{}`",
+            old.cwd, new.cwd
+        ));
+    }
+    compare(&old.step_env, &new.step_env, &mut why, |name, change| {
+        format!("its `env.{name}` {change}")
+    });
+    compare(&old.env, &new.env, &mut why, |name, change| {
+        let change = match (
+            old.env.get(name).map(String::as_str),
+            new.env.get(name).map(String::as_str),
+        ) {
+            (Some(UNSET), Some(_)) => "was set",
+            (Some(_), Some(UNSET)) => "was unset",
+            _ => change,
+        };
+        format!("environment variable `{name}` {change}")
+    });
+    compare(&old.context, &new.context, &mut why, |name, change| {
+        format!("context variable `{name}` {change}")
+    });
+    let old_inputs: BTreeMap<&String, &String> =
+        old.inputs.iter().map(|(k, v)| (k, &v.hash)).collect();
+    let new_inputs: BTreeMap<&String, &String> =
+        new.inputs.iter().map(|(k, v)| (k, &v.hash)).collect();
+    compare(&old_inputs, &new_inputs, &mut why, |name, change| {
+        let change = match change {
+            "was added" => "was added",
+            "was removed" => "was removed",
+            _ => "was edited",
+        };
+        format!("input `{name}` {change}")
+    });
+    for name in old.absent.difference(&new.absent) {
+        why.push(format!("input `{name}` now exists"));
+    }
+    compare(
+        &old.deps,
+        &new.deps,
+        &mut why,
+        |name, change| match change {
+            "changed" => format!("dependency `{name}` changed"),
+            _ => format!("dependency `{name}` {change}"),
+        },
+    );
+    compare(&old.reads, &new.reads, &mut why, |name, change| {
+        format!("`${{steps.{name}}}` {change}")
+    });
+    limit(why)
+}
+
+/// Reports the keys that differ between two maps.
+fn compare<V: PartialEq>(
+    old: &BTreeMap<impl Ord + std::fmt::Display, V>,
+    new: &BTreeMap<impl Ord + std::fmt::Display, V>,
+    why: &mut Vec<String>,
+    say: impl Fn(&str, &str) -> String,
+) {
+    let old_keys: BTreeMap<String, &V> = old.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let new_keys: BTreeMap<String, &V> = new.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    for (k, v) in &new_keys {
+        match old_keys.get(k) {
+            None => why.push(say(k, "was added")),
+            Some(o) if o != v => why.push(say(k, "changed")),
+            Some(_) => {}
+        }
+    }
+    for k in old_keys.keys().filter(|k| !new_keys.contains_key(*k)) {
+        why.push(say(k, "was removed"));
+    }
+}
+
+/// At most eight reasons, and how many more there were.
+fn limit(mut why: Vec<String>) -> Vec<String> {
+    const MAX: usize = 8;
+    if why.len() > MAX {
+        let more = why.len() - MAX;
+        why.truncate(MAX);
+        why.push(format!("and {more} more"));
+    }
+    why
+}
+
+/// A file's signature. When `before` says it had the same size and time, and that time was
+/// well before it was hashed, the hash is taken as it was: a write after the hash would have
+/// given it a later time. Otherwise it is read.
+fn hash_file(path: &Path, before: Option<(&FileSig, i64)>) -> io::Result<FileSig> {
+    let meta = std::fs::metadata(path)?;
+    let size = meta.len();
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    /// Time stamps are coarse and clocks drift: a time this close to the hash proves nothing.
+    const MARGIN_NS: i64 = 2_000_000_000;
+    if let Some((sig, hashed_at)) = before
+        && sig.size == size
+        && sig.mtime == mtime
+        && mtime + MARGIN_NS < hashed_at
+    {
+        return Ok(sig.clone());
+    }
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(FileSig {
+        hash: h.finalize().to_hex().to_string(),
+        size,
+        mtime,
+    })
+}
+
+/// A path as it is named in records: relative to `base` when inside it.
+fn relative_name(base: &Path, path: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn command_bytes(run: &Run) -> Vec<u8> {
+    let mut h = Vec::new();
+    match run {
+        Run::Shell(line) => {
+            h.extend_from_slice(b"sh\0");
+            h.extend_from_slice(line.as_bytes());
+        }
+        Run::Argv(args) => {
+            h.extend_from_slice(b"argv");
+            for a in args {
+                h.push(0);
+                h.extend_from_slice(a.as_bytes());
+            }
+        }
+    }
+    h
+}
+
+fn digest(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Feeds one length-prefixed field, so that no two different sequences hash alike.
+fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+fn key_of(parts: &Parts) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(&FORMAT.to_le_bytes());
+    field(&mut h, parts.command.as_bytes());
+    field(&mut h, parts.cwd.as_bytes());
+    let maps: [(&str, Vec<(&String, &String)>); 6] = [
+        ("step_env", parts.step_env.iter().collect()),
+        ("env", parts.env.iter().collect()),
+        ("context", parts.context.iter().collect()),
+        (
+            "inputs",
+            parts.inputs.iter().map(|(k, v)| (k, &v.hash)).collect(),
+        ),
+        ("deps", parts.deps.iter().collect()),
+        ("reads", parts.reads.iter().collect()),
+    ];
+    for (name, entries) in maps {
+        field(&mut h, name.as_bytes());
+        h.update(&(entries.len() as u64).to_le_bytes());
+        for (k, v) in entries {
+            field(&mut h, k.as_bytes());
+            field(&mut h, v.as_bytes());
+        }
+    }
+    field(&mut h, b"absent");
+    h.update(&(parts.absent.len() as u64).to_le_bytes());
+    for a in &parts.absent {
+        field(&mut h, a.as_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_changes_the_key() {
+        let base = Parts {
+            command: "c".into(),
+            cwd: "/w".into(),
+            ..Parts::default()
+        };
+        let sig = |h: &str| FileSig {
+            hash: h.into(),
+            size: 1,
+            mtime: 1,
+        };
+        let mut variants = vec![base.clone()];
+        let mut add = |f: &dyn Fn(&mut Parts)| {
+            let mut p = base.clone();
+            f(&mut p);
+            variants.push(p);
+        };
+        add(&|p| p.command = "d".into());
+        add(&|p| p.cwd = "/x".into());
+        add(&|p| {
+            p.step_env.insert("A".into(), "1".into());
+        });
+        add(&|p| {
+            p.env.insert("A".into(), "1".into());
+        });
+        add(&|p| {
+            p.context.insert("A".into(), "1".into());
+        });
+        add(&|p| {
+            p.inputs.insert("A".into(), sig("1"));
+        });
+        add(&|p| {
+            p.inputs.insert("A".into(), sig("2"));
+        });
+        add(&|p| {
+            p.absent.insert("A".into());
+        });
+        add(&|p| {
+            p.deps.insert("A".into(), "1".into());
+        });
+        add(&|p| {
+            p.reads.insert("A".into(), "1".into());
+        });
+        let keys: BTreeSet<String> = variants.iter().map(key_of).collect();
+        assert_eq!(
+            keys.len(),
+            variants.len(),
+            "two different parts gave one key"
+        );
+        // Sizes and times are not part of the key: only content is.
+        let mut touched = base.clone();
+        touched.inputs.insert(
+            "A".into(),
+            FileSig {
+                mtime: 9,
+                ..sig("1")
+            },
+        );
+        let mut original = base;
+        original.inputs.insert("A".into(), sig("1"));
+        assert_eq!(key_of(&touched), key_of(&original));
+    }
+
+    #[test]
+    fn an_unchanged_file_keeps_its_hash_only_when_its_time_is_well_before_the_hash()
+    -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f");
+        std::fs::write(&path, "abc")?;
+        let fresh = hash_file(&path, None)?;
+        assert_eq!(fresh.hash, blake3::hash(b"abc").to_hex().to_string());
+        // A made-up earlier hash, to see which one is returned.
+        let recorded = FileSig {
+            hash: "earlier".into(),
+            ..fresh.clone()
+        };
+        let long_after = fresh.mtime + 10_000_000_000;
+        assert_eq!(
+            hash_file(&path, Some((&recorded, long_after)))?.hash,
+            "earlier"
+        );
+        // Hashed right after it was written: the time proves nothing, so it is read.
+        let right_after = fresh.mtime + 1_000;
+        assert_eq!(
+            hash_file(&path, Some((&recorded, right_after)))?.hash,
+            fresh.hash
+        );
+        // Another size: read.
+        let other_size = FileSig {
+            size: 4,
+            ..recorded
+        };
+        assert_eq!(
+            hash_file(&path, Some((&other_size, long_after)))?.hash,
+            fresh.hash
+        );
+        Ok(())
+    }
+}

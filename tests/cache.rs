@@ -1,0 +1,392 @@
+//! Caching: a step runs again only when something it depends on changed, says why, and is
+//! otherwise reported as cached with its outputs restored.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{flow, stderr, workflow, write_files};
+
+/// What a run did to each step: its status and the reasons it ran.
+struct Run {
+    code: i32,
+    steps: HashMap<String, (String, Vec<String>)>,
+    stderr: String,
+}
+
+impl Run {
+    fn status(&self, id: &str) -> &str {
+        &self.steps[id].0
+    }
+
+    fn why(&self, id: &str) -> &[String] {
+        &self.steps[id].1
+    }
+
+    /// Asserts that `id` ran for a reason that contains `reason`.
+    fn ran_because(&self, id: &str, reason: &str) {
+        assert_eq!(
+            self.status(id),
+            "success",
+            "{id} should have run\n{}",
+            self.stderr
+        );
+        assert!(
+            self.why(id).iter().any(|w| w.contains(reason)),
+            "{id} ran because {:?}, expected {reason:?}",
+            self.why(id)
+        );
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Run {
+    let out = flow(dir)
+        .args(["run", "wf.yaml", "--report", "json=report.json"])
+        .args(args)
+        .output()
+        .expect("runs");
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("a report");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let steps = report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            let why = s["ran_because"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|w| w.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                s["id"].as_str().unwrap_or_default().to_string(),
+                (s["status"].as_str().unwrap_or_default().to_string(), why),
+            )
+        })
+        .collect();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        steps,
+        stderr: stderr(&out),
+    }
+}
+
+/// A project with a cached `build` that reads `src/**` and writes `out/app`, and a cached
+/// `test` after it.
+fn project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[
+            ("src/main.txt", "main\n"),
+            ("src/lib.txt", "lib\n"),
+            ("src/ignored.log", "noise\n"),
+            (".gitignore", "*.log\nout/\n"),
+        ],
+    );
+    workflow(
+        tmp.path(),
+        r#"name: wf
+context:
+  profile: dev
+  unused: x
+steps:
+  - id: build
+    run: mkdir -p out && cat src/*.txt > out/app && echo "size=$(wc -c < out/app)" >> "$FLOW_OUTPUT" && echo "${profile}" > /dev/null
+    env:
+      LEVEL: "1"
+    cache:
+      inputs: ["src/**", "extra.cfg"]
+      outputs: [out/app]
+      env: [FLOW_TEST_FLAG]
+  - id: test
+    depends_on: build
+    run: test -s out/app
+    cache:
+      inputs: [out/app]
+  - id: report
+    depends_on: build
+    run: echo "size is ${steps.build.outputs.size}"
+"#,
+    );
+    tmp
+}
+
+#[test]
+fn a_second_run_is_cached_and_restores_outputs() {
+    let tmp = project();
+    let first = run(tmp.path(), &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    first.ran_because("build", "no earlier success");
+    let second = run(tmp.path(), &[]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.status("build"), "cached");
+    assert_eq!(second.status("test"), "cached");
+    // `report` has no cache: it runs, and reads the output that `build` recorded.
+    assert_eq!(second.status("report"), "success");
+    let log =
+        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/report.log")).expect("log");
+    assert_eq!(log, "size is 9\n");
+    assert!(
+        second.stderr.contains("✓ build cached"),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains("2 cached"), "{}", second.stderr);
+}
+
+#[test]
+fn each_change_to_what_a_step_depends_on_runs_it_again() {
+    let tmp = project();
+    let dir = tmp.path();
+    assert_eq!(run(dir, &[]).code, 0);
+    let settled = |why: &str| {
+        let again = run(dir, &[]);
+        assert_eq!(again.status("build"), "cached", "after: {why}");
+    };
+
+    write_files(dir, &[("src/main.txt", "main 2\n")]);
+    let r = run(dir, &[]);
+    r.ran_because("build", "input `src/main.txt` was edited");
+    // Its output changed, so the step after it runs too.
+    r.ran_because("test", "dependency `build` changed");
+    settled("edit");
+
+    write_files(dir, &[("src/new.txt", "new\n")]);
+    run(dir, &[]).ran_because("build", "input `src/new.txt` was added");
+    settled("add");
+
+    std::fs::remove_file(dir.join("src/new.txt")).expect("remove");
+    run(dir, &[]).ran_because("build", "input `src/new.txt` was removed");
+    settled("remove");
+
+    write_files(dir, &[("extra.cfg", "x")]);
+    run(dir, &[]).ran_because("build", "input `extra.cfg` was added");
+    settled("literal input created");
+
+    let r = run(dir, &["--context", "profile=release"]);
+    r.ran_because("build", "context variable `profile` changed");
+    r.ran_because("build", "its command changed");
+    run(dir, &["--context", "profile=release"]);
+
+    let out = flow(dir)
+        .args([
+            "run",
+            "wf.yaml",
+            "--context",
+            "profile=release",
+            "--report",
+            "json=report.json",
+        ])
+        .env("FLOW_TEST_FLAG", "on")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report");
+    assert!(
+        text.contains("environment variable `FLOW_TEST_FLAG` was set"),
+        "{text}"
+    );
+
+    let yaml = std::fs::read_to_string(dir.join("wf.yaml")).expect("read");
+    workflow(dir, &yaml.replace("LEVEL: \"1\"", "LEVEL: \"2\""));
+    run(dir, &["--context", "profile=release"]).ran_because("build", "its `env.LEVEL` changed");
+
+    workflow(dir, &yaml.replace("test -s out/app", "test -f out/app"));
+    let r = run(dir, &["--context", "profile=release"]);
+    r.ran_because("test", "its command changed");
+    run(dir, &["--context", "profile=release"]);
+
+    std::fs::remove_file(dir.join("out/app")).expect("remove output");
+    run(dir, &["--context", "profile=release"]).ran_because("build", "output `out/app` is missing");
+
+    write_files(dir, &[("out/app", "tampered")]);
+    run(dir, &["--context", "profile=release"])
+        .ran_because("build", "output `out/app` was changed");
+}
+
+#[test]
+fn what_does_not_matter_does_not_run_it_again() {
+    let tmp = project();
+    let dir = tmp.path();
+    assert_eq!(run(dir, &[]).code, 0);
+    // Ignored by .gitignore, a context variable it does not use, a file rewritten with the
+    // same content (newer time), and an environment variable it does not name.
+    write_files(
+        dir,
+        &[
+            ("src/ignored.log", "more noise\n"),
+            ("src/lib.txt", "lib\n"),
+        ],
+    );
+    let out = flow(dir)
+        .args([
+            "run",
+            "wf.yaml",
+            "-c",
+            "unused=y",
+            "--report",
+            "json=report.json",
+        ])
+        .env("SOME_OTHER_VAR", "1")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(report["steps"][0]["status"], "cached", "{text}");
+    assert_eq!(report["steps"][1]["status"], "cached", "{text}");
+    assert!(report["steps"][0]["saved_ms"].is_u64());
+    assert!(
+        report["steps"][0]["cache_key"]
+            .as_str()
+            .is_some_and(|k| k.len() == 64)
+    );
+}
+
+#[test]
+fn no_cache_runs_everything_and_still_records() {
+    let tmp = project();
+    let dir = tmp.path();
+    assert_eq!(run(dir, &[]).code, 0);
+    let forced = run(dir, &["--no-cache"]);
+    forced.ran_because("build", "--no-cache");
+    forced.ran_because("test", "--no-cache");
+    assert_eq!(run(dir, &[]).status("build"), "cached");
+}
+
+#[test]
+fn explain_prints_why_each_cached_step_ran() {
+    let tmp = project();
+    let dir = tmp.path();
+    assert_eq!(run(dir, &[]).code, 0);
+    write_files(dir, &[("src/lib.txt", "lib 2\n")]);
+    let out = flow(dir)
+        .args(["run", "wf.yaml", "--explain"])
+        .output()
+        .expect("runs");
+    let err = stderr(&out);
+    assert!(
+        err.contains("✓ build") && err.contains("ran because input `src/lib.txt` was edited"),
+        "{err}"
+    );
+    let quiet = flow(dir).args(["run", "wf.yaml"]).output().expect("runs");
+    assert!(
+        !stderr(&quiet).contains("ran because"),
+        "only with --explain or -v"
+    );
+}
+
+#[test]
+fn failures_are_never_recorded_and_cache_clean_forgets_successes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    write_files(dir, &[("input.txt", "1")]);
+    workflow(
+        dir,
+        "name: wf
+steps:
+  - id: flaky
+    run: test \"$(cat input.txt)\" = 1
+    cache:
+      inputs: [input.txt]
+  - id: no-output
+    run: 'true'
+    cache:
+      outputs: ['dist/*.tar']
+",
+    );
+    let first = run(dir, &[]);
+    assert_eq!(first.code, 1);
+    assert_eq!(first.status("flaky"), "success");
+    // A declared output that was not written fails the step, which is then not recorded.
+    assert_eq!(first.status("no-output"), "failed");
+    assert!(first.stderr.contains("matches no file"), "{}", first.stderr);
+    assert!(!dir.join("target/flow/cache/wf/no-output.json").exists());
+    assert!(dir.join("target/flow/cache/wf/flaky.json").exists());
+
+    write_files(dir, &[("input.txt", "2")]);
+    assert_eq!(run(dir, &[]).status("flaky"), "failed");
+    // The failure left the last success's record alone; it matches the old input again.
+    write_files(dir, &[("input.txt", "1")]);
+    assert_eq!(run(dir, &[]).status("flaky"), "cached");
+
+    let out = flow(dir).args(["cache", "clean"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Removed 1 cache record"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("target/flow/cache").exists());
+    run(dir, &[]).ran_because("flaky", "no earlier success");
+
+    // One workflow's records, by name or file.
+    let out = flow(dir)
+        .args(["cache", "clean", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.join("target/flow/cache/wf").exists());
+}
+
+#[test]
+fn an_interrupted_step_leaves_no_record() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    workflow(
+        dir,
+        "name: wf
+steps:
+  - id: slow
+    run: touch started; sleep 30
+    cache:
+      inputs: [wf.yaml]
+",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+        .args(["run", "wf.yaml"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.join("started").exists() {
+        assert!(Instant::now() < deadline, "the step did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill with a valid pid and signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(130));
+    assert!(!dir.join("target/flow/cache/wf/slow.json").exists());
+}
+
+#[test]
+fn a_dependency_without_cache_passes_on_its_outputs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    write_files(dir, &[("version", "1")]);
+    workflow(
+        dir,
+        "name: wf
+steps:
+  - id: stamp
+    run: echo \"v=$(cat version)\" >> \"$FLOW_OUTPUT\"
+  - id: package
+    depends_on: stamp
+    run: 'true'
+    cache: {}
+",
+    );
+    assert_eq!(run(dir, &[]).code, 0);
+    assert_eq!(run(dir, &[]).status("package"), "cached");
+    write_files(dir, &[("version", "2")]);
+    run(dir, &[]).ran_because("package", "dependency `stamp` changed");
+}
