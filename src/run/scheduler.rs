@@ -220,8 +220,12 @@ pub fn run<E: Executor>(
     reporter: &mut dyn Reporter,
     signals: impl FnOnce(mpsc::SyncSender<Message>),
 ) -> Summary {
-    // Never more workers than steps: a one-step run starts one thread, not one per CPU.
-    let parallel = options.parallel.clamp(1, plan.steps.len().max(1));
+    // Never more workers than steps can run at once: a one-step run starts one thread, not one
+    // per CPU, and a chain one, whose idle workers would only spin. Steps on one path never
+    // run together, so at most `n - longest + 1` do.
+    let longest = plan.steps.iter().map(|s| s.weight).max().unwrap_or(0) as usize;
+    let width = plan.steps.len().saturating_sub(longest) + 1;
+    let parallel = options.parallel.clamp(1, width);
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(parallel)
         .thread_name(|i| format!("flow-worker-{i}"))
@@ -231,7 +235,9 @@ pub fn run<E: Executor>(
         Err(_) => Pool::Global,
     };
     let n = plan.steps.len();
-    let (tx, rx) = mpsc::sync_channel::<Message>(4096);
+    // Bounded, so that a step flooding its output waits for the reporter; small, because the
+    // channel's buffer is allocated and touched whole when it is made.
+    let (tx, rx) = mpsc::sync_channel::<Message>(64);
     signals(tx.clone());
     let start = Instant::now();
     reporter.event(&Event::RunStarted { total: n, parallel });
