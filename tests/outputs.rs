@@ -137,3 +137,34 @@ fn an_outputs_file_that_is_a_fifo_or_a_link_is_refused_not_followed() {
         "{err}"
     );
 }
+
+#[test]
+fn outputs_left_by_an_earlier_run_are_never_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "name: wf
+steps:
+  - id: build
+    run: 'true'
+  - id: use
+    depends_on: build
+    run: echo ${steps.build.outputs.version}
+",
+    );
+    // As an interrupted run would leave it.
+    common::write_files(
+        tmp.path(),
+        &[("target/flow/logs/wf/build.outputs", "version=stale\n")],
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it reads output `version` of `build`, which `build` did not write"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -47,6 +47,7 @@ pub struct ProcessExecutor<'a> {
     programs: Programs,
     cwd: Option<PathBuf>,
     store: Store,
+    devnull: Option<File>,
 }
 
 /// Where programs named without a path were found on `PATH`, so that each spawn execs the
@@ -90,6 +91,14 @@ impl Programs {
 impl<'a> ProcessExecutor<'a> {
     /// An executor writing logs into `log_dir`, which must exist.
     pub fn new(plan: &'a Plan, log_dir: PathBuf) -> Self {
+        // Outputs files an interrupted run left behind would pass for new ones.
+        if let Ok(entries) = std::fs::read_dir(&log_dir) {
+            for e in entries.flatten() {
+                if e.file_name().as_encoded_bytes().ends_with(b".outputs") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         Self {
             plan,
             log_dir,
@@ -101,6 +110,7 @@ impl<'a> ProcessExecutor<'a> {
             programs: Programs::new(),
             cwd: std::env::current_dir().ok(),
             store: Store::new(plan),
+            devnull: File::open("/dev/null").ok(),
         }
     }
 
@@ -138,8 +148,12 @@ impl<'a> ProcessExecutor<'a> {
         cmd.envs(self.plan.env.iter().map(|(k, v)| (k, v)))
             .envs(step.env.iter().map(|(k, v)| (k, v)))
             .env("FLOW_WORKFLOW", &self.plan.workflow)
-            .env("FLOW_STEP", &step.id)
-            .stdin(Stdio::null());
+            .env("FLOW_STEP", &step.id);
+        // A copy of one open /dev/null costs less than opening it for every step.
+        match self.devnull.as_ref().and_then(|f| f.try_clone().ok()) {
+            Some(null) => cmd.stdin(null),
+            None => cmd.stdin(Stdio::null()),
+        };
         sys::own_group(&mut cmd);
         cmd
     }
@@ -257,6 +271,10 @@ impl ProcessExecutor<'_> {
                     Err(message) => outcome.status = Status::Errored { message },
                 }
             }
+            if !outcome.status.is_success() {
+                // The next attempt, or the next run, must not read what this one wrote.
+                let _ = std::fs::remove_file(self.outputs_path(step));
+            }
             let stopping = self.groups.is_stopping() || outcome.status == Status::Interrupted;
             if outcome.status.is_success() || attempt >= of || stopping {
                 return outcome;
@@ -337,10 +355,9 @@ impl ProcessExecutor<'_> {
             }
         };
         let mut cmd = self.command(step);
-        // Outputs are read only from what this attempt writes.
-        let outputs = self.outputs_path(step);
-        let _ = std::fs::remove_file(&outputs);
-        cmd.env("FLOW_OUTPUT", &outputs)
+        // No file is there: each attempt's is removed once read, and a run starts by
+        // removing what an interrupted one left.
+        cmd.env("FLOW_OUTPUT", self.outputs_path(step))
             .envs(inputs.iter().map(|(k, v)| (k, v)));
         // Nothing reads the output live unless it is streamed: then it goes straight into the
         // log file, and no pipe, copy or reader wake-up is needed. Both descriptors share one
@@ -421,6 +438,8 @@ impl ProcessExecutor<'_> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(format!("its $FLOW_OUTPUT cannot be read: {e}")),
         };
+        // Read once: the next run starts without it.
+        let _ = std::fs::remove_file(&path);
         let regular = file.metadata().is_ok_and(|m| m.is_file());
         if !regular {
             return Err("its $FLOW_OUTPUT is not a regular file".to_string());
