@@ -34,16 +34,7 @@ fn copy_all(cwd: &Path, patterns: &[String], folder: &Path) -> Result<Vec<PathBu
     let mut names = BTreeSet::new();
     let mut copies = Vec::new();
     for pattern in patterns {
-        let found = files::find(cwd, pattern, Ignored::Take)
-            .map_err(|e| format!("cannot look for artifact `{pattern}`: {e}"))?;
-        if found.files.is_empty() {
-            return Err(if found.literal {
-                format!("its artifact `{pattern}` does not exist")
-            } else {
-                format!("its artifact glob `{pattern}` matches no file")
-            });
-        }
-        for file in found.files {
+        for file in files::find_promised(cwd, pattern, Ignored::Take, "artifact")? {
             if !names.insert(file.name.clone()) {
                 return Err(format!(
                     "two of its artifacts would both be copied to `{}`; name them by folder or with a glob",

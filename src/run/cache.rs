@@ -280,16 +280,7 @@ pub fn record(
     let recorded_at = now_ns();
     let mut outputs = BTreeMap::new();
     for pattern in &cache.outputs {
-        let found = files::find(&step.cwd, pattern, Ignored::Take)
-            .map_err(|e| format!("cannot read its cache output `{pattern}`: {e}"))?;
-        if found.files.is_empty() {
-            return Err(if found.literal {
-                format!("its cache output `{pattern}` does not exist after it ran")
-            } else {
-                format!("its cache output glob `{pattern}` matches no file after it ran")
-            });
-        }
-        for file in found.files {
+        for file in files::find_promised(&step.cwd, pattern, Ignored::Take, "cache output")? {
             let name = relative_name(&step.cwd, &file.path);
             let sig = hash_file(&file.path, None)
                 .map_err(|e| format!("cannot read its cache output `{name}`: {e}"))?;

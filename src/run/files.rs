@@ -80,6 +80,23 @@ pub fn find(base: &Path, pattern: &str, ignored: Ignored) -> io::Result<Matches>
     })
 }
 
+/// The files a declared pattern names, which must be at least one: `what` names the pattern
+/// in the error (`artifact`, `cache output`), as a promise that was not kept.
+pub fn find_promised(
+    base: &Path,
+    pattern: &str,
+    ignored: Ignored,
+    what: &str,
+) -> Result<Vec<Match>, String> {
+    let found = find(base, pattern, ignored)
+        .map_err(|e| format!("cannot look for {what} `{pattern}`: {e}"))?;
+    match found.files.is_empty() {
+        false => Ok(found.files),
+        true if found.literal => Err(format!("its {what} `{pattern}` does not exist")),
+        true => Err(format!("its {what} glob `{pattern}` matches no file")),
+    }
+}
+
 /// A path without wildcards: the file itself, or every file in the folder.
 fn find_literal(base: &Path, pattern: &str, ignored: Ignored) -> io::Result<Matches> {
     let path = base.join(pattern);
