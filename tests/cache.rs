@@ -390,3 +390,23 @@ steps:
     write_files(dir, &[("version", "2")]);
     run(dir, &[]).ran_because("package", "dependency `stamp` changed");
 }
+
+#[test]
+fn a_timed_out_step_leaves_no_record() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    workflow(
+        dir,
+        "name: wf
+steps:
+  - id: slow
+    run: sleep 5
+    timeout: 200ms
+    cache: {}
+",
+    );
+    let r = run(dir, &["--grace", "100ms"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.status("slow"), "timed_out");
+    assert!(!dir.join("target/flow/cache/wf/slow.json").exists());
+}
