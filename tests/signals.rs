@@ -103,3 +103,41 @@ fn sighup_stops_every_tree_too() {
     assert_eq!(code, Some(129), "{err}");
     assert_eq!(left, Vec::<String>::new(), "{err}");
 }
+
+#[test]
+fn a_signal_in_the_first_milliseconds_of_a_run_still_stops_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "steps:\n  - id: s\n    run: touch started; sleep 30\n",
+        )],
+    );
+    let begun = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+        .args(["run", "wf.yaml"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    while !tmp.path().join("started").exists() {
+        assert!(
+            begun.elapsed() < Duration::from_secs(20),
+            "the step did not start"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    // Most likely before signals are forwarded (20 ms into the run): the signal waits and
+    // is forwarded then.
+    // SAFETY: kill with a valid pid and signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        begun.elapsed() < Duration::from_secs(10),
+        "the step was not stopped"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}

@@ -438,12 +438,17 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         fail_fast: args.fail_fast,
         grace: args.grace,
     };
-    let mut forwarder = None;
+    let mut forwarder = SignalForwarder::install();
     let summary = scheduler::run(&plan, &executor, &run_options, &mut fanout, |tx| {
-        forwarder = Some(SignalForwarder::start(tx));
+        forwarder.start(tx);
     });
+    // A signal that came during a run too short to forward it still ends cargo flow as one.
+    let late = forwarder.unforwarded();
     drop(forwarder);
-    let mut code = summary.exit_code();
+    let mut code = match late {
+        Some(sig) if summary.interrupted.is_none() => 128 + sig,
+        _ => summary.exit_code(),
+    };
     for j in &json {
         if let Some(e) = &j.error {
             eprintln!("error: {e}");

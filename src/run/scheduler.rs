@@ -211,8 +211,14 @@ impl Board<'_> {
     }
 }
 
+/// How long a run goes before signals are forwarded to it: a run that ends sooner never
+/// starts the thread that forwards them. Handlers are installed before the run, so a signal
+/// that comes earlier waits, and is forwarded at this point.
+const FORWARD_SIGNALS_AFTER: Duration = Duration::from_millis(20);
+
 /// Runs a plan to its end and returns the summary. `signals` delivers SIGINT/SIGTERM as
-/// [`Message::Signal`] through the sender it is given.
+/// [`Message::Signal`] through the sender it is given; it is called once the run has lasted
+/// [`FORWARD_SIGNALS_AFTER`], if it lasts that long.
 pub fn run<E: Executor>(
     plan: &Plan,
     executor: &E,
@@ -238,7 +244,7 @@ pub fn run<E: Executor>(
     // Bounded, so that a step flooding its output waits for the reporter; small, because the
     // channel's buffer is allocated and touched whole when it is made.
     let (tx, rx) = mpsc::sync_channel::<Message>(64);
-    signals(tx.clone());
+    let mut signals = Some(signals);
     let start = Instant::now();
     reporter.event(&Event::RunStarted { total: n, parallel });
 
@@ -319,9 +325,17 @@ pub fn run<E: Executor>(
                 executor.stop(libc::SIGKILL);
                 kill_at = None;
             }
-            let wait = kill_at.map_or(Duration::from_secs(1), |k| {
+            if signals.is_some() && start.elapsed() >= FORWARD_SIGNALS_AFTER {
+                if let Some(forward) = signals.take() {
+                    forward(tx.clone());
+                }
+            }
+            let mut wait = kill_at.map_or(Duration::from_secs(1), |k| {
                 k.saturating_duration_since(Instant::now())
             });
+            if signals.is_some() {
+                wait = wait.min(FORWARD_SIGNALS_AFTER.saturating_sub(start.elapsed()));
+            }
             let msg = match rx.recv_timeout(wait.min(Duration::from_secs(1))) {
                 Ok(m) => m,
                 Err(mpsc::RecvTimeoutError::Timeout) => {

@@ -9,24 +9,34 @@ use signal_hook::iterator::{Handle, Signals};
 
 use super::scheduler::Message;
 
-/// Forwards SIGINT and SIGTERM to the scheduler while it lives.
+/// Catches the signals from the start of a run and, once started, forwards them to the
+/// scheduler from a thread of its own. The thread is started only for runs that last: a
+/// thread costs a noticeable part of a short run's start-up.
 pub struct SignalForwarder {
+    signals: Option<Signals>,
     handle: Option<Handle>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl SignalForwarder {
-    /// Starts forwarding to `tx`. When the handlers cannot be installed, signals keep their
-    /// default action, which still ends the run (but without the summary).
-    pub fn start(tx: SyncSender<Message>) -> Self {
-        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) else {
-            return Self {
-                handle: None,
-                thread: None,
-            };
+    /// Installs the handlers; signals that arrive are kept until [`Self::start`]. When the
+    /// handlers cannot be installed, signals keep their default action, which still ends
+    /// the run (but without the summary).
+    pub fn install() -> Self {
+        let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok();
+        Self {
+            handle: signals.as_ref().map(Signals::handle),
+            signals,
+            thread: None,
+        }
+    }
+
+    /// Forwards to `tx` every signal from now on, and those that came before.
+    pub fn start(&mut self, tx: SyncSender<Message>) {
+        let Some(mut signals) = self.signals.take() else {
+            return;
         };
-        let handle = signals.handle();
-        let thread = std::thread::Builder::new()
+        self.thread = std::thread::Builder::new()
             .name("flow-signals".into())
             .spawn(move || {
                 for sig in signals.forever() {
@@ -36,10 +46,11 @@ impl SignalForwarder {
                 }
             })
             .ok();
-        Self {
-            handle: Some(handle),
-            thread,
-        }
+    }
+
+    /// A signal that arrived but was never forwarded, because the run ended first.
+    pub fn unforwarded(&mut self) -> Option<i32> {
+        self.signals.as_mut()?.pending().next()
     }
 }
 
