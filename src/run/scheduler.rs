@@ -325,10 +325,10 @@ pub fn run<E: Executor>(
                 executor.stop(libc::SIGKILL);
                 kill_at = None;
             }
-            if signals.is_some() && start.elapsed() >= FORWARD_SIGNALS_AFTER {
-                if let Some(forward) = signals.take() {
-                    forward(tx.clone());
-                }
+            if start.elapsed() >= FORWARD_SIGNALS_AFTER
+                && let Some(forward) = signals.take()
+            {
+                forward(tx.clone());
             }
             let mut wait = kill_at.map_or(Duration::from_secs(1), |k| {
                 k.saturating_duration_since(Instant::now())
