@@ -243,8 +243,8 @@ pub fn check(
     }
     let mut why = Vec::new();
     let recorded = [
-        ("output", &step.cwd, &entry.outputs),
-        ("artifact", &artifact_dir.to_path_buf(), &entry.artifacts),
+        ("output", step.cwd.as_path(), &entry.outputs),
+        ("artifact", artifact_dir, &entry.artifacts),
     ];
     for (what, base, files) in recorded {
         for (name, sig) in files {
