@@ -214,7 +214,7 @@ impl Board<'_> {
 /// How long a run goes before signals are forwarded to it: a run that ends sooner never
 /// starts the thread that forwards them. Handlers are installed before the run, so a signal
 /// that comes earlier waits, and is forwarded at this point.
-const FORWARD_SIGNALS_AFTER: Duration = Duration::from_millis(20);
+pub const FORWARD_SIGNALS_AFTER: Duration = Duration::from_millis(20);
 
 /// Runs a plan to its end and returns the summary. `signals` delivers SIGINT/SIGTERM as
 /// [`Message::Signal`] through the sender it is given; it is called once the run has lasted
