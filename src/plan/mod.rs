@@ -634,10 +634,14 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
 
 /// Every text of a step that variables are substituted in.
 fn step_texts(step: &crate::load::model::Step) -> impl Iterator<Item = &str> {
-    let run: Vec<&str> = match &step.run.value {
-        Command::Shell(t) => vec![t.as_str()],
-        Command::Argv(args) => args.iter().map(|a| a.value.as_str()).collect(),
+    // Without collecting: this runs for every step of every plan.
+    let (line, args) = match &step.run.value {
+        Command::Shell(t) => (Some(t.as_str()), &[][..]),
+        Command::Argv(args) => (None, args.as_slice()),
     };
+    let run = line
+        .into_iter()
+        .chain(args.iter().map(|a| a.value.as_str()));
     let cache = step.cache.iter().flat_map(|c| {
         c.value
             .inputs
@@ -645,8 +649,7 @@ fn step_texts(step: &crate::load::model::Step) -> impl Iterator<Item = &str> {
             .chain(&c.value.outputs)
             .map(|p| p.value.as_str())
     });
-    run.into_iter()
-        .chain(step.env.iter().map(|e| e.value.value.as_str()))
+    run.chain(step.env.iter().map(|e| e.value.value.as_str()))
         .chain(step.cwd.iter().map(|c| c.value.as_str()))
         .chain(step.artifacts.iter().map(|a| a.value.as_str()))
         .chain(cache)
