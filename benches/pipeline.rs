@@ -84,6 +84,7 @@ impl Executor for Instant {
         _index: usize,
         _upstream: &cargo_flow::run::cache::Upstream,
         _emit: &(dyn Fn(Event) + Sync),
+        _under_way: &dyn Fn(),
     ) -> Outcome {
         Outcome::of(Status::Success)
     }

@@ -50,6 +50,8 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
 struct Watch {
     succeeded: Vec<bool>,
     started: Vec<bool>,
+    /// Steps in the order they started.
+    order: Vec<usize>,
     running: usize,
     max_running: usize,
     violations: Vec<String>,
@@ -67,6 +69,7 @@ impl Executor for Fake<'_> {
         i: usize,
         _upstream: &cargo_flow::run::cache::Upstream,
         _emit: &(dyn Fn(Event) + Sync),
+        _under_way: &dyn Fn(),
     ) -> Outcome {
         {
             let mut w = self.watch.lock().expect("lock");
@@ -80,6 +83,7 @@ impl Executor for Fake<'_> {
                 w.violations.push(format!("s{i} started twice"));
             }
             w.started[i] = true;
+            w.order.push(i);
             w.running += 1;
             w.max_running = w.max_running.max(w.running);
         }
@@ -192,6 +196,41 @@ proptest! {
     }
 
     #[test]
+    fn one_at_a_time_the_highest_ranked_ready_step_starts_next((deps, _) in dag()) {
+        // Steps a worker starts on its own, as the scheduler offered ahead, must follow the
+        // same order as steps the scheduler starts itself: most work behind it first, then
+        // declaration order.
+        let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
+        let plan = plan_of(deps);
+        let n = plan.steps.len();
+        let fake = Fake {
+            plan: &plan,
+            fails: vec![false; n],
+            watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
+        };
+        let options = RunOptions { parallel: 1, fail_fast: false, grace: Duration::from_secs(1) };
+        scheduler::run(&plan, &fake, &options, &mut Record::default(), |_| {});
+        let order = fake.watch.into_inner().expect("lock").order;
+
+        let mut pending: Vec<usize> = plan.steps.iter().map(|s| s.deps.len()).collect();
+        let mut ready: std::collections::BinaryHeap<(u64, std::cmp::Reverse<usize>)> = (0..n)
+            .filter(|&i| pending[i] == 0)
+            .map(|i| (plan.steps[i].weight, std::cmp::Reverse(i)))
+            .collect();
+        let mut expected = Vec::new();
+        while let Some((_, std::cmp::Reverse(i))) = ready.pop() {
+            expected.push(i);
+            for &d in &plan.steps[i].dependents {
+                pending[d] -= 1;
+                if pending[d] == 0 {
+                    ready.push((plan.steps[d].weight, std::cmp::Reverse(d)));
+                }
+            }
+        }
+        prop_assert_eq!(order, expected);
+    }
+
+    #[test]
     fn fail_fast_starts_nothing_after_a_failure((deps, fails) in dag()) {
         let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
         let plan = plan_of(deps);
@@ -220,6 +259,7 @@ impl Executor for Panics {
         i: usize,
         _upstream: &cargo_flow::run::cache::Upstream,
         _emit: &(dyn Fn(Event) + Sync),
+        _under_way: &dyn Fn(),
     ) -> Outcome {
         if i == 0 {
             panic!("simulated bug");

@@ -179,9 +179,13 @@ impl<'a> Console<'a> {
     }
 }
 
+/// Writes a line to stderr in one `write`: stderr is unbuffered, and a line written in
+/// pieces costs a system call (and a reader's wake-up) per piece.
 fn write_err(text: &str) {
-    let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(text);
+    line.push('\n');
+    let _ = io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// Escapes text for a GitHub Actions workflow command.

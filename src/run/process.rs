@@ -160,11 +160,19 @@ impl<'a> ProcessExecutor<'a> {
 }
 
 impl Executor for ProcessExecutor<'_> {
-    fn execute(&self, index: usize, upstream: &Upstream, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
+    fn execute(
+        &self,
+        index: usize,
+        upstream: &Upstream,
+        emit: &(dyn Fn(Event) + Sync),
+        under_way: &dyn Fn(),
+    ) -> Outcome {
         let step = &self.plan.steps[index];
         let Some(spec) = &step.cache else {
-            return self.run_and_keep(index, &upstream.outputs, emit);
+            return self.run_and_keep(index, &upstream.outputs, emit, under_way);
         };
+        // Hashing its inputs may take a while.
+        under_way();
         let previous = self.store.load(step);
         let fp = match cache::fingerprint(self.plan, index, spec, upstream, previous.as_ref()) {
             Ok(fp) => fp,
@@ -192,7 +200,7 @@ impl Executor for ProcessExecutor<'_> {
         } else {
             vec!["--no-cache was given".to_string()]
         };
-        let mut outcome = self.run_and_keep(index, &upstream.outputs, emit);
+        let mut outcome = self.run_and_keep(index, &upstream.outputs, emit, under_way);
         outcome.why = why;
         // Only a success is recorded, and not one cut short by an interruption.
         if outcome.status.is_success() && !self.groups.is_stopping() {
@@ -230,16 +238,19 @@ impl ProcessExecutor<'_> {
         index: usize,
         inputs: &[(String, String)],
         emit: &(dyn Fn(Event) + Sync),
+        under_way: &dyn Fn(),
     ) -> Outcome {
         let step = &self.plan.steps[index];
         if step.artifacts.is_empty() {
-            return self.run_attempts(index, inputs, emit);
+            return self.run_attempts(index, inputs, emit, under_way);
         }
+        // Clearing the folder may take a while.
+        under_way();
         let folder = self.plan.artifact_dir(step);
         if let Err(message) = artifacts::clear(&folder) {
             return Outcome::error(message);
         }
-        let mut outcome = self.run_attempts(index, inputs, emit);
+        let mut outcome = self.run_attempts(index, inputs, emit, under_way);
         if outcome.status.is_success() {
             match artifacts::collect(&step.cwd, &step.artifacts, &folder) {
                 Ok(copies) => outcome.artifacts = copies,
@@ -255,12 +266,15 @@ impl ProcessExecutor<'_> {
         index: usize,
         inputs: &[(String, String)],
         emit: &(dyn Fn(Event) + Sync),
+        under_way: &dyn Fn(),
     ) -> Outcome {
         let step = &self.plan.steps[index];
         let of = step.retry.retries.saturating_add(1);
         let mut attempt = 1;
         loop {
-            let mut outcome = match self.start(index, attempt, of, inputs) {
+            let started = self.start(index, attempt, of, inputs);
+            under_way();
+            let mut outcome = match started {
                 Ok(running) => self.finish(index, running, emit),
                 Err(outcome) => *outcome,
             };

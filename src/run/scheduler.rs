@@ -2,10 +2,16 @@
 //! moment its last dependency ends: it starts (longest critical path first, never more than
 //! `parallel` at once) or is skipped, by its `if:` condition or because what it needs did
 //! not succeed. Workers on a rayon pool run the steps and report back over a channel.
+//!
+//! The scheduler also decides ahead: it leaves each worker the step to start next should its
+//! own step succeed (see [`Slot`]). The worker starts it at once and reports both, so a chain
+//! of quick steps does not wait for two thread wake-ups between each pair; the decision is
+//! still the scheduler's, made with the same priorities, and taken back when they change.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use super::cache::{self, Upstream};
@@ -16,8 +22,17 @@ use crate::plan::condition::DependencyState;
 /// Runs one step. The real one spawns processes; tests use fakes.
 pub trait Executor: Sync {
     /// Runs step `index` to its end, on a worker thread. `upstream` holds what it gets from
-    /// the steps before it; `emit` passes live output and retries on.
-    fn execute(&self, index: usize, upstream: &Upstream, emit: &(dyn Fn(Event) + Sync)) -> Outcome;
+    /// the steps before it; `emit` passes live output and retries on. `under_way` is to be
+    /// called once the step is under way: its process started, or before anything that may
+    /// take long (hashing inputs, clearing a folder). The worker holds the report of the step
+    /// it ran before until then, so that reporting one step never delays starting the next.
+    fn execute(
+        &self,
+        index: usize,
+        upstream: &Upstream,
+        emit: &(dyn Fn(Event) + Sync),
+        under_way: &dyn Fn(),
+    ) -> Outcome;
     /// Sends `signal` to every running step, and to any that starts from now on.
     fn stop(&self, signal: i32);
 }
@@ -36,7 +51,16 @@ pub struct RunOptions {
 /// What reaches the scheduler thread.
 pub enum Message {
     /// A step ended.
-    Done(usize, Outcome),
+    Done {
+        /// The worker's job that ran it.
+        job: usize,
+        /// The step.
+        step: usize,
+        /// How it ended.
+        outcome: Outcome,
+        /// The step offered to the job, which the job started next.
+        next: Option<usize>,
+    },
     /// Something a worker reports while a step runs: output, a retry.
     Event(Event),
     /// cargo flow received a signal.
@@ -63,14 +87,15 @@ struct Board<'p> {
     ends: Vec<Option<StepEnd>>,
     outputs: Vec<Vec<(String, String)>>,
     keys: Vec<Option<String>>,
-    ready: BinaryHeap<(u64, Reverse<usize>)>,
+    ready: BinaryHeap<Rank>,
     ended: usize,
     events: Vec<Event>,
 }
 
 impl Board<'_> {
-    /// Records how step `i` ended and decides the fate of the steps this unblocks.
-    fn end(&mut self, i: usize, end: StepEnd, result: Result) {
+    /// Records how step `i` ended and decides the fate of the steps this unblocks, but for
+    /// `started`, which its worker already started in its place.
+    fn end(&mut self, i: usize, end: StepEnd, result: Result, started: Option<usize>) {
         self.ended += 1;
         if let StepEnd::Ran(outcome) = &end {
             self.outputs[i] = outcome.outputs.clone();
@@ -96,8 +121,32 @@ impl Board<'_> {
             }
         }
         for d in unblocked {
-            self.decide(d);
+            if Some(d) != started {
+                self.decide(d);
+            }
         }
+    }
+
+    /// The dependent of `i` that may start the moment `i` succeeds, to be offered to the
+    /// worker that runs `i`: `i` is the last step it waits for, every other one succeeded,
+    /// and it needs nothing that only the end of `i` can tell (a condition, outputs it reads,
+    /// a cache key made of its dependencies' keys).
+    fn successor(&self, i: usize) -> Option<usize> {
+        self.plan.steps[i]
+            .dependents
+            .iter()
+            .copied()
+            .filter(|&d| {
+                let s = &self.plan.steps[d];
+                self.pending[d] == 1
+                    && s.condition.is_none()
+                    && s.output_refs.is_empty()
+                    && s.cache.is_none()
+                    && s.deps
+                        .iter()
+                        .all(|&p| p == i || self.result[p] == Some(Result::Succeeded))
+            })
+            .max_by_key(|&d| rank(self.plan, d))
     }
 
     /// What step `i` gets from the steps before it: the outputs it reads, as its
@@ -211,6 +260,208 @@ impl Board<'_> {
     }
 }
 
+/// Where a step stands in the queue: longest path behind it first, then declaration order.
+type Rank = (u64, Reverse<usize>);
+
+/// The rank of step `i`, as the ready queue orders steps.
+fn rank(plan: &Plan, i: usize) -> Rank {
+    (plan.steps[i].weight, Reverse(i))
+}
+
+/// A step the scheduler chose ahead for a worker, with what it gets from the steps before it.
+struct Offer {
+    step: usize,
+    upstream: Upstream,
+}
+
+/// Where the scheduler leaves a worker the step to start when its own step succeeds. The
+/// scheduler puts an offer in and may take it back; the worker takes it when its step ends.
+/// Whichever takes it first decides, so an offered step starts once, and the scheduler
+/// learns that it did from the worker's [`Message::Done`].
+#[derive(Default)]
+struct Slot(Mutex<Option<Offer>>);
+
+impl Slot {
+    fn put(&self, offer: Offer) {
+        *self.lock() = Some(offer);
+    }
+
+    fn take(&self) -> Option<Offer> {
+        self.lock().take()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Offer>> {
+        // Nothing panics while holding it; were it poisoned, its content is still whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the scheduler put in a job's slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offered {
+    Nothing,
+    /// A step, taken from the ready queue or not (a successor, see [`Board::successor`]).
+    Step {
+        rank: Rank,
+        queued: bool,
+    },
+    /// The worker took the offer before it could be taken back; its `Done` will say so.
+    Taken,
+}
+
+/// A worker's run of steps, as the scheduler sees it.
+struct Job {
+    slot: Arc<Slot>,
+    /// The step it runs now.
+    step: usize,
+    /// Its step started since the last offer was made: its successor is still to be sought.
+    fresh: bool,
+    offered: Offered,
+}
+
+impl Job {
+    /// Takes the offer back, if the worker has not taken it: a step from the ready queue
+    /// returns to it; a successor is decided as usual when its last dependency ends.
+    fn take_back(&mut self, board: &mut Board) {
+        let Offered::Step { rank, queued } = self.offered else {
+            return;
+        };
+        self.offered = match self.slot.take() {
+            Some(_) if queued => {
+                board.ready.push(rank);
+                Offered::Nothing
+            }
+            Some(_) => Offered::Nothing,
+            None => Offered::Taken,
+        };
+    }
+}
+
+/// The jobs on the workers, by number; a number is reused once its job ends.
+#[derive(Default)]
+struct Jobs {
+    all: Vec<Option<Job>>,
+    free: Vec<usize>,
+    running: usize,
+}
+
+impl Jobs {
+    /// Registers a job that starts with `step` and returns its number.
+    fn add(&mut self, step: usize) -> usize {
+        let job = Job {
+            slot: Arc::default(),
+            step,
+            fresh: true,
+            offered: Offered::Nothing,
+        };
+        self.running += 1;
+        match self.free.pop() {
+            Some(n) => {
+                self.all[n] = Some(job);
+                n
+            }
+            None => {
+                self.all.push(Some(job));
+                self.all.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, n: usize) {
+        if self.all.get_mut(n).and_then(Option::take).is_some() {
+            self.running -= 1;
+            self.free.push(n);
+        }
+    }
+
+    fn running(&self) -> usize {
+        self.running
+    }
+
+    fn get(&self, n: usize) -> &Job {
+        match &self.all[n] {
+            Some(job) => job,
+            None => unreachable!("job {n} ended"),
+        }
+    }
+
+    fn get_mut(&mut self, n: usize) -> &mut Job {
+        match &mut self.all[n] {
+            Some(job) => job,
+            None => unreachable!("job {n} ended"),
+        }
+    }
+
+    fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
+        self.all.iter_mut().flatten()
+    }
+}
+
+/// Fills an empty slot with the best step to start after the job's own: the front of the
+/// ready queue, or, if it ranks higher, the successor of a step the job has just started
+/// (sought once a step, so that a step with many dependents costs its scan once).
+fn offer_ahead(board: &mut Board, job: &mut Job) {
+    if job.offered != Offered::Nothing {
+        return;
+    }
+    let successor = if std::mem::take(&mut job.fresh) {
+        board.successor(job.step)
+    } else {
+        None
+    };
+    let top = board.ready.peek().copied();
+    let queued = match (successor.map(|d| rank(board.plan, d)), top) {
+        (Some(s), Some(t)) => t > s,
+        (Some(_), None) => false,
+        (None, Some(_)) => true,
+        (None, None) => return,
+    };
+    let offer = if queued {
+        let Some(rank @ (_, Reverse(step))) = board.ready.pop() else {
+            return;
+        };
+        match board.upstream(step) {
+            Ok(upstream) => Offer { step, upstream },
+            Err(_) => {
+                // It fails without running: left to the scheduler, which reports why.
+                board.ready.push(rank);
+                return;
+            }
+        }
+    } else {
+        let Some(step) = successor else { return };
+        Offer {
+            step,
+            upstream: Upstream::default(),
+        }
+    };
+    job.offered = Offered::Step {
+        rank: rank(board.plan, offer.step),
+        queued,
+    };
+    job.slot.put(offer);
+}
+
+/// Runs one step on a worker. A bug in a step's handling must end that step, never hang the
+/// run.
+fn run_step<E: Executor>(
+    executor: &E,
+    step: usize,
+    upstream: &Upstream,
+    emit: &(dyn Fn(Event) + Sync),
+    under_way: &dyn Fn(),
+) -> Outcome {
+    let run = std::panic::AssertUnwindSafe(|| executor.execute(step, upstream, emit, under_way));
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Outcome::error(format!("internal error in cargo flow: {what}"))
+    })
+}
+
 /// How long a run goes before signals are forwarded to it: a run that ends sooner never
 /// starts the thread that forwards them. Handlers are installed before the run, so a signal
 /// that comes earlier waits, and is forwarded at this point.
@@ -264,15 +515,17 @@ pub fn run<E: Executor>(
             board.decide(i);
         }
     }
-    let mut running = 0usize;
     let mut stop_starting: Option<SkipReason> = None;
     let mut interrupted: Option<i32> = None;
     let mut kill_at: Option<Instant> = None;
+    // Set once nothing new may start: a worker reads it before it takes its offer.
+    let halt = AtomicBool::new(false);
+    let mut jobs = Jobs::default();
 
     pool.scope(|scope| {
         loop {
             // Start what may start.
-            while stop_starting.is_none() && running < parallel {
+            while stop_starting.is_none() && jobs.running() < parallel {
                 let Some((_, Reverse(i))) = board.ready.pop() else {
                     break;
                 };
@@ -285,30 +538,82 @@ pub fn run<E: Executor>(
                         if options.fail_fast && stop_starting.is_none() {
                             stop_starting = Some(SkipReason::FailFast(i));
                         }
-                        board.end(i, StepEnd::Ran(outcome), Result::Failed(i));
+                        board.end(i, StepEnd::Ran(outcome), Result::Failed(i), None);
                         continue;
                     }
                 };
-                running += 1;
+                let job = jobs.add(i);
+                let slot = Arc::clone(&jobs.get(job).slot);
                 let tx = tx.clone();
+                let (halt, fail_fast) = (&halt, options.fail_fast);
                 scope.spawn(move |_| {
-                    let out_tx = tx.clone();
-                    let emit = move |e: Event| {
-                        let _ = out_tx.send(Message::Event(e));
+                    // The report of a step whose worker went straight on to an offered step
+                    // waits until that step is under way (see `Executor::execute`).
+                    let held: Mutex<Option<Message>> = Mutex::new(None);
+                    let under_way = || {
+                        let report = held.lock().unwrap_or_else(PoisonError::into_inner).take();
+                        if let Some(report) = report {
+                            let _ = tx.send(report);
+                        }
                     };
-                    // A bug in a step's handling must end that step, never hang the run.
-                    let run =
-                        std::panic::AssertUnwindSafe(|| executor.execute(i, &upstream, &emit));
-                    let outcome = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-                        let what = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        Outcome::error(format!("internal error in cargo flow: {what}"))
-                    });
-                    let _ = tx.send(Message::Done(i, outcome));
+                    let emit = |e: Event| {
+                        under_way();
+                        let _ = tx.send(Message::Event(e));
+                    };
+                    let (mut step, mut upstream) = (i, upstream);
+                    loop {
+                        let outcome = run_step(executor, step, &upstream, &emit, &under_way);
+                        under_way();
+                        let succeeded = outcome.status.is_success();
+                        if !succeeded && fail_fast {
+                            halt.store(true, Ordering::SeqCst);
+                        }
+                        let offer = if succeeded && !halt.load(Ordering::SeqCst) {
+                            slot.take()
+                        } else {
+                            None
+                        };
+                        let next = offer.as_ref().map(|o| o.step);
+                        let done = Message::Done {
+                            job,
+                            step,
+                            outcome,
+                            next,
+                        };
+                        match offer {
+                            Some(o) => {
+                                *held.lock().unwrap_or_else(PoisonError::into_inner) = Some(done);
+                                (step, upstream) = (o.step, o.upstream);
+                            }
+                            None => {
+                                let _ = tx.send(done);
+                                break;
+                            }
+                        }
+                    }
                 });
+            }
+            // Decide ahead what each worker starts next, or take back what was decided: all
+            // of it once nothing new may start, or an offer that a step which became ready
+            // since then outranks.
+            if stop_starting.is_some() {
+                if !halt.swap(true, Ordering::SeqCst) {
+                    for job in jobs.all_mut() {
+                        job.take_back(&mut board);
+                    }
+                }
+            } else {
+                // Only now, once every free worker got a step: what is ready is offered only
+                // when no worker is free to start it.
+                for job in jobs.all_mut() {
+                    if let (Offered::Step { rank, .. }, Some(&top)) =
+                        (job.offered, board.ready.peek())
+                        && rank < top
+                    {
+                        job.take_back(&mut board);
+                    }
+                    offer_ahead(&mut board, job);
+                }
             }
             // Reported only now, so that steps unblocked by a finished step start before the
             // finished step's line is drawn.
@@ -316,7 +621,7 @@ pub fn run<E: Executor>(
                 reporter.event(&e);
             }
             if board.ended == n
-                || (running == 0 && (stop_starting.is_some() || board.ready.is_empty()))
+                || (jobs.running() == 0 && (stop_starting.is_some() || board.ready.is_empty()))
             {
                 break;
             }
@@ -366,8 +671,12 @@ pub fn run<E: Executor>(
                         kill_at = Some(Instant::now() + options.grace);
                     }
                 }
-                Message::Done(i, outcome) => {
-                    running -= 1;
+                Message::Done {
+                    job,
+                    step: i,
+                    outcome,
+                    next,
+                } => {
                     let result = match outcome.status {
                         ref s if s.is_success() => Result::Succeeded,
                         Status::Interrupted => Result::Interrupted,
@@ -376,7 +685,21 @@ pub fn run<E: Executor>(
                     if result == Result::Failed(i) && options.fail_fast && stop_starting.is_none() {
                         stop_starting = Some(SkipReason::FailFast(i));
                     }
-                    board.end(i, StepEnd::Ran(outcome), result);
+                    board.end(i, StepEnd::Ran(outcome), result, next);
+                    match next {
+                        Some(next) => {
+                            board.events.push(Event::StepStarted { step: next });
+                            let job = jobs.get_mut(job);
+                            job.step = next;
+                            job.offered = Offered::Nothing;
+                            job.fresh = true;
+                        }
+                        None => {
+                            // Its worker is gone; what was offered to it comes back.
+                            jobs.get_mut(job).take_back(&mut board);
+                            jobs.remove(job);
+                        }
+                    }
                 }
             }
         }
