@@ -9,6 +9,7 @@ pub mod outputs;
 pub mod process;
 pub mod scheduler;
 pub mod signals;
+pub mod spawn;
 pub mod sys;
 
 pub use event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};

@@ -1,11 +1,12 @@
 //! Running one step as a process: its own process group, stdin closed, output streamed into
 //! its log file, timeouts that stop the whole group, and no leftover process.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,13 +14,14 @@ use super::artifacts;
 use super::cache::{self, Store, Upstream, Verdict};
 use super::event::{Event, Outcome, Status};
 use super::scheduler::Executor;
+use super::spawn::{self, Environment, Process, Spec};
 use super::sys::{self, Groups};
 use crate::load::model::Timeout;
 use crate::plan::{Plan, PlannedStep, Run};
 
 /// A step whose process has started: what `finish` needs to see it through.
 pub struct Running {
-    child: std::process::Child,
+    child: Process,
     reader: Option<io::PipeReader>,
     log: Option<io::BufWriter<File>>,
     exit_fd: Option<std::os::fd::OwnedFd>,
@@ -45,18 +47,22 @@ pub struct ProcessExecutor<'a> {
     pub use_cache: bool,
     groups: Arc<Groups>,
     programs: Programs,
+    /// What every step's environment starts from.
+    environment: Environment,
     cwd: Option<PathBuf>,
     store: Store,
-    devnull: Option<File>,
+    /// Every step's standard input: nothing to read.
+    stdin: io::Result<OwnedFd>,
 }
 
 /// Where programs named without a path were found on `PATH`, so that each spawn execs the
-/// program at once instead of trying every `PATH` entry in turn. Only hits are kept (a
-/// program that a step installs later is still found), and only while every `PATH` entry is
-/// absolute, so the answer cannot depend on a step's working directory.
+/// program's path without searching again. Only for steps that see cargo flow's own `PATH`
+/// (a step that sets its own is looked up each time), and only while every `PATH` entry is
+/// absolute, so the answer cannot depend on a step's working directory. A program not found
+/// is looked up again the next time: a step may install it.
 struct Programs {
     usable: bool,
-    found: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
+    found: std::sync::Mutex<std::collections::HashMap<String, OsString>>,
 }
 
 impl Programs {
@@ -69,22 +75,35 @@ impl Programs {
         }
     }
 
-    /// The program to exec for `name`: a cached absolute path, or `name` itself.
-    fn resolve(&self, name: &str, step: &PlannedStep) -> std::ffi::OsString {
-        if !self.usable || name.contains('/') || step.env.iter().any(|(k, _)| k == "PATH") {
-            return name.into();
+    /// The program to exec for `name`, for a step started with `over` set over the run's
+    /// environment, in `cwd`.
+    fn resolve(
+        &self,
+        name: &str,
+        env: &Environment,
+        over: &[(&OsStr, &OsStr)],
+        cwd: &Path,
+    ) -> io::Result<OsString> {
+        let find = || spawn::find_program(OsStr::new(name), env, over, cwd);
+        if !self.usable || name.contains('/') || over.iter().any(|(k, _)| *k == "PATH") {
+            return find();
         }
         let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = found.get(name) {
-            return p.clone().into_os_string();
+            return Ok(p.clone());
         }
-        match which::which(name) {
-            Ok(p) => {
-                found.insert(name.to_string(), p.clone());
-                p.into_os_string()
-            }
-            Err(_) => name.into(),
-        }
+        let path = find()?;
+        found.insert(name.to_string(), path.clone());
+        Ok(path)
+    }
+}
+
+/// The program and arguments a step runs: a command line with no shell syntax is executed
+/// without a shell, as make does, which saves starting one per step.
+fn argv(step: &PlannedStep) -> Vec<&str> {
+    match &step.command {
+        Run::Shell(line) => direct_argv(line).unwrap_or_else(|| vec!["/bin/sh", "-c", line]),
+        Run::Argv(args) => args.iter().map(String::as_str).collect(),
     }
 }
 
@@ -108,54 +127,18 @@ impl<'a> ProcessExecutor<'a> {
             use_cache: true,
             groups: Arc::new(Groups::default()),
             programs: Programs::new(),
+            environment: Environment::inherit(
+                plan.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))),
+            ),
             cwd: std::env::current_dir().ok(),
             store: Store::new(plan),
-            devnull: File::open("/dev/null").ok(),
+            stdin: empty_input(),
         }
     }
 
     /// The log file of a step.
     pub fn log_path(&self, step: &PlannedStep) -> PathBuf {
         self.log_dir.join(format!("{}.log", step.id))
-    }
-
-    fn command(&self, step: &PlannedStep) -> Command {
-        let mut cmd = match &step.command {
-            Run::Shell(line) => match direct_argv(line) {
-                // As make does: a command with no shell syntax is executed without a shell,
-                // which saves starting one per step.
-                Some(argv) => {
-                    let mut c = Command::new(self.programs.resolve(argv[0], step));
-                    c.args(&argv[1..]);
-                    c
-                }
-                None => {
-                    let mut c = Command::new("/bin/sh");
-                    c.arg("-c").arg(line);
-                    c
-                }
-            },
-            Run::Argv(args) => {
-                let mut c = Command::new(self.programs.resolve(&args[0], step));
-                c.args(&args[1..]);
-                c
-            }
-        };
-        // A chdir in the child only when the step runs elsewhere than cargo flow itself.
-        if self.cwd.as_ref() != Some(&step.cwd) {
-            cmd.current_dir(&step.cwd);
-        }
-        cmd.envs(self.plan.env.iter().map(|(k, v)| (k, v)))
-            .envs(step.env.iter().map(|(k, v)| (k, v)))
-            .env("FLOW_WORKFLOW", &self.plan.workflow)
-            .env("FLOW_STEP", &step.id);
-        // A copy of one open /dev/null costs less than opening it for every step.
-        match self.devnull.as_ref().and_then(|f| f.try_clone().ok()) {
-            Some(null) => cmd.stdin(null),
-            None => cmd.stdin(Stdio::null()),
-        };
-        sys::own_group(&mut cmd);
-        cmd
     }
 }
 
@@ -368,43 +351,59 @@ impl ProcessExecutor<'_> {
                 );
             }
         };
-        let mut cmd = self.command(step);
         // No file is there: each attempt's is removed once read, and a run starts by
         // removing what an interrupted one left.
-        cmd.env("FLOW_OUTPUT", self.outputs_path(step))
-            .envs(inputs.iter().map(|(k, v)| (k, v)));
+        let outputs_path = self.outputs_path(step);
+        let mut over: Vec<(&OsStr, &OsStr)> = step
+            .env
+            .iter()
+            .map(|(k, v)| (OsStr::new(k), OsStr::new(v)))
+            .collect();
+        over.extend([
+            (OsStr::new("FLOW_WORKFLOW"), OsStr::new(&self.plan.workflow)),
+            (OsStr::new("FLOW_STEP"), OsStr::new(&step.id)),
+            (OsStr::new("FLOW_OUTPUT"), outputs_path.as_os_str()),
+        ]);
+        over.extend(inputs.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
         // Nothing reads the output live unless it is streamed: then it goes straight into the
-        // log file, and no pipe, copy or reader wake-up is needed. Both descriptors share one
-        // file offset, so stdout and stderr stay in order.
-        let (reader, log) = if self.stream {
-            let (reader, writer) = match io::pipe() {
-                Ok(p) => p,
+        // log file, and no pipe, copy or reader wake-up is needed. Both streams are set from
+        // one descriptor, so they share one file offset and stay in order.
+        let (reader, writer) = if self.stream {
+            match io::pipe() {
+                Ok((r, w)) => (Some(r), Some(w)),
                 Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
-            };
-            match writer.try_clone() {
-                Ok(w) => cmd.stdout(w).stderr(writer),
-                Err(e) => return failed(format!("cannot create a pipe: {e}"), Some(log_path)),
-            };
-            (
-                Some(reader),
-                Some(io::BufWriter::with_capacity(64 * 1024, file)),
-            )
+            }
         } else {
-            match file.try_clone() {
-                Ok(f) => cmd.stdout(f).stderr(file),
-                Err(e) => {
-                    return failed(
-                        format!("cannot write its log `{}`: {e}", log_path.display()),
-                        None,
-                    );
-                }
-            };
             (None, None)
         };
-        let spawned = cmd.spawn();
-        // The command holds copies of the output descriptors; without dropping it the pipe
-        // would never reach its end.
-        drop(cmd);
+        let output = writer.as_ref().map_or(file.as_fd(), |w| w.as_fd());
+        let stdin = match &self.stdin {
+            Ok(fd) => fd.as_fd(),
+            Err(e) => return failed(format!("cannot open /dev/null for its input: {e}"), None),
+        };
+        let argv = argv(step);
+        // A chdir in the child only when the step runs elsewhere than cargo flow itself.
+        let cwd = (self.cwd.as_ref() != Some(&step.cwd)).then_some(step.cwd.as_path());
+        let spawned = self
+            .programs
+            .resolve(argv[0], &self.environment, &over, &step.cwd)
+            .and_then(|program| {
+                let argv: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
+                let spec = Spec {
+                    program: &program,
+                    argv: &argv,
+                    env: &over,
+                    cwd,
+                    stdio: [stdin, output, output],
+                };
+                spawn::spawn(&self.environment, &spec)
+            });
+        // Without closing this end of the pipe, the pipe would never reach its end.
+        drop(writer);
+        // Streamed output is copied into the log; otherwise the child wrote it there itself.
+        let log = reader
+            .is_some()
+            .then(|| io::BufWriter::with_capacity(64 * 1024, file));
         let child = match spawned {
             Ok(c) => c,
             Err(e) => {
@@ -477,7 +476,7 @@ impl ProcessExecutor<'_> {
     fn finish(&self, index: usize, running: Running, emit: &(dyn Fn(Event) + Sync)) -> Outcome {
         let step = &self.plan.steps[index];
         let Running {
-            mut child,
+            child,
             reader,
             mut log,
             exit_fd,
@@ -718,6 +717,14 @@ pub fn direct_argv(line: &str) -> Option<Vec<&str>> {
         return None;
     }
     Some(words)
+}
+
+/// A descriptor with nothing to read: `/dev/null`, or, were it missing, a pipe whose writing
+/// end is closed. One is opened per run; a spawn only duplicates it into the child.
+fn empty_input() -> io::Result<OwnedFd> {
+    File::open("/dev/null")
+        .map(OwnedFd::from)
+        .or_else(|_| io::pipe().map(|(reader, _)| reader.into()))
 }
 
 fn spawn_error(step: &PlannedStep, e: &io::Error) -> String {

@@ -4,15 +4,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::process::Command;
 use std::sync::Mutex;
-
-/// Puts the command's process in a new process group of its own. `process_group` keeps
-/// std's fast posix_spawn path, which a `pre_exec` closure would lose.
-pub fn own_group(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0);
-}
 
 /// Sends `signal` to every process of the group `pgid`. A group that is gone is not an error.
 pub fn signal_group(pgid: u32, signal: i32) {
