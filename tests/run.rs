@@ -622,3 +622,37 @@ fn ci_logs_get_a_heartbeat_while_steps_run_silently() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Steps start with the signal dispositions a plain `exec` would give them: what cargo flow
+/// was started ignoring stays ignored (as under `nohup`), and SIGPIPE, which cargo flow
+/// ignores for itself, is back to its default.
+#[cfg(target_os = "linux")]
+#[test]
+fn steps_inherit_ignored_signals_but_not_sigpipe() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "steps:\n  - id: sig\n    run: awk '/^SigIgn/ { print $2 }' /proc/self/status > ignored.txt\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("cargo-flow");
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", "trap '' USR2; exec \"$0\" flow run wf.yaml"])
+        .arg(&bin)
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(tmp.path().join("ignored.txt")).expect("written");
+    let mask = u64::from_str_radix(text.trim(), 16).expect("a hex mask");
+    assert_ne!(
+        mask & (1 << (libc::SIGUSR2 - 1)),
+        0,
+        "SIGUSR2 ignored: {text}"
+    );
+    assert_eq!(
+        mask & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE not ignored: {text}"
+    );
+}

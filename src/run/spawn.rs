@@ -135,8 +135,9 @@ pub fn find_program(
         .map_err(|_| io::Error::from(io::ErrorKind::NotFound))
 }
 
-/// Starts `spec` in a new process group, with the signal mask cleared and SIGPIPE (which
-/// cargo flow ignores) back to its default.
+/// Starts `spec` in a new process group, with the signal mask cleared and every signal at its
+/// default disposition but those cargo flow was started ignoring (SIGPIPE, which Rust ignores,
+/// goes back to its default too).
 pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
     let Some(addchdir) = spec.cwd.map_or(Some(None), |_| chdir_action().map(Some)) else {
         // A C library too old to change folders in posix_spawn: std's way, which forks.
@@ -189,10 +190,9 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
             attr.as_mut(),
             set.as_ptr(),
         ))?;
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
         check(libc::posix_spawnattr_setsigdefault(
             attr.as_mut(),
-            set.as_ptr(),
+            to_default(),
         ))?;
         check(libc::posix_spawnattr_setpgroup(attr.as_mut(), 0))?;
         let flags = libc::POSIX_SPAWN_SETPGROUP
@@ -217,6 +217,38 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
         )
     })?;
     Ok(Process { pid })
+}
+
+/// The signals a child starts with at their default disposition: all but those cargo flow
+/// was started ignoring, which a child inherits, as through a plain `exec` (`nohup`, or a
+/// shell's background job, ignore some). Naming them all matters for speed: the C library
+/// resets any signal not named here in the child with two system calls instead of one, 64
+/// extra calls at every start (13 µs of a 600 µs step).
+fn to_default() -> &'static libc::sigset_t {
+    struct Set(libc::sigset_t);
+    // SAFETY: a sigset_t is plain data, only read once made.
+    unsafe impl Sync for Set {}
+    unsafe impl Send for Set {}
+    static SET: OnceLock<Set> = OnceLock::new();
+    &SET.get_or_init(|| {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigfillset initialises the set; sigaction with no new action only reads
+        // the current one into `old`; sigdelset edits the initialised set.
+        unsafe {
+            libc::sigfillset(set.as_mut_ptr());
+            for sig in 1..=libc::SIGRTMAX() {
+                let mut old = MaybeUninit::<libc::sigaction>::zeroed();
+                if sig != libc::SIGPIPE
+                    && libc::sigaction(sig, std::ptr::null(), old.as_mut_ptr()) == 0
+                    && old.assume_init().sa_sigaction == libc::SIG_IGN
+                {
+                    libc::sigdelset(set.as_mut_ptr(), sig);
+                }
+            }
+            Set(set.assume_init())
+        }
+    })
+    .0
 }
 
 /// The variables set over the run's environment as `KEY=value` strings with their key
