@@ -169,7 +169,10 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
         .map(|d| CString::new(d.as_os_str().as_bytes()).map_err(|_| nul_error()))
         .transpose()?;
 
-    let mut actions = FileActions::new()?;
+    let mut actions = Object::new(
+        libc::posix_spawn_file_actions_init,
+        libc::posix_spawn_file_actions_destroy,
+    )?;
     for (target, fd) in spec.stdio.iter().enumerate() {
         // SAFETY: `actions` is initialised; both descriptors are plain integers here.
         check(unsafe {
@@ -180,7 +183,7 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
         // SAFETY: `add` is posix_spawn_file_actions_addchdir_np; `dir` outlives the spawn.
         check(unsafe { add(actions.as_mut(), dir.as_ptr()) })?;
     }
-    let mut attr = Attributes::new()?;
+    let mut attr = Object::new(libc::posix_spawnattr_init, libc::posix_spawnattr_destroy)?;
     // SAFETY: every pointer is to initialised local data; the sigset functions only write
     // into `set`.
     unsafe {
@@ -317,60 +320,39 @@ fn spawn_with_std(env: &Environment, spec: &Spec) -> io::Result<Process> {
     Ok(Process { pid })
 }
 
-/// posix_spawn's file actions, destroyed when dropped.
-struct FileActions(Box<MaybeUninit<libc::posix_spawn_file_actions_t>>);
+/// One of posix_spawn's C objects (file actions, attributes): initialised when made,
+/// destroyed when dropped, and never moved in between, as the C library may keep pointers
+/// into it.
+struct Object<T> {
+    value: Box<MaybeUninit<T>>,
+    destroy: unsafe extern "C" fn(*mut T) -> libc::c_int,
+}
 
-impl FileActions {
-    fn new() -> io::Result<Self> {
-        let mut a = Box::new(MaybeUninit::uninit());
-        // SAFETY: init writes an initial value into the allocation.
-        check(unsafe { libc::posix_spawn_file_actions_init(a.as_mut_ptr()) })?;
-        Ok(Self(a))
+impl<T> Object<T> {
+    fn new(
+        init: unsafe extern "C" fn(*mut T) -> libc::c_int,
+        destroy: unsafe extern "C" fn(*mut T) -> libc::c_int,
+    ) -> io::Result<Self> {
+        let mut value = Box::new(MaybeUninit::uninit());
+        // SAFETY: `init` writes an initial value into the allocation.
+        check(unsafe { init(value.as_mut_ptr()) })?;
+        Ok(Self { value, destroy })
     }
 
-    fn as_mut(&mut self) -> *mut libc::posix_spawn_file_actions_t {
-        self.0.as_mut_ptr()
+    fn as_mut(&mut self) -> *mut T {
+        self.value.as_mut_ptr()
     }
 
-    fn as_ptr(&self) -> *const libc::posix_spawn_file_actions_t {
-        self.0.as_ptr()
+    fn as_ptr(&self) -> *const T {
+        self.value.as_ptr()
     }
 }
 
-impl Drop for FileActions {
+impl<T> Drop for Object<T> {
     fn drop(&mut self) {
         // SAFETY: initialised in `new`, destroyed once.
         unsafe {
-            libc::posix_spawn_file_actions_destroy(self.0.as_mut_ptr());
-        }
-    }
-}
-
-/// posix_spawn's attributes, destroyed when dropped.
-struct Attributes(Box<MaybeUninit<libc::posix_spawnattr_t>>);
-
-impl Attributes {
-    fn new() -> io::Result<Self> {
-        let mut a = Box::new(MaybeUninit::uninit());
-        // SAFETY: init writes an initial value into the allocation.
-        check(unsafe { libc::posix_spawnattr_init(a.as_mut_ptr()) })?;
-        Ok(Self(a))
-    }
-
-    fn as_mut(&mut self) -> *mut libc::posix_spawnattr_t {
-        self.0.as_mut_ptr()
-    }
-
-    fn as_ptr(&self) -> *const libc::posix_spawnattr_t {
-        self.0.as_ptr()
-    }
-}
-
-impl Drop for Attributes {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed once.
-        unsafe {
-            libc::posix_spawnattr_destroy(self.0.as_mut_ptr());
+            (self.destroy)(self.value.as_mut_ptr());
         }
     }
 }
