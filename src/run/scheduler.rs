@@ -4,7 +4,7 @@
 //! not succeed. Workers on a rayon pool run the steps and report back over a channel.
 //!
 //! The scheduler also decides ahead: it leaves each worker the step to start next should its
-//! own step succeed (see [`Slot`]). The worker starts it at once and reports both, so a chain
+//! own step succeed (see `Slot`). The worker starts it at once and reports both, so a chain
 //! of quick steps does not wait for two thread wake-ups between each pair; the decision is
 //! still the scheduler's, made with the same priorities, and taken back when they change.
 
