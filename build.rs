@@ -35,6 +35,8 @@ fn main() {
         return;
     }
     if let Some(dir) = archive.parent() {
+        // A compiler update may move it; then the search path must be found again.
+        println!("cargo:rerun-if-changed={}", archive.display());
         println!("cargo:rustc-link-search=native={}", dir.display());
         println!("cargo:rustc-link-lib=static=gcc_eh");
     }

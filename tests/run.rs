@@ -656,3 +656,36 @@ fn steps_inherit_ignored_signals_but_not_sigpipe() {
         "SIGPIPE not ignored: {text}"
     );
 }
+
+#[test]
+fn a_free_worker_takes_a_step_offered_ahead_to_a_busy_one() {
+    // `c` is offered to the worker running `a`, the only one busy when it is decided; once
+    // `b` ends, its worker must take `c` rather than leave it waiting for `a`.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "steps:\n  - id: a\n    run: sleep 1.5\n  - id: b\n    run: 'true'\n  - id: c\n    run: 'true'\n",
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml", "-j", "2"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.find("✓ c").expect("c") < err.find("✓ a").expect("a"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_path_plain_commands_are_found_where_execvp_looks() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(tmp.path(), "steps:\n  - id: plain\n    run: 'true'\n");
+    let out = flow(tmp.path())
+        .env_remove("PATH")
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+}

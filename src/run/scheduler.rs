@@ -524,6 +524,15 @@ pub fn run<E: Executor>(
 
     pool.scope(|scope| {
         loop {
+            // A free worker takes the best ready step, even one offered to a busy worker,
+            // which would otherwise wait for that worker's step to end.
+            if stop_starting.is_none() && jobs.running() < parallel {
+                for job in jobs.all_mut() {
+                    if matches!(job.offered, Offered::Step { queued: true, .. }) {
+                        job.take_back(&mut board);
+                    }
+                }
+            }
             // Start what may start.
             while stop_starting.is_none() && jobs.running() < parallel {
                 let Some((_, Reverse(i))) = board.ready.pop() else {
@@ -593,15 +602,11 @@ pub fn run<E: Executor>(
                     }
                 });
             }
-            // Decide ahead what each worker starts next, or take back what was decided: all
-            // of it once nothing new may start, or an offer that a step which became ready
-            // since then outranks.
+            // Decide ahead what each worker starts next, or take back an offer that a step
+            // which became ready since then outranks. Once nothing new may start, workers
+            // leave their offers, which come back as their jobs end.
             if stop_starting.is_some() {
-                if !halt.swap(true, Ordering::SeqCst) {
-                    for job in jobs.all_mut() {
-                        job.take_back(&mut board);
-                    }
-                }
+                halt.store(true, Ordering::SeqCst);
             } else {
                 // Only now, once every free worker got a step: what is ready is offered only
                 // when no worker is free to start it.
@@ -659,6 +664,8 @@ pub fn run<E: Executor>(
                     let forced = interrupted.is_some();
                     interrupted.get_or_insert(sig);
                     stop_starting = Some(SkipReason::Interrupted);
+                    // Before the steps are stopped, so that no worker goes on to a new one.
+                    halt.store(true, Ordering::SeqCst);
                     reporter.event(&Event::Interrupted {
                         signal: sig,
                         forced,

@@ -124,13 +124,15 @@ pub fn find_program(
     if name.as_bytes().contains(&b'/') {
         return Ok(name.to_owned());
     }
+    // Without a PATH, the default `execvp` searches.
     let path = over
         .iter()
         .rev()
         .find(|(k, _)| *k == "PATH")
         .map(|(_, v)| *v)
-        .or_else(|| env.get(OsStr::new("PATH")));
-    which::which_in(name, path, cwd)
+        .or_else(|| env.get(OsStr::new("PATH")))
+        .unwrap_or(OsStr::new("/bin:/usr/bin"));
+    which::which_in(name, Some(path), cwd)
         .map(|p| p.into_os_string())
         .map_err(|_| io::Error::from(io::ErrorKind::NotFound))
 }
@@ -222,9 +224,11 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
     Ok(Process { pid })
 }
 
-/// The signals a child starts with at their default disposition: all but those cargo flow
-/// was started ignoring, which a child inherits, as through a plain `exec` (`nohup`, or a
-/// shell's background job, ignore some). Naming them all matters for speed: the C library
+/// The signals a child starts with at their default disposition: all but those ignored in
+/// cargo flow when the first step starts, which a child inherits, as through a plain `exec`.
+/// (SIGINT, SIGTERM, SIGHUP and SIGQUIT are not among them even when cargo flow was started
+/// ignoring them, under `nohup` or in a shell's background job: it handles them itself, and
+/// an `exec` resets a handled signal.) Naming them all matters for speed: the C library
 /// resets any signal not named here in the child with two system calls instead of one, 64
 /// extra calls at every start (13 µs of a 600 µs step).
 fn to_default() -> &'static libc::sigset_t {
@@ -239,7 +243,7 @@ fn to_default() -> &'static libc::sigset_t {
         // the current one into `old`; sigdelset edits the initialised set.
         unsafe {
             libc::sigfillset(set.as_mut_ptr());
-            for sig in 1..=libc::SIGRTMAX() {
+            for sig in 1..=last_signal() {
                 let mut old = MaybeUninit::<libc::sigaction>::zeroed();
                 if sig != libc::SIGPIPE
                     && libc::sigaction(sig, std::ptr::null(), old.as_mut_ptr()) == 0
@@ -252,6 +256,19 @@ fn to_default() -> &'static libc::sigset_t {
         }
     })
     .0
+}
+
+/// The highest signal number.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn last_signal() -> libc::c_int {
+    libc::SIGRTMAX()
+}
+
+/// The highest signal number: the classic 31 (a signal not named for reset is still reset,
+/// with one more call).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn last_signal() -> libc::c_int {
+    31
 }
 
 /// The variables set over the run's environment as `KEY=value` strings with their key
