@@ -11,11 +11,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use super::cache::{self, Upstream};
 use super::event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};
+use super::offer::{Job, Jobs, Offer, Offered, Rank};
 use crate::plan::Plan;
 use crate::plan::condition::DependencyState;
 
@@ -260,140 +261,16 @@ impl Board<'_> {
     }
 }
 
-/// Where a step stands in the queue: longest path behind it first, then declaration order.
-type Rank = (u64, Reverse<usize>);
-
 /// The rank of step `i`, as the ready queue orders steps.
 fn rank(plan: &Plan, i: usize) -> Rank {
     (plan.steps[i].weight, Reverse(i))
 }
 
-/// A step the scheduler chose ahead for a worker, with what it gets from the steps before it.
-struct Offer {
-    step: usize,
-    upstream: Upstream,
-}
-
-/// Where the scheduler leaves a worker the step to start when its own step succeeds. The
-/// scheduler puts an offer in and may take it back; the worker takes it when its step ends.
-/// Whichever takes it first decides, so an offered step starts once, and the scheduler
-/// learns that it did from the worker's [`Message::Done`].
-#[derive(Default)]
-struct Slot(Mutex<Option<Offer>>);
-
-impl Slot {
-    fn put(&self, offer: Offer) {
-        *self.lock() = Some(offer);
-    }
-
-    fn take(&self) -> Option<Offer> {
-        self.lock().take()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Offer>> {
-        // Nothing panics while holding it; were it poisoned, its content is still whole.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What the scheduler put in a job's slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Offered {
-    Nothing,
-    /// A step, taken from the ready queue or not (a successor, see [`Board::successor`]).
-    Step {
-        rank: Rank,
-        queued: bool,
-    },
-    /// The worker took the offer before it could be taken back; its `Done` will say so.
-    Taken,
-}
-
-/// A worker's run of steps, as the scheduler sees it.
-struct Job {
-    slot: Arc<Slot>,
-    /// The step it runs now.
-    step: usize,
-    /// Its step started since the last offer was made: its successor is still to be sought.
-    fresh: bool,
-    offered: Offered,
-}
-
-impl Job {
-    /// Takes the offer back, if the worker has not taken it: a step from the ready queue
-    /// returns to it; a successor is decided as usual when its last dependency ends.
-    fn take_back(&mut self, board: &mut Board) {
-        let Offered::Step { rank, queued } = self.offered else {
-            return;
-        };
-        self.offered = match self.slot.take() {
-            Some(_) if queued => {
-                board.ready.push(rank);
-                Offered::Nothing
-            }
-            Some(_) => Offered::Nothing,
-            None => Offered::Taken,
-        };
-    }
-}
-
-/// The jobs on the workers, by number; a number is reused once its job ends.
-#[derive(Default)]
-struct Jobs {
-    all: Vec<Option<Job>>,
-    free: Vec<usize>,
-    running: usize,
-}
-
-impl Jobs {
-    /// Registers a job that starts with `step` and returns its number.
-    fn add(&mut self, step: usize) -> usize {
-        let job = Job {
-            slot: Arc::default(),
-            step,
-            fresh: true,
-            offered: Offered::Nothing,
-        };
-        self.running += 1;
-        match self.free.pop() {
-            Some(n) => {
-                self.all[n] = Some(job);
-                n
-            }
-            None => {
-                self.all.push(Some(job));
-                self.all.len() - 1
-            }
-        }
-    }
-
-    fn remove(&mut self, n: usize) {
-        if self.all.get_mut(n).and_then(Option::take).is_some() {
-            self.running -= 1;
-            self.free.push(n);
-        }
-    }
-
-    fn running(&self) -> usize {
-        self.running
-    }
-
-    fn get(&self, n: usize) -> &Job {
-        match &self.all[n] {
-            Some(job) => job,
-            None => unreachable!("job {n} ended"),
-        }
-    }
-
-    fn get_mut(&mut self, n: usize) -> &mut Job {
-        match &mut self.all[n] {
-            Some(job) => job,
-            None => unreachable!("job {n} ended"),
-        }
-    }
-
-    fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
-        self.all.iter_mut().flatten()
+/// Takes back what was offered to `job`, if its worker has not taken it: a step from the ready
+/// queue returns to it; a successor is decided as usual when its last dependency ends.
+fn take_back(board: &mut Board, job: &mut Job) {
+    if let Some(rank) = job.take_back() {
+        board.ready.push(rank);
     }
 }
 
@@ -529,7 +406,7 @@ pub fn run<E: Executor>(
             if stop_starting.is_none() && jobs.running() < parallel {
                 for job in jobs.all_mut() {
                     if matches!(job.offered, Offered::Step { queued: true, .. }) {
-                        job.take_back(&mut board);
+                        take_back(&mut board, job);
                     }
                 }
             }
@@ -615,7 +492,7 @@ pub fn run<E: Executor>(
                         (job.offered, board.ready.peek())
                         && rank < top
                     {
-                        job.take_back(&mut board);
+                        take_back(&mut board, job);
                     }
                     offer_ahead(&mut board, job);
                 }
@@ -703,7 +580,7 @@ pub fn run<E: Executor>(
                         }
                         None => {
                             // Its worker is gone; what was offered to it comes back.
-                            jobs.get_mut(job).take_back(&mut board);
+                            take_back(&mut board, jobs.get_mut(job));
                             jobs.remove(job);
                         }
                     }
