@@ -689,3 +689,34 @@ fn without_path_plain_commands_are_found_where_execvp_looks() {
         .expect("runs");
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_step_is_reported_while_the_next_step_of_its_chain_runs() {
+    // `b` is started by the worker that ran `a`, without waiting for the scheduler; `a` must
+    // still be reported as soon as `b` is under way, not when `b` ends: `b` only ends once
+    // the test has seen `a`'s line.
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "steps:\n  - id: a\n    run: 'true'\n  - id: b\n    run: i=0; while [ ! -f go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; test -f go\n    depends_on: [a]\n",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-flow"))
+        .args(["flow", "run", "wf.yaml"])
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let err = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(err).lines() {
+        let line = line.expect("line");
+        if line.starts_with("✓ a") {
+            std::fs::write(tmp.path().join("go"), "").expect("go");
+        }
+        seen.push(line);
+    }
+    let status = child.wait().expect("waits");
+    assert!(status.success(), "{}", seen.join("\n"));
+}
