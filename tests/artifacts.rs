@@ -49,9 +49,7 @@ steps:
         !folder.join("api/skip.txt").exists(),
         "the glob took a file it does not match"
     );
-    let log = |id: &str| {
-        std::fs::read_to_string(dir.join(format!("target/flow/logs/wf/{id}.log"))).expect("log")
-    };
+    let log = |id: &str| common::read_log(&dir.join(format!("target/flow/logs/wf/{id}.log")));
     assert_eq!(log("use"), "app\na\nt\n");
     for id in ["argv", "env"] {
         assert_eq!(log(id), "api\napp\ndist\nindex.html\n", "{id}");

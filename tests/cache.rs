@@ -129,8 +129,7 @@ fn a_second_run_is_cached_and_restores_outputs() {
     assert_eq!(second.status("test"), "cached");
     // `report` has no cache: it runs, and reads the output that `build` recorded.
     assert_eq!(second.status("report"), "success");
-    let log =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/report.log")).expect("log");
+    let log = common::read_log(&tmp.path().join("target/flow/logs/wf/report.log"));
     assert_eq!(log, "size is 9\n");
     assert!(
         second.stderr.contains("✓ build cached"),
@@ -170,8 +169,8 @@ fn each_change_to_what_a_step_depends_on_runs_it_again() {
     settled("literal input created");
 
     let r = run(dir, &["--context", "profile=release"]);
+    // The command reads the value through the environment: its text is the same.
     r.ran_because("build", "context variable `profile` changed");
-    r.ran_because("build", "its command changed");
     run(dir, &["--context", "profile=release"]);
 
     let out = flow(dir)

@@ -7,8 +7,7 @@ use common::{flow, stderr, stdout, write_files};
 fn run_log(dir: &std::path::Path, args: &[&str], workflow: &str, step: &str) -> String {
     let out = flow(dir).args(args).output().expect("runs");
     assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::read_to_string(dir.join(format!("target/flow/logs/{workflow}/{step}.log")))
-        .expect("log")
+    common::read_log(&dir.join(format!("target/flow/logs/{workflow}/{step}.log")))
 }
 
 #[test]
@@ -36,7 +35,7 @@ steps:
             .output()
             .expect("runs");
         assert!(out.status.success(), "{}", stderr(&out));
-        std::fs::read_to_string(dir.join("target/flow/logs/vars/show.log")).expect("log")
+        common::read_log(&dir.join("target/flow/logs/vars/show.log"))
     };
     assert_eq!(run(&["run", "wf.yaml"]), "from-default renamed from-env\n");
     assert_eq!(
@@ -58,6 +57,8 @@ context:
 steps:
   - id: list
     run: printf '%s|' ${flags}
+  - id: list-quoted
+    run: printf '%s|' \"${flags}\"
   - id: argv
     run: [printf, '%s|', '${flags}', 'x${target}y']
   - id: escape
@@ -76,9 +77,14 @@ steps:
         )],
     );
     let args = ["run", "wf.yaml", "-c", "target=a b", "-c", "opts=--x --y"];
+    // A list reaches a shell as its items joined with spaces, which split like any variable.
     assert_eq!(
         run_log(tmp.path(), &args, "forms", "list"),
-        "--alpha|two words|"
+        "--alpha|two|words|"
+    );
+    assert_eq!(
+        run_log(tmp.path(), &args, "forms", "list-quoted"),
+        "--alpha two words|"
     );
     assert_eq!(
         run_log(tmp.path(), &args, "forms", "argv"),
@@ -111,7 +117,7 @@ fn hostile_workflow_defaults_run_nothing() {
     ];
     for value in hostile {
         let yaml = format!(
-            "name: hostile\ncontext:\n  target: {}\nsteps:\n  - id: show\n    run: printf '%s' ${{target}}\n",
+            "name: hostile\ncontext:\n  target: {}\nsteps:\n  - id: show\n    run: printf '%s' \"${{target}}\"\n  - id: unquoted\n    run: printf '%s' ${{target}}\n",
             serde_json::to_string(value).expect("json string is YAML")
         );
         write_files(tmp.path(), &[("wf.yaml", &yaml)]);
@@ -254,7 +260,7 @@ fn cargo_metadata_runs_only_when_facts_need_it() {
         calls().contains("metadata"),
         "packages needs cargo metadata"
     );
-    let log = std::fs::read_to_string(ws.join("target/flow/logs/facts/show.log")).expect("log");
+    let log = common::read_log(&ws.join("target/flow/logs/facts/show.log"));
     let root = ws.canonicalize().expect("canonical");
     assert_eq!(
         log.trim_end(),
@@ -302,7 +308,9 @@ fn one_step_per_package_pairs_up_and_shows_the_expansion() {
     );
     assert!(
         dry.contains("build:alpha")
-            && dry.contains("run: echo build alpha 0.1.0 $FLOW_CTX_PACKAGE"),
+            && dry.contains("run: echo build ${package} ${package_version} $FLOW_CTX_PACKAGE")
+            && dry.contains("${package} = \"alpha\"")
+            && dry.contains("${package_version} = \"0.1.0\""),
         "{dry}"
     );
 
@@ -310,12 +318,11 @@ fn one_step_per_package_pairs_up_and_shows_the_expansion() {
     assert!(out.status.success(), "{}", stderr(&out));
     let logs = ws.join("target/flow/logs/each");
     assert_eq!(
-        std::fs::read_to_string(logs.join("build:beta.log")).expect("log"),
+        common::read_log(&logs.join("build@beta.log")),
         "build beta 0.2.0 beta\n"
     );
     assert!(
-        std::fs::read_to_string(logs.join("test:alpha.log"))
-            .expect("log")
+        common::read_log(&logs.join("test@alpha.log"))
             .trim_end()
             .ends_with("/ws/alpha")
     );

@@ -110,8 +110,7 @@ fn runs_manifest_workflows_with_the_right_working_directory() {
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", stderr(&out));
-    let log =
-        std::fs::read_to_string(ws.join("target/flow/logs/alpha-release/pwd.log")).expect("log");
+    let log = common::read_log(&ws.join("target/flow/logs/alpha@release/pwd.log"));
     assert!(
         log.trim_end().ends_with("ws/alpha"),
         "a member's workflow runs in its folder: {log}"

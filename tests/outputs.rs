@@ -20,7 +20,7 @@ steps:
   - id: use
     depends_on: build
     run: |
-      printf '[%s]' ${steps.build.outputs.version} "${steps.build.outputs.hostile}" '${steps.build.outputs.hostile}' x${steps.build.outputs.hostile}y
+      printf '[%s]' ${steps.build.outputs.version} "${steps.build.outputs.hostile}" '${steps.build.outputs.hostile}' "x${steps.build.outputs.hostile}y"
       printf '{%s}' "$(printf '%s' "${steps.build.outputs.notes}")"
   - id: later
     depends_on: use
@@ -32,18 +32,20 @@ steps:
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", stderr(&out));
-    let log = std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/use.log")).expect("log");
+    let log = common::read_log(&tmp.path().join("target/flow/logs/wf/use.log"));
     let hostile = r#"$(touch pwned); `touch pwned` "q" 's' *"#;
     assert_eq!(
         log,
-        format!("[1.2.3][{hostile}][{hostile}][x{hostile}y]{{line one\n\nline three}}")
+        // Inside '...' nothing is expanded, as `$HOME` is not.
+        format!(
+            "[1.2.3][{hostile}][${{FLOW_OUTPUT_BUILD__HOSTILE}}][x{hostile}y]{{line one\n\nline three}}"
+        )
     );
     assert!(
         !tmp.path().join("pwned").exists(),
         "an output ran as a command"
     );
-    let later =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/later.log")).expect("log");
+    let later = common::read_log(&tmp.path().join("target/flow/logs/wf/later.log"));
     assert_eq!(
         later, "1.2.3\n",
         "outputs of any ancestor, not only a direct dependency"
@@ -167,4 +169,31 @@ steps:
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn outputs_whose_names_look_alike_arrive_apart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        r#"name: wf
+steps:
+  - id: a-b
+    run: echo c=1 >> "$FLOW_OUTPUT"
+  - id: a
+    run: echo b-c=2 >> "$FLOW_OUTPUT"
+  - id: A_b
+    run: echo c=3 >> "$FLOW_OUTPUT"
+  - id: use
+    depends_on: [a-b, a, A_b]
+    run: printf '[%s]' "${steps.a-b.outputs.c}" "${steps.a.outputs.b-c}" "${steps.A_b.outputs.c}"
+"#,
+    );
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = common::read_log(&tmp.path().join("target/flow/logs/wf/use.log"));
+    assert_eq!(log, "[1][2][3]");
 }

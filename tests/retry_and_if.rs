@@ -38,8 +38,7 @@ fn a_step_that_passes_after_failing_is_flaky() {
         "{err}"
     );
     assert!(err.contains("1 succeeded (1 flaky)"), "{err}");
-    let log =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/shaky.log")).expect("log");
+    let log = common::read_log(&tmp.path().join("target/flow/logs/wf/shaky.log"));
     assert_eq!(
         log,
         "--- cargo flow: attempt 1 of 4 ---\nattempt 1\n\n--- cargo flow: attempt 2 of 4 ---\nattempt 2\n",

@@ -48,11 +48,10 @@ fn seed_development_cycle_with_context() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let log = std::fs::read_to_string(
-        tmp.path()
+    let log = common::read_log(
+        &tmp.path()
             .join("target/flow/logs/development-cycle/benchmark.log"),
-    )
-    .expect("log");
+    );
     assert_eq!(
         log,
         "python benchmark.py --target librex/equilibria --env staging\n"
@@ -91,14 +90,15 @@ fn context_values_cannot_inject_shell_syntax() {
             !tmp.path().join("pwned").exists(),
             "{hostile} ran a command"
         );
-        let log = std::fs::read_to_string(
-            tmp.path()
+        let log = common::read_log(
+            &tmp.path()
                 .join("target/flow/logs/development-cycle/test.log"),
-        )
-        .expect("log");
+        );
+        // The value arrives as text, split into words as any unquoted shell variable is.
+        let words: Vec<&str> = hostile.split_whitespace().collect();
         assert_eq!(
             log,
-            format!("pytest {hostile}\n"),
+            format!("pytest {}\n", words.join(" ")),
             "the literal text arrives"
         );
     }
@@ -246,13 +246,11 @@ steps:
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", stderr(&out));
-    let log =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/envwf/show.log")).expect("log");
+    let log = common::read_log(&tmp.path().join("target/flow/logs/envwf/show.log"));
     let mut lines = log.lines();
     assert_eq!(lines.next(), Some("envwf show from-workflow from-step"));
     assert!(lines.next().expect("pwd").ends_with("/sub"));
-    let argv =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/envwf/argv.log")).expect("log");
+    let argv = common::read_log(&tmp.path().join("target/flow/logs/envwf/argv.log"));
     assert_eq!(
         argv, "a b|$HOME|",
         "the list form passes arguments as they are, with no shell"
@@ -342,8 +340,7 @@ fn timeouts_stop_the_whole_tree() {
     );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(survivors(&marker), Vec::<String>::new());
-    let log =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/tree.log")).expect("log");
+    let log = common::read_log(&tmp.path().join("target/flow/logs/wf/tree.log"));
     assert_eq!(log, "before\n", "output before the kill is kept");
 }
 
@@ -393,8 +390,7 @@ fn a_leaky_child_does_not_hang_the_run() {
         }
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(survivors(&marker), Vec::<String>::new(), "{mode}");
-        let log =
-            std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/leaky.log")).expect("log");
+        let log = common::read_log(&tmp.path().join("target/flow/logs/wf/leaky.log"));
         assert_eq!(log, "started\n");
     }
 }
@@ -568,8 +564,7 @@ fn killed_by_sigkill_is_named() {
         "{}",
         stderr(&out)
     );
-    let log =
-        std::fs::read_to_string(tmp.path().join("target/flow/logs/wf/doomed.log")).expect("log");
+    let log = common::read_log(&tmp.path().join("target/flow/logs/wf/doomed.log"));
     assert_eq!(log, "before\n");
 }
 

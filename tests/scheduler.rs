@@ -22,12 +22,15 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
         .enumerate()
         .map(|(i, d)| PlannedStep {
             id: format!("s{i}"),
-            command: Run::Shell("true".into()),
+            command: Run::Argv(vec!["true".into()]),
+            written: "true".into(),
             deps: d,
             dependents: dependents[i].clone(),
             weight: weights[i],
             timeout: Timeout::Never,
             env: Vec::new(),
+            passed: Vec::new(),
+            shown: Vec::new(),
             cwd: PathBuf::from("/"),
             description: None,
             condition: None,
@@ -35,6 +38,7 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
             output_refs: Vec::new(),
             artifacts: Vec::new(),
             cache: None,
+            reevaluates: None,
         })
         .collect();
     Plan {

@@ -1,7 +1,10 @@
-//! What cargo flow guarantees about hostile input: values never become shell syntax, and
-//! workflows are read only from the workspace or the path given.
+//! What cargo flow guarantees about hostile input: values never become shell syntax, in any
+//! position and under any shell, and workflows are read only from the workspace or the path
+//! given.
 
 mod common;
+
+use std::path::Path;
 
 use common::{flow, stderr, stdout, write_files};
 
@@ -15,11 +18,13 @@ const HOSTILE: &[&str] = &[
     "a | touch pwned",
     "x\ntouch pwned",
     "x\rtouch pwned",
+    "x\nEOF\ntouch pwned",
     "'; touch pwned; '",
     "\"; touch pwned; \"",
     "$HOME",
     "${HOME}",
     "$((6*7))",
+    "a[$(touch pwned)]",
     "*",
     "?",
     "[a-z]*",
@@ -30,6 +35,7 @@ const HOSTILE: &[&str] = &[
     "< /etc/passwd",
     "& touch pwned",
     "\\",
+    "\\\"; touch pwned; \\\"",
     "!!",
     "#not a comment",
     " leading and trailing ",
@@ -40,131 +46,136 @@ const HOSTILE: &[&str] = &[
     "é漢字 ✓",
 ];
 
-#[test]
-fn hostile_values_arrive_literally_in_shell_and_argv_forms() {
-    assert!(HOSTILE.len() >= 20);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            "name: hostile
-steps:
-  - id: shell
-    run: printf '%s' ${value}
-  - id: argv
-    run: [printf, '%s', '${value}']
-  - id: double
-    run: printf '[%s]' \"${value}\"
-  - id: single
-    run: printf '[%s]' '${value}'
-  - id: nested
-    run: printf '[%s]' \"$(printf '%s' \"${value}\")\"
-  - id: mixed
-    run: printf '[%s]' pre${value}post
-  - id: after-comment
-    run: |
-      # don't let this apostrophe open a quote
-      printf '[%s]' ${value}
-  - id: after-arithmetic
-    run: |
-      n=$((1 << 2)); m=$(( (n) << 1 ))
-      printf '[%s]' ${value}
-  - id: after-escape
-    run: printf '[%s]' \"\\${HOME}\" \"${value}\"
-  - id: environment
-    run: printf '%s' \"$FLOW_CTX_VALUE\"
+/// The shells every position is tried under: Debian's `/bin/sh` (dash), bash as `/bin/sh` is
+/// on macOS and Fedora, and dash by name.
+const SHELLS: &[Option<&str>] = &[None, Some("bash --posix"), Some("dash"), Some("bash")];
 
-  - id: heredoc
-    run: |
-      cat <<EOF
-      [${value}]
-      EOF
-  - id: quoted-heredoc
-    run: |
-      cat <<'EOF'
-      [${value}]
-      EOF",
-        )],
-    );
+/// Steps that read `${value}` in every position where a shell reads text differently, each
+/// with what it must print. `{v}` stands for the value.
+const POSITIONS: &[(&str, &str, &str)] = &[
+    ("double", "printf '[%s]' \"${value}\"", "[{v}]"),
+    ("single", "printf '[%s]' '${value}'", "[${FLOW_CTX_VALUE}]"),
+    (
+        "in-word",
+        "printf '[%s]' \"pre${value}post\"",
+        "[pre{v}post]",
+    ),
+    (
+        "nested",
+        "printf '[%s]' \"$(printf '%s' \"${value}\")\"",
+        "[{v}]",
+    ),
+    (
+        "backticks",
+        "printf '[%s]' \"`printf '%s' \\\"${value}\\\"`\"",
+        "[{v}]",
+    ),
+    (
+        "case-in-substitution",
+        "printf '[%s]' \"$(case x in x) printf '%s' \"${value}\";; esac)\"",
+        "[{v}]",
+    ),
+    (
+        "after-comment",
+        "# don't allow this apostrophe to open a quote\nprintf '[%s]' \"${value}\"",
+        "[{v}]",
+    ),
+    (
+        "after-escape",
+        "printf '[%s]' \"\\${HOME}\" \"${value}\"",
+        "[${HOME}][{v}]",
+    ),
+    (
+        "nested-default",
+        "printf '[%s]' \"${unset_here:-${value}}\"",
+        "[{v}]",
+    ),
+    ("heredoc", "cat <<EOF\n[${value}]\nEOF", "[{v}]\n"),
+    (
+        "quoted-heredoc",
+        "cat <<'EOF'\n[${value}]\nEOF",
+        "[${FLOW_CTX_VALUE}]\n",
+    ),
+    (
+        "double-quoted-heredoc",
+        "cat <<\"EOF\"\n[${value}]\nEOF",
+        "[${FLOW_CTX_VALUE}]\n",
+    ),
+    (
+        "heredoc-after-heredoc",
+        "cat <<'A' >/dev/null\n$(touch pwned)\nA\ncat <<EOF\n[${value}]\nEOF",
+        "[{v}]\n",
+    ),
+    ("environment", "printf '[%s]' \"$FLOW_CTX_VALUE\"", "[{v}]"),
+];
+
+/// Positions where bash evaluates values again: only a shell that does not (dash) runs them
+/// with any value; under bash, a value that could run something is refused.
+const ARITHMETIC: &[(&str, &str, &str)] = &[
+    (
+        "after-arithmetic",
+        "n=$((1 << 2)); m=$(( (n) << 1 ))\nprintf '[%s]' \"${value}\"",
+        "[{v}]",
+    ),
+    (
+        "after-double-parens",
+        "((n = 1)) 2>/dev/null; printf '[%s]' \"${value}\"",
+        "[{v}]",
+    ),
+];
+
+fn workflow_for(shell: Option<&str>, steps: &[(&str, &str, &str)]) -> String {
+    let mut yaml = String::from("name: hostile\n");
+    if let Some(sh) = shell {
+        yaml.push_str(&format!("shell: {sh}\n"));
+    }
+    yaml.push_str("steps:\n");
+    for (id, run, _) in steps {
+        yaml.push_str(&format!("  - id: {id}\n    run: |\n"));
+        for line in run.lines() {
+            yaml.push_str(&format!("      {line}\n"));
+        }
+    }
+    yaml.push_str("  - id: argv\n    run: [printf, '[%s]', '${value}']\n");
+    yaml
+}
+
+fn log(dir: &Path, step: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(format!("target/flow/logs/hostile/{step}.log")))
+        .unwrap_or_else(|e| panic!("log of {step}: {e}"));
+    // The header says what the step received; the step's own output follows.
+    let mut rest = text.as_str();
+    while rest.starts_with("--- cargo flow:") {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r);
+    }
+    rest.to_string()
+}
+
+/// Runs every position with every value under `shell`, and checks what each step printed.
+fn every_value_arrives_literally(shell: Option<&str>, steps: &[(&str, &str, &str)]) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(tmp.path(), &[("wf.yaml", &workflow_for(shell, steps))]);
     for value in HOSTILE {
-        // A line break could end a here-document early: such values are refused there.
-        let in_heredoc = !value.contains('\n') && !value.contains('\r');
-        let yaml = std::fs::read_to_string(tmp.path().join("wf.yaml")).expect("yaml");
-        let steps = if in_heredoc {
-            yaml.clone()
-        } else {
-            yaml.split("  - id: heredoc")
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        };
-        std::fs::write(tmp.path().join("wf-now.yaml"), steps).expect("write");
         let out = flow(tmp.path())
-            .args(["run", "wf-now.yaml", "--context", &format!("value={value}")])
+            .args(["run", "wf.yaml", "--context", &format!("value={value}")])
             .output()
             .expect("runs");
-        assert!(out.status.success(), "{value:?}: {}", stderr(&out));
-        let log = |step: &str| {
-            std::fs::read_to_string(
-                tmp.path()
-                    .join(format!("target/flow/logs/hostile/{step}.log")),
-            )
-            .expect("log")
-        };
-        assert_eq!(log("shell"), *value, "shell form, {value:?}");
-        assert_eq!(log("argv"), *value, "argv form, {value:?}");
-        assert_eq!(log("environment"), *value, "environment, {value:?}");
-        assert_eq!(
-            log("double"),
-            format!("[{value}]"),
-            "inside double quotes, {value:?}"
+        assert!(
+            out.status.success(),
+            "{shell:?} {value:?}: {}",
+            stderr(&out)
         );
-        assert_eq!(
-            log("single"),
-            format!("[{value}]"),
-            "inside single quotes, {value:?}"
-        );
-        assert_eq!(
-            log("nested"),
-            format!("[{value}]"),
-            "inside $(...) in double quotes, {value:?}"
-        );
-        assert_eq!(
-            log("mixed"),
-            format!("[pre{value}post]"),
-            "inside a word, {value:?}"
-        );
-        assert_eq!(
-            log("after-comment"),
-            format!("[{value}]"),
-            "after a comment with a quote, {value:?}"
-        );
-        assert_eq!(
-            log("after-arithmetic"),
-            format!("[{value}]"),
-            "after a shift in arithmetic, {value:?}"
-        );
-        assert_eq!(
-            log("after-escape"),
-            format!("[${{HOME}}][{value}]"),
-            "after an escaped `$`, {value:?}"
-        );
-        if in_heredoc {
+        for (id, _, expected) in steps {
             assert_eq!(
-                log("heredoc"),
-                format!("[{value}]\n"),
-                "in a here-document, {value:?}"
-            );
-            assert_eq!(
-                log("quoted-heredoc"),
-                format!("[{value}]\n"),
-                "in a quoted here-document, {value:?}"
+                log(tmp.path(), id),
+                expected.replace("{v}", value),
+                "{id} under {shell:?}, {value:?}"
             );
         }
+        assert_eq!(log(tmp.path(), "argv"), format!("[{value}]"), "{value:?}");
         assert!(
             !tmp.path().join("pwned").exists(),
-            "{value:?} ran a command"
+            "{value:?} ran a command under {shell:?}"
         );
         // Logs of the next value must come from its own run.
         let _ = std::fs::remove_dir_all(tmp.path().join("target"));
@@ -172,26 +183,250 @@ steps:
 }
 
 #[test]
-fn a_line_break_cannot_end_a_here_document_early() {
+fn hostile_values_arrive_literally_in_every_position_under_every_shell() {
+    assert!(HOSTILE.len() >= 30);
+    for shell in SHELLS {
+        every_value_arrives_literally(*shell, POSITIONS);
+    }
+}
+
+#[test]
+fn bash_specific_quoting_cannot_run_a_value() {
+    // `$'...'` is a quote to bash and not to dash: what follows it is still only a value.
+    let steps = [(
+        "ansi-c-quote",
+        "printf '[%s]' $'it\\'s' \"${value}\"",
+        "[it's][{v}]",
+    )];
+    every_value_arrives_literally(Some("bash --posix"), &steps);
+}
+
+#[test]
+fn arithmetic_runs_every_value_under_dash() {
+    every_value_arrives_literally(Some("dash"), ARITHMETIC);
+}
+
+#[test]
+fn under_bash_a_value_that_could_run_is_refused_where_bash_evaluates_values_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for shell in [None, Some("bash --posix"), Some("bash")] {
+        write_files(tmp.path(), &[("wf.yaml", &workflow_for(shell, ARITHMETIC))]);
+        for value in HOSTILE {
+            let out = flow(tmp.path())
+                .args(["run", "wf.yaml", "--context", &format!("value={value}")])
+                .output()
+                .expect("runs");
+            if value.contains(['$', '`']) {
+                assert_eq!(out.status.code(), Some(2), "{value:?}: {}", stderr(&out));
+                let err = stderr(&out);
+                assert!(
+                    err.contains("flow::unsafe-value")
+                        && err.contains("context variable `value` holds `$` or a backtick")
+                        && err.contains("shell: dash"),
+                    "{err}"
+                );
+            } else {
+                assert!(out.status.success(), "{value:?}: {}", stderr(&out));
+                assert_eq!(log(tmp.path(), "after-arithmetic"), format!("[{value}]"));
+            }
+            assert!(
+                !tmp.path().join("pwned").exists(),
+                "{value:?} under {shell:?}"
+            );
+            let _ = std::fs::remove_dir_all(tmp.path().join("target"));
+        }
+    }
+}
+
+/// Commands in which bash runs `$(...)` from a value, each seen to do so: cargo flow refuses
+/// the value in every one of them.
+const BASH_RUNS_A_VALUE: &[&str] = &[
+    "echo $(( ${value} + 1 ))",
+    "(( ${value} ))",
+    "let \"n=${value}\"",
+    "[[ ${value} -eq 1 ]]",
+    "declare -i n; n=${value}",
+    "a=(1 2); echo ${a[${value}]}",
+    "v=abc; echo ${v:${value}}",
+    "test -v \"${value}\"",
+    "[ -v \"${value}\" ]",
+    "read \"${value}\" </dev/null",
+    "printf -v \"${value}\" x",
+    "x=${value}; echo ${!x}",
+    "declare -n r=\"${value}\"; echo $r",
+    "for ((i=0;i<${value};i++)); do :; done",
+    "x=(); x[${value}]=1",
+    "set -- a b; echo ${@:${value}}",
+];
+
+#[test]
+fn every_place_bash_runs_a_value_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let payload = "a[$(touch pwned)]";
+    for command in BASH_RUNS_A_VALUE {
+        // The danger is real: bash itself runs the value here.
+        let direct = command.replace("${value}", "$FLOW_CTX_VALUE");
+        let status = std::process::Command::new("bash")
+            .args(["-c", &direct])
+            .env("FLOW_CTX_VALUE", payload)
+            .current_dir(tmp.path())
+            .output()
+            .expect("bash runs");
+        assert!(
+            tmp.path().join("pwned").exists(),
+            "bash did not run the value in `{command}`: {status:?}"
+        );
+        std::fs::remove_file(tmp.path().join("pwned")).expect("remove");
+        let yaml = format!(
+            "name: hostile\nshell: bash\nsteps:\n  - id: s\n    run: '{}'\n",
+            command.replace('\'', "''")
+        );
+        write_files(tmp.path(), &[("wf.yaml", &yaml)]);
+        let out = flow(tmp.path())
+            .args(["run", "wf.yaml", "-c", &format!("value={payload}")])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("flow::unsafe-value"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!tmp.path().join("pwned").exists(), "{command}");
+        // Another value that names a variable holding the payload is refused as well: every
+        // context value reaches every step.
+        let out = flow(tmp.path())
+            .args([
+                "run",
+                "wf.yaml",
+                "-c",
+                "value=FLOW_CTX_OTHER",
+                "-c",
+                &format!("other={payload}"),
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("context variable `other`"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!tmp.path().join("pwned").exists(), "{command}");
+    }
+}
+
+#[test]
+fn an_output_that_bash_could_run_fails_the_step_that_reads_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     write_files(
         tmp.path(),
         &[(
             "wf.yaml",
-            "name: h\nsteps:\n  - id: h\n    run: |\n      cat <<EOF\n      ${value}\n      EOF\n",
+            "name: hostile
+shell: bash
+steps:
+  - id: write
+    run: printf 'n=a[$(touch pwned)]\\n' >> \"$FLOW_OUTPUT\"
+  - id: count
+    depends_on: write
+    run: echo $(( ${steps.write.outputs.n} + 1 ))
+  - id: show
+    depends_on: write
+    run: printf '[%s]' \"${steps.write.outputs.n}\"
+  - id: dash
+    depends_on: write
+    shell: dash
+    run: (echo $(( ${steps.write.outputs.n} + 1 ))) 2>/dev/null; echo survived
+",
         )],
     );
     let out = flow(tmp.path())
-        .args(["run", "wf.yaml", "-c", "value=x\nEOF\ntouch pwned"])
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("✗ count")
+            && err.contains("it reads output `n` of `write`, which holds `$` or a backtick"),
+        "{err}"
+    );
+    assert!(err.contains("✓ show") && err.contains("✓ dash"), "{err}");
+    assert_eq!(log(tmp.path(), "show"), "[a[$(touch pwned)]]");
+    assert!(!tmp.path().join("pwned").exists());
+}
+
+#[test]
+fn names_that_differ_never_share_a_variable() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            "wf.yaml",
+            "name: hostile
+steps:
+  - id: show
+    run: printf '[%s]' \"${a-b}\" \"${a_b}\" \"${A.B}\" \"${TARGET}\" \"${target}\"
+  - id: env
+    run: printf '[%s]' \"$FLOW_CTX_A_hB\" \"$FLOW_CTX_A_B\" \"$FLOW_CTX_a_db\" \"$FLOW_CTX_target\" \"$FLOW_CTX_TARGET\"
+",
+        )],
+    );
+    let out = flow(tmp.path())
+        .args([
+            "run", "wf.yaml", "-c", "a-b=1", "-c", "a_b=2", "-c", "A.B=3", "-c", "TARGET=4", "-c",
+            "target=5",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(log(tmp.path(), "show"), "[1][2][3][4][5]");
+    assert_eq!(log(tmp.path(), "env"), "[1][2][3][4][5]");
+}
+
+#[test]
+fn a_value_that_exec_cannot_carry_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let yaml = format!(
+        "name: hostile
+context:
+  big: {}
+steps:
+  - id: big
+    run: printf '%s' ${{big}} | wc -c
+  - id: writer
+    run: head -c 140000 /dev/zero | tr '\\0' x | sed 's/^/huge=/' >> \"$FLOW_OUTPUT\"
+  - id: nul
+    run: printf 'z=a\\0b\\n' >> \"$FLOW_OUTPUT\"
+",
+        "x".repeat(130 * 1024)
+    );
+    write_files(tmp.path(), &[("wf.yaml", &yaml)]);
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("holds a line break and stands in a here-document"),
+        stderr(&out).contains("the value of `big` is") && stderr(&out).contains("128 KiB"),
         "{}",
         stderr(&out)
     );
-    assert!(!tmp.path().join("pwned").exists());
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml", "-c", "big=small"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("✗ writer") && err.contains("`huge` is 140000 bytes"),
+        "{err}"
+    );
+    assert!(
+        err.contains("✗ nul") && err.contains("`z` holds a NUL byte"),
+        "{err}"
+    );
 }
 
 #[test]

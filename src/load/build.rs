@@ -19,6 +19,7 @@ pub const WORKFLOW_KEYS: &[&str] = &[
     "env",
     "timeout",
     "retry",
+    "shell",
     "steps",
 ];
 /// The keys a step may have.
@@ -35,6 +36,7 @@ pub const STEP_KEYS: &[&str] = &[
     "if",
     "artifacts",
     "cache",
+    "shell",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -84,9 +86,7 @@ impl<'a> Fields<'a> {
 /// `depends_on`.
 fn synonym(key: &str) -> Option<&'static str> {
     Some(match key.to_ascii_lowercase().as_str() {
-        "command" | "comand" | "commands" | "cmd" | "cmds" | "script" | "shell" | "exec" | "do" => {
-            "run"
-        }
+        "command" | "comand" | "commands" | "cmd" | "cmds" | "script" | "exec" | "do" => "run",
         "needs" | "deps" | "depends" | "dependencies" | "after" | "requires" | "depend_on"
         | "dependson" => "depends_on",
         "dir" | "workdir" | "working_directory" | "working-directory" | "directory" | "cd" => "cwd",
@@ -172,6 +172,7 @@ pub fn workflow(
         env: Vec::new(),
         timeout: None,
         retry: None,
+        shell: None,
         steps: Vec::new(),
         origin,
     };
@@ -204,6 +205,7 @@ pub fn workflow(
         .get("timeout")
         .and_then(|n| timeout(source, n, problems));
     wf.retry = fields.get("retry").and_then(|n| retry(source, n, problems));
+    wf.shell = fields.get("shell").and_then(|n| shell(source, n, problems));
     match fields.get("steps") {
         None => problems.push(
             Problem::at(
@@ -325,6 +327,7 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .map(|n| paths(source, n, "`artifacts`", problems))
         .unwrap_or_default();
     let cache = fields.get("cache").and_then(|n| cache(source, n, problems));
+    let shell = fields.get("shell").and_then(|n| shell(source, n, problems));
     Some(Step {
         id: id?,
         run: run?,
@@ -338,8 +341,53 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         condition,
         artifacts,
         cache,
+        shell,
         span: node.span,
     })
+}
+
+/// `shell:`: the program that runs a shell `run`, with its options, as `bash --posix` or
+/// `[bash, --posix]`; the command follows as `-c <command>`.
+fn shell(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Vec<String>>> {
+    let words = match &node.value {
+        Value::List(items) => items
+            .iter()
+            .map(|i| string(source, i, "a word of `shell`", problems).map(|s| s.value))
+            .collect::<Option<Vec<String>>>()?,
+        _ => {
+            let text = string(source, node, "`shell`", problems)?;
+            match shell_words::split(&text.value) {
+                Ok(words) => words,
+                Err(e) => {
+                    problems.push(
+                        Problem::at(
+                            "flow::bad-shell",
+                            format!("`shell` cannot be read as words: {e}"),
+                            source,
+                            label_span(node),
+                            "here",
+                        )
+                        .with_help("write the program and its options, e.g. `shell: bash --posix`"),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    if words.first().is_none_or(|w| w.is_empty()) {
+        problems.push(
+            Problem::at(
+                "flow::bad-shell",
+                "`shell` names no program",
+                source,
+                label_span(node),
+                "empty",
+            )
+            .with_help("name the shell that runs the command, e.g. `shell: bash`"),
+        );
+        return None;
+    }
+    Some(Spanned::new(words, node.span))
 }
 
 /// A list of paths or globs (`[dist/app, "docs/**/*.html"]`), or a single one as a string.

@@ -22,6 +22,8 @@ pub struct Workflow {
     pub timeout: Option<Spanned<Timeout>>,
     /// `retry:` default for its steps.
     pub retry: Option<Spanned<Retry>>,
+    /// `shell:` default for its steps: the program and options that run a shell `run`.
+    pub shell: Option<Spanned<Vec<String>>>,
     /// The steps in declaration order.
     pub steps: Vec<Step>,
     /// Where it was declared.
@@ -87,6 +89,8 @@ pub struct Step {
     pub artifacts: Vec<Spanned<String>>,
     /// `cache:`: what decides whether it has to run again.
     pub cache: Option<Spanned<Cache>>,
+    /// `shell:`: the program and options that run its command, over the workflow's.
+    pub shell: Option<Spanned<Vec<String>>>,
     /// The span of the whole step entry.
     pub span: Span,
 }

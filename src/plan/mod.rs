@@ -1,21 +1,28 @@
 //! Resolving variables, validating, and building the graph: a [`Plan`] that cannot be invalid.
+//!
+//! [`plan`] is a pipeline of passes over the workflow, each reporting every problem it finds:
+//! ids, dependencies, cycles, instances (a `for_each` step becomes one per package), the
+//! steps themselves (in [`step`]), the selection asked for on the command line, and the
+//! names and values that must fit the platform. A plan is made only when none found any.
 
 pub mod condition;
 pub mod expand;
 pub mod graph;
-pub mod shell;
+pub mod names;
+pub mod reevaluate;
+mod step;
+pub use step::{MACHINE_VARIABLES, MAX_VALUE_BYTES};
 pub mod substitute;
 pub mod vars;
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Problem, Problems};
 use crate::load::model::{Command, ContextValue, Retry, Timeout, Workflow};
 use crate::load::{Package, Project};
 use crate::suggest::did_you_mean;
-use substitute::{At, OutputScope, Quote};
 use vars::Vars;
 
 /// A validated workflow, ready to run: every dependency exists, there is no cycle, every
@@ -35,9 +42,10 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The folder name a workflow's files go in: `pkg:release` becomes `pkg-release`.
+    /// The folder name a workflow's files go in (see [`names::file_name`]): `pkg:release` is
+    /// `pkg@release`.
     pub fn folder(&self) -> String {
-        folder_name(&self.workflow)
+        names::file_name(&self.workflow)
     }
 
     /// Where step logs go: `target/flow/logs/<workflow>`.
@@ -47,7 +55,7 @@ impl Plan {
 
     /// Where a step's artifacts are copied: `target/flow/artifacts/<workflow>/<step>`.
     pub fn artifact_dir(&self, step: &PlannedStep) -> PathBuf {
-        artifacts_root(&self.dir, &self.workflow).join(&step.id)
+        artifacts_root(&self.dir, &self.workflow).join(names::file_name(&step.id))
     }
 
     /// Where the last successful run of each cached step is recorded.
@@ -57,8 +65,8 @@ impl Plan {
 }
 
 /// Where a workflow's cached steps are recorded: `target/flow/cache/<workflow>`.
-pub fn cache_dir(state_dir: &std::path::Path, workflow: &str) -> PathBuf {
-    state_dir.join("cache").join(folder_name(workflow))
+pub fn cache_dir(state_dir: &Path, workflow: &str) -> PathBuf {
+    state_dir.join("cache").join(names::file_name(workflow))
 }
 
 /// cargo flow's folder in a project's target dir.
@@ -67,23 +75,8 @@ pub fn state_dir(project: &Project) -> PathBuf {
 }
 
 /// The folder that holds a workflow's artifacts, one subfolder per step.
-fn artifacts_root(dir: &std::path::Path, workflow: &str) -> PathBuf {
-    dir.join("artifacts").join(folder_name(workflow))
-}
-
-/// A workflow's name as a folder name: characters other than letters, digits, `_`, `.` and
-/// `-` become `-`.
-fn folder_name(workflow: &str) -> String {
-    workflow
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+fn artifacts_root(dir: &Path, workflow: &str) -> PathBuf {
+    dir.join("artifacts").join(names::file_name(workflow))
 }
 
 /// One step of a plan.
@@ -93,6 +86,8 @@ pub struct PlannedStep {
     pub id: String,
     /// What it runs, variables substituted.
     pub command: Run,
+    /// Its command as written in the workflow, for its log and `--dry-run`.
+    pub written: String,
     /// Indices of the steps it waits for.
     pub deps: Vec<usize>,
     /// Indices of the steps that wait for it.
@@ -101,8 +96,14 @@ pub struct PlannedStep {
     pub weight: u64,
     /// How long it may run.
     pub timeout: Timeout,
-    /// Environment variables it gets, beyond cargo flow's own.
+    /// Environment variables its workflow and itself set (`env:`), variables substituted.
     pub env: Vec<(String, String)>,
+    /// Environment variables cargo flow sets for it alone, beyond every step's `FLOW_CTX_*`:
+    /// its package's facts and the artifact folders its command reads.
+    pub passed: Vec<(String, String)>,
+    /// The values its shell command reads, as written there (`${target}`), with the value:
+    /// what its log and `--dry-run` show. The outputs it reads are in `output_refs`.
+    pub shown: Vec<(String, String)>,
     /// Where it runs.
     pub cwd: PathBuf,
     /// Its description.
@@ -117,6 +118,9 @@ pub struct PlannedStep {
     pub artifacts: Vec<String>,
     /// What decides whether it has to run again, when it is cached.
     pub cache: Option<CachePlan>,
+    /// Where bash may evaluate a value again in its command (see [`reevaluate`]), when its
+    /// shell is not known not to: the outputs it reads must then hold no `$` or backtick.
+    pub reevaluates: Option<String>,
 }
 
 /// A cached step's `cache:`, variables substituted.
@@ -126,7 +130,8 @@ pub struct CachePlan {
     pub inputs: Vec<String>,
     /// Paths or globs of the files it writes.
     pub outputs: Vec<String>,
-    /// Names of the environment variables it depends on.
+    /// Names of the environment variables it depends on: those of `cache.env`, and those its
+    /// command names as `${NAME}` but for [`step::MACHINE_VARIABLES`].
     pub env: Vec<String>,
     /// The context variables its command, environment and working directory use, with their
     /// values, sorted by name.
@@ -147,8 +152,13 @@ pub struct OutputRef {
 /// A resolved command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Run {
-    /// A command line for `sh -c`.
-    Shell(String),
+    /// A command line for a shell, run as `<shell> -c <line>`.
+    Shell {
+        /// The line, each value a reference to the environment variable that holds it.
+        line: String,
+        /// The shell and its options (`shell:`); `None` for `/bin/sh`.
+        shell: Option<Vec<String>>,
+    },
     /// A program and its arguments.
     Argv(Vec<String>),
 }
@@ -157,7 +167,7 @@ impl Run {
     /// The command as one line, for listings.
     pub fn display(&self) -> String {
         match self {
-            Run::Shell(s) => s.clone(),
+            Run::Shell { line, .. } => line.clone(),
             Run::Argv(args) => shell_words::join(args),
         }
     }
@@ -241,39 +251,196 @@ pub fn needs_workspace(wf: &Workflow, options: &PlanOptions) -> bool {
 /// One step of the plan before it is wired: a declared step, or one package's instance of a
 /// `for_each` step.
 struct Instance<'a> {
+    /// The declared step.
     step: usize,
+    /// Its package, for an instance of a `for_each` step.
     package: Option<&'a Package>,
+    /// Whether it is the first instance of its declared step, which reports the problems
+    /// all its instances share.
+    first: bool,
+}
+
+/// The declared steps as a graph: ids to indices, and each step's dependencies.
+struct Declared<'a> {
+    index: HashMap<&'a str, usize>,
+    deps: Vec<Vec<usize>>,
+}
+
+/// What every pass reads: the workflow and what it is planned with.
+struct Planner<'a> {
+    wf: &'a Workflow,
+    project: &'a Project,
+    options: &'a PlanOptions,
+    vars: Vars,
+    /// cargo flow's folder in the target dir.
+    dir: PathBuf,
+    /// The folder of the workflow's artifacts.
+    artifacts: PathBuf,
+    /// The timeout of steps that set none.
+    default_timeout: Timeout,
 }
 
 /// Validates a workflow and builds its plan, reporting every problem found.
 pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<Plan, Problems> {
-    let source = &wf.origin.source;
+    let planner = Planner::new(wf, project, options);
     let mut problems = Problems::new();
-    let vars = variables(wf, project, options);
+    planner.check_name(&mut problems);
+    planner.check_variables(&mut problems);
+    let declared = planner.declared(&mut problems);
+    if let Err(cycles) = graph::topo_order(&declared.deps) {
+        for cycle in cycles {
+            problems.push(cycle_problem(wf, &cycle));
+        }
+    }
+    let (instances, ranges) = planner.instances(&mut problems);
+    let inst_deps = instance_deps(wf, &declared, &instances, &ranges);
+    let steps = planner.steps(&instances, &ranges, &declared, &mut problems);
+    let keep = planner.selection(&declared, &ranges, &steps, &inst_deps, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // Instances inherit the declared graph's order, so this cannot find a cycle.
+    let order = graph::topo_order(&inst_deps).unwrap_or_default();
+    let mut plan = assemble(
+        &wf.name,
+        steps,
+        inst_deps,
+        order,
+        keep.as_deref(),
+        planner.vars.env(),
+    );
+    plan.dir = planner.dir;
+    Ok(plan)
+}
 
-    // Ids: unique. Indices follow declaration order.
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(wf.steps.len());
-    for (i, step) in wf.steps.iter().enumerate() {
-        if let Some(&first) = index.get(step.id.value.as_str()) {
-            problems.push(
-                Problem::at(
-                    "flow::duplicate-id",
-                    format!("step id `{}` is used twice", step.id.value),
-                    source,
-                    step.id.span,
-                    "used again here",
-                )
-                .with_label(wf.steps[first].id.span, "first used here")
-                .with_help("give every step a unique id"),
-            );
-        } else {
-            index.insert(&step.id.value, i);
+impl<'a> Planner<'a> {
+    fn new(wf: &'a Workflow, project: &'a Project, options: &'a PlanOptions) -> Self {
+        let dir = state_dir(project);
+        let default_timeout = wf
+            .timeout
+            .as_ref()
+            .map(|t| t.value)
+            .into_iter()
+            .chain(options.timeout)
+            .last()
+            .unwrap_or(Timeout::DEFAULT);
+        Self {
+            wf,
+            project,
+            options,
+            vars: variables(wf, project, options),
+            artifacts: artifacts_root(&dir, &wf.name),
+            dir,
+            default_timeout,
         }
     }
 
-    // Dependencies: known, not the step itself, each once.
-    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(wf.steps.len());
-    for step in &wf.steps {
+    /// The workflow's name must fit in a file name: it names its folders.
+    fn check_name(&self, problems: &mut Problems) {
+        let file = names::file_name(&self.wf.name);
+        if file.len() > names::MAX_FILE_NAME {
+            problems.push(
+                Problem::at(
+                    "flow::invalid-name",
+                    format!(
+                        "the workflow's name is too long to name its folders ({} bytes; at most {})",
+                        file.len(),
+                        names::MAX_FILE_NAME
+                    ),
+                    &self.wf.origin.source,
+                    self.wf.origin.span,
+                    "this name",
+                )
+                .with_help("give it a shorter name"),
+            );
+        }
+    }
+
+    /// Every context value travels to steps in an environment variable, which `exec` can
+    /// carry only up to a size.
+    fn check_variables(&self, problems: &mut Problems) {
+        for (name, value) in self.vars.sorted() {
+            let bytes = names::context_var(name).len() + vars::plain_text_of(value).len() + 2;
+            if bytes <= step::MAX_VALUE_BYTES {
+                continue;
+            }
+            let message = format!(
+                "the value of `{name}` is {bytes} bytes, more than the {} KiB an environment variable can carry",
+                step::MAX_VALUE_BYTES / 1024
+            );
+            let entry = self.wf.context.iter().find(|c| c.name.value == name);
+            let problem = match entry {
+                Some(c) => Problem::at(
+                    "flow::bad-value",
+                    message,
+                    &self.wf.origin.source,
+                    c.value.span,
+                    "too long",
+                ),
+                None => Problem::new("flow::bad-value", message),
+            };
+            problems
+                .push(problem.with_help("pass large data in a file, and its path as the value"));
+        }
+    }
+
+    /// Ids (unique, even where file names ignore case) and dependencies (known, not the step
+    /// itself, each once), by index in declaration order.
+    fn declared(&self, problems: &mut Problems) -> Declared<'a> {
+        let wf = self.wf;
+        let source = &wf.origin.source;
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(wf.steps.len());
+        let mut folded: HashMap<String, usize> = HashMap::with_capacity(wf.steps.len());
+        for (i, step) in wf.steps.iter().enumerate() {
+            let id = &step.id;
+            if let Some(&first) = index.get(id.value.as_str()) {
+                problems.push(
+                    Problem::at(
+                        "flow::duplicate-id",
+                        format!("step id `{}` is used twice", id.value),
+                        source,
+                        id.span,
+                        "used again here",
+                    )
+                    .with_label(wf.steps[first].id.span, "first used here")
+                    .with_help("give every step a unique id"),
+                );
+                continue;
+            }
+            if let Some(&first) = folded.get(&id.value.to_ascii_lowercase()) {
+                problems.push(
+                    Problem::at(
+                        "flow::duplicate-id",
+                        format!(
+                            "step ids `{}` and `{}` differ only in case, and would share one log file where file names ignore case (macOS, Windows)",
+                            wf.steps[first].id.value, id.value
+                        ),
+                        source,
+                        id.span,
+                        "this one",
+                    )
+                    .with_label(wf.steps[first].id.span, "and this one")
+                    .with_help("give them ids that differ in more than case"),
+                );
+            }
+            index.insert(&id.value, i);
+            folded.insert(id.value.to_ascii_lowercase(), i);
+        }
+        let deps = wf
+            .steps
+            .iter()
+            .map(|step| self.dependencies(step, &index, problems))
+            .collect();
+        Declared { index, deps }
+    }
+
+    fn dependencies(
+        &self,
+        step: &crate::load::model::Step,
+        index: &HashMap<&str, usize>,
+        problems: &mut Problems,
+    ) -> Vec<usize> {
+        let source = &self.wf.origin.source;
         let mut ds = Vec::with_capacity(step.depends_on.len());
         for dep in &step.depends_on {
             match index.get(dep.value.as_str()) {
@@ -290,7 +457,7 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                     )
                     .with_help_opt(did_you_mean(
                         &dep.value,
-                        wf.steps.iter().map(|s| s.id.value.as_str()),
+                        self.wf.steps.iter().map(|s| s.id.value.as_str()),
                     )),
                 ),
                 Some(_) if dep.value == step.id.value => problems.push(
@@ -303,57 +470,99 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
                     )
                     .with_help("remove it from its own `depends_on`"),
                 ),
-                Some(&d) => {
-                    if !ds.contains(&d) {
-                        ds.push(d);
+                Some(&d) if !ds.contains(&d) => ds.push(d),
+                Some(_) => {}
+            }
+        }
+        ds
+    }
+
+    /// The steps as they run: a `for_each` step becomes one instance per package. Each
+    /// declared step's instances are the range of indices it maps to.
+    fn instances(&self, problems: &mut Problems) -> (Vec<Instance<'a>>, Vec<Range<usize>>) {
+        let wf = self.wf;
+        let mut instances: Vec<Instance<'a>> = Vec::with_capacity(wf.steps.len());
+        let mut ranges: Vec<Range<usize>> = Vec::with_capacity(wf.steps.len());
+        for (i, step) in wf.steps.iter().enumerate() {
+            let start = instances.len();
+            match &step.for_each {
+                None => instances.push(Instance {
+                    step: i,
+                    package: None,
+                    first: true,
+                }),
+                Some(filter) => {
+                    let packages = expand::packages(
+                        &wf.origin.source,
+                        step,
+                        filter,
+                        self.project.workspace.as_ref(),
+                        problems,
+                    );
+                    for (n, p) in packages.into_iter().enumerate() {
+                        instances.push(Instance {
+                            step: i,
+                            package: Some(p),
+                            first: n == 0,
+                        });
                     }
                 }
             }
+            ranges.push(start..instances.len());
         }
-        deps.push(ds);
+        (instances, ranges)
     }
 
-    // Cycles, printed as paths.
-    if let Err(cycles) = graph::topo_order(&deps) {
-        for cycle in cycles {
-            problems.push(cycle_problem(wf, &cycle));
+    /// The steps named on the command line (a per-package step names all its instances) and
+    /// what they need, as a mask; `None` when all run.
+    fn selection(
+        &self,
+        declared: &Declared<'_>,
+        ranges: &[Range<usize>],
+        steps: &[PlannedStep],
+        inst_deps: &[Vec<usize>],
+        problems: &mut Problems,
+    ) -> Option<Vec<bool>> {
+        if self.options.select.is_empty() || steps.is_empty() {
+            return None;
         }
-    }
-
-    // Instances: `for_each` steps become one per package.
-    let mut instances: Vec<Instance<'_>> = Vec::with_capacity(wf.steps.len());
-    let mut ranges: Vec<Range<usize>> = Vec::with_capacity(wf.steps.len());
-    for (i, step) in wf.steps.iter().enumerate() {
-        let start = instances.len();
-        match &step.for_each {
-            None => instances.push(Instance {
-                step: i,
-                package: None,
-            }),
-            Some(filter) => {
-                for p in expand::packages(
-                    source,
-                    step,
-                    filter,
-                    project.workspace.as_ref(),
-                    &mut problems,
-                ) {
-                    instances.push(Instance {
-                        step: i,
-                        package: Some(p),
-                    });
-                }
+        let mut roots = Vec::new();
+        for name in &self.options.select {
+            if let Some(&i) = declared.index.get(name.as_str()) {
+                roots.extend(ranges[i].clone());
+            } else if let Some(k) = steps.iter().position(|s| s.id == *name) {
+                roots.push(k);
+            } else {
+                problems.push(
+                    Problem::new(
+                        "flow::unknown-step",
+                        format!("workflow `{}` has no step `{name}`", self.wf.name),
+                    )
+                    .with_help(
+                        did_you_mean(name, steps.iter().map(|s| s.id.as_str())).unwrap_or_else(
+                            || format!("run `cargo flow list {}` to see its steps", self.wf.name),
+                        ),
+                    ),
+                );
             }
         }
-        ranges.push(start..instances.len());
+        Some(graph::ancestors(inst_deps, &roots))
     }
-    // A step that depends on a per-package step waits for all of its instances; two
-    // per-package steps pair up package by package.
-    let inst_deps: Vec<Vec<usize>> = instances
+}
+
+/// A step that depends on a per-package step waits for all of its instances; two
+/// per-package steps pair up package by package.
+fn instance_deps(
+    wf: &Workflow,
+    declared: &Declared<'_>,
+    instances: &[Instance<'_>],
+    ranges: &[Range<usize>],
+) -> Vec<Vec<usize>> {
+    instances
         .iter()
         .map(|inst| {
             let mut ds = Vec::new();
-            for &d in &deps[inst.step] {
+            for &d in &declared.deps[inst.step] {
                 let range = ranges[d].clone();
                 match (inst.package, wf.steps[d].for_each.is_some()) {
                     (Some(p), true) => ds.extend(
@@ -364,326 +573,7 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
             }
             ds
         })
-        .collect();
-
-    // Commands, env and cwd with variables resolved.
-    let default_timeout = wf
-        .timeout
-        .as_ref()
-        .map(|t| t.value)
-        .into_iter()
-        .chain(options.timeout)
-        .last()
-        .unwrap_or(Timeout::DEFAULT);
-    let dir = state_dir(project);
-    let artifacts_root = artifacts_root(&dir, &wf.name);
-    let mut steps = Vec::with_capacity(instances.len());
-    let mut reported_conditions: Vec<usize> = Vec::new();
-    for inst in &instances {
-        let step = &wf.steps[inst.step];
-        let id = match inst.package {
-            Some(p) => format!("{}:{}", step.id.value, p.name),
-            None => step.id.value.clone(),
-        };
-        let own_vars;
-        let (vars, package_env) = match inst.package {
-            None => (&vars, Vec::new()),
-            Some(p) => {
-                let mut v = vars.clone();
-                let facts = [
-                    ("package", p.name.clone()),
-                    ("package_dir", p.dir.display().to_string()),
-                    ("package_version", p.version.clone()),
-                    ("package_manifest", p.manifest_path.display().to_string()),
-                ];
-                let env = facts
-                    .iter()
-                    .map(|(k, val)| (vars::env_name(k), val.clone()))
-                    .collect();
-                for (k, val) in facts {
-                    v.insert(k, ContextValue::One(val));
-                }
-                own_vars = v;
-                (&own_vars, env)
-            }
-        };
-        // Built only for a step that refers to earlier ones: finding its ancestors costs a
-        // walk of the graph.
-        let scope = step_texts(step)
-            .any(|t| t.contains("${steps."))
-            .then(|| OutputScope {
-                artifacts: &artifacts_root,
-                ids: &index,
-                steps: &wf.steps,
-                ancestors: graph::ancestors(&deps, &deps[inst.step]),
-                used: Default::default(),
-            });
-        let at = |span| At {
-            source,
-            step: &id,
-            span,
-            scope: scope.as_ref(),
-            outputs_allowed: false,
-        };
-        let mut output_refs = Vec::new();
-        let command = match (&step.run.value, &scope) {
-            (Command::Shell(text), Some(scope)) => {
-                let at = At {
-                    outputs_allowed: true,
-                    ..at(step.run.span)
-                };
-                let resolved = substitute::resolve(vars, text, Quote::Shell, &at, &mut problems);
-                for (d, key) in scope.used.take() {
-                    let env = substitute::output_env(&wf.steps[d].id.value, &key);
-                    let step_at = ranges[d].start;
-                    let clash = output_refs.iter().find(|r: &&OutputRef| {
-                        r.env == env && (r.step, r.key.as_str()) != (step_at, key.as_str())
-                    });
-                    if let Some(other) = clash {
-                        // Both would arrive in one environment variable.
-                        problems.push(
-                            Problem::at(
-                                "flow::bad-output",
-                                format!(
-                                    "step `{id}` reads output `{}` of `{}` and `{key}` of `{}`, whose names are too alike to pass both",
-                                    other.key,
-                                    steps_id(wf, &ranges, other.step),
-                                    wf.steps[d].id.value
-                                ),
-                                source,
-                                step.run.span,
-                                "here",
-                            )
-                            .with_help(format!("both would be `{env}`; rename one of the keys or steps")),
-                        );
-                    }
-                    output_refs.push(OutputRef {
-                        step: step_at,
-                        key,
-                        env,
-                    });
-                }
-                resolved.map(Run::Shell)
-            }
-            (Command::Shell(text), None) => {
-                substitute::resolve(vars, text, Quote::Shell, &at(step.run.span), &mut problems)
-                    .map(Run::Shell)
-            }
-            (Command::Argv(args), _) => {
-                let mut out = Vec::with_capacity(args.len());
-                for a in args {
-                    out.extend(substitute::resolve_arg(
-                        vars,
-                        &a.value,
-                        &at(a.span),
-                        &mut problems,
-                    ));
-                }
-                if out.is_empty() {
-                    // Only an empty list variable can get here; the list itself is checked.
-                    problems.push(
-                        Problem::at(
-                            "flow::empty-run",
-                            format!("step `{id}`: `run` is empty once its variables are substituted"),
-                            source,
-                            step.run.span,
-                            "no program left to run",
-                        )
-                        .with_help("the first argument names the program; it cannot come from an empty list"),
-                    );
-                    None
-                } else {
-                    Some(Run::Argv(out))
-                }
-            }
-        };
-        let mut env: Vec<(String, String)> = package_env;
-        for var in wf.env.iter().chain(&step.env) {
-            let value = substitute::resolve(
-                vars,
-                &var.value.value,
-                Quote::Plain,
-                &at(var.value.span),
-                &mut problems,
-            )
-            .unwrap_or_default();
-            env.retain(|(k, _)| *k != var.name.value);
-            env.push((var.name.value.clone(), value));
-        }
-        let cwd = match &step.cwd {
-            Some(c) => wf.origin.base_dir.join(
-                substitute::resolve(vars, &c.value, Quote::Plain, &at(c.span), &mut problems)
-                    .unwrap_or_default(),
-            ),
-            None => wf.origin.base_dir.clone(),
-        };
-        let timeout = step.timeout.as_ref().map_or(default_timeout, |t| t.value);
-        let retry = match (&step.retry, options.retries, &wf.retry) {
-            (Some(r), _, _) => r.value,
-            (None, Some(n), _) => Retry {
-                retries: n,
-                ..Retry::NONE
-            },
-            (None, None, Some(r)) => r.value,
-            (None, None, None) => Retry::NONE,
-        };
-        let condition =
-            step.condition
-                .as_ref()
-                .and_then(|c| match condition::parse(&c.value, vars) {
-                    Ok(cond) => Some(cond),
-                    Err(e) => {
-                        // Once per declared step, not once per package.
-                        if !reported_conditions.contains(&inst.step) {
-                            reported_conditions.push(inst.step);
-                            // An error at the very end points at the last character.
-                            let start = e.start.min(c.value.len());
-                            let (start, len) = match e.len.min(c.value.len() - start) {
-                                0 if start > 0 => (start - 1, 1),
-                                len => (start, len),
-                            };
-                            let span = substitute::sub_span(&at(c.span), &c.value, start, len);
-                            problems.push(
-                                Problem::at(
-                                    "flow::bad-condition",
-                                    format!("step `{}`: {}", step.id.value, e.message),
-                                    source,
-                                    span,
-                                    "here",
-                                )
-                                .with_help_opt(e.help),
-                            );
-                        }
-                        None
-                    }
-                });
-        let paths = |list: &[crate::source::Spanned<String>], problems: &mut Problems| {
-            list.iter()
-                .filter_map(|p| {
-                    substitute::resolve(vars, &p.value, Quote::Plain, &at(p.span), problems)
-                })
-                .collect::<Vec<_>>()
-        };
-        let artifacts = paths(&step.artifacts, &mut problems);
-        let cache = step.cache.as_ref().map(|c| CachePlan {
-            inputs: paths(&c.value.inputs, &mut problems),
-            outputs: paths(&c.value.outputs, &mut problems),
-            env: c.value.env.iter().map(|e| e.value.clone()).collect(),
-            context: used_variables(wf, step, vars),
-        });
-        steps.push(PlannedStep {
-            id,
-            command: command.unwrap_or(Run::Shell(String::new())),
-            deps: Vec::new(),
-            dependents: Vec::new(),
-            weight: 0,
-            timeout,
-            env,
-            cwd,
-            description: step.description.clone(),
-            condition,
-            retry,
-            output_refs,
-            artifacts,
-            cache,
-        });
-    }
-
-    // Selection: the named steps (a per-package step names all its instances) and what they need.
-    let mut keep = None;
-    if !options.select.is_empty() && !steps.is_empty() {
-        let mut roots = Vec::new();
-        for name in &options.select {
-            if let Some(&i) = index.get(name.as_str()) {
-                roots.extend(ranges[i].clone());
-            } else if let Some(k) = steps.iter().position(|s| s.id == *name) {
-                roots.push(k);
-            } else {
-                problems.push(
-                    Problem::new(
-                        "flow::unknown-step",
-                        format!("workflow `{}` has no step `{name}`", wf.name),
-                    )
-                    .with_help(
-                        did_you_mean(name, steps.iter().map(|s| s.id.as_str())).unwrap_or_else(
-                            || format!("run `cargo flow list {}` to see its steps", wf.name),
-                        ),
-                    ),
-                );
-            }
-        }
-        keep = Some(graph::ancestors(&inst_deps, &roots));
-    }
-
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    // Instances inherit the declared graph's order, so this cannot find a cycle.
-    let order = graph::topo_order(&inst_deps).unwrap_or_default();
-    let mut plan = assemble(
-        &wf.name,
-        steps,
-        inst_deps,
-        order,
-        keep.as_deref(),
-        vars.env(),
-    );
-    plan.dir = dir;
-    Ok(plan)
-}
-
-/// Every text of a step that variables are substituted in.
-fn step_texts(step: &crate::load::model::Step) -> impl Iterator<Item = &str> {
-    // Without collecting: this runs for every step of every plan.
-    let (line, args) = match &step.run.value {
-        Command::Shell(t) => (Some(t.as_str()), &[][..]),
-        Command::Argv(args) => (None, args.as_slice()),
-    };
-    let run = line
-        .into_iter()
-        .chain(args.iter().map(|a| a.value.as_str()));
-    let cache = step.cache.iter().flat_map(|c| {
-        c.value
-            .inputs
-            .iter()
-            .chain(&c.value.outputs)
-            .map(|p| p.value.as_str())
-    });
-    run.chain(step.env.iter().map(|e| e.value.value.as_str()))
-        .chain(step.cwd.iter().map(|c| c.value.as_str()))
-        .chain(step.artifacts.iter().map(|a| a.value.as_str()))
-        .chain(cache)
-}
-
-/// The context variables a step's texts (and its workflow's `env:`) use, with their values:
-/// what a cached step's key depends on besides its resolved command.
-fn used_variables(
-    wf: &Workflow,
-    step: &crate::load::model::Step,
-    vars: &Vars,
-) -> Vec<(String, String)> {
-    let mut used: Vec<(String, String)> = Vec::new();
-    let texts = step_texts(step).chain(wf.env.iter().map(|e| e.value.value.as_str()));
-    for text in texts.filter(|t| t.contains("${")) {
-        for piece in vars::split(text).unwrap_or_default() {
-            if let vars::Piece::Ref(r) = piece
-                && let Some(v) = vars.get(&r.name)
-                && !used.iter().any(|(k, _)| *k == r.name)
-            {
-                used.push((r.name.clone(), vars::plain_text_of(v)));
-            }
-        }
-    }
-    used.sort();
-    used
-}
-
-/// The declared id of the step whose first instance is `instance`.
-fn steps_id<'w>(wf: &'w Workflow, ranges: &[Range<usize>], instance: usize) -> &'w str {
-    ranges
-        .iter()
-        .position(|r| r.start == instance)
-        .map_or("?", |d| wf.steps[d].id.value.as_str())
+        .collect()
 }
 
 /// Wires the graph into the steps, keeping only the selected ones, and weighs them.
@@ -697,34 +587,7 @@ fn assemble(
 ) -> Plan {
     let (mut steps, deps, order) = match keep {
         None => (steps, deps, order),
-        Some(keep) => {
-            let mut new_index = vec![usize::MAX; steps.len()];
-            let mut kept = Vec::new();
-            for (i, s) in steps.into_iter().enumerate() {
-                if keep[i] {
-                    new_index[i] = kept.len();
-                    kept.push(s);
-                }
-            }
-            // Outputs are read only from ancestors, which a selection always keeps.
-            for s in &mut kept {
-                for r in &mut s.output_refs {
-                    r.step = new_index[r.step];
-                }
-            }
-            let new_deps = deps
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| keep[*i])
-                .map(|(_, ds)| ds.iter().map(|&d| new_index[d]).collect())
-                .collect();
-            let new_order = order
-                .iter()
-                .filter(|&&i| keep[i])
-                .map(|&i| new_index[i])
-                .collect();
-            (kept, new_deps, new_order)
-        }
+        Some(keep) => select(steps, &deps, &order, keep),
     };
     let dependents = graph::dependents(&deps);
     let cost = vec![1u64; steps.len()];
@@ -741,6 +604,41 @@ fn assemble(
         env,
         dir: PathBuf::new(),
     }
+}
+
+/// The kept steps, their dependencies and order, renumbered.
+fn select(
+    steps: Vec<PlannedStep>,
+    deps: &[Vec<usize>],
+    order: &[usize],
+    keep: &[bool],
+) -> (Vec<PlannedStep>, Vec<Vec<usize>>, Vec<usize>) {
+    let mut new_index = vec![usize::MAX; steps.len()];
+    let mut kept = Vec::new();
+    for (i, s) in steps.into_iter().enumerate() {
+        if keep[i] {
+            new_index[i] = kept.len();
+            kept.push(s);
+        }
+    }
+    // Outputs are read only from ancestors, which a selection always keeps.
+    for s in &mut kept {
+        for r in &mut s.output_refs {
+            r.step = new_index[r.step];
+        }
+    }
+    let new_deps = deps
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .map(|(_, ds)| ds.iter().map(|&d| new_index[d]).collect())
+        .collect();
+    let new_order = order
+        .iter()
+        .filter(|&&i| keep[i])
+        .map(|&i| new_index[i])
+        .collect();
+    (kept, new_deps, new_order)
 }
 
 fn cycle_problem(wf: &Workflow, cycle: &[usize]) -> Problem {

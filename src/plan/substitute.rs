@@ -1,22 +1,27 @@
-//! Substituting `${name}` in a step's command, environment and working directory, with
-//! errors that point at the reference.
+//! Substituting `${name}` in a step's texts, with errors that point at the reference.
+//!
+//! In a shell command, a value is never written into the text: `${name}` becomes a reference
+//! to the environment variable that holds the value (`${FLOW_CTX_NAME}`), which the shell
+//! expands itself, and a shell never parses what an expansion produced. Only `${raw:name}`
+//! writes the text in. Where no shell reads the text (the list form of `run`, `env`, `cwd`,
+//! paths), the value itself is written in.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::shell;
+use super::names;
 use super::vars::{self, Piece, Vars};
 use crate::diagnostic::{Problem, Problems};
 use crate::load::model::{ContextValue, Step};
 use crate::source::{Source, Span};
 use crate::suggest::did_you_mean;
 
-/// How a value is written into the text around it.
+/// Who reads the text once it is substituted.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Quote {
-    /// Inside a shell command: each value is one word, a list several.
+    /// A shell: each value is a reference to the environment variable that holds it.
     Shell,
-    /// In `env` and `cwd`: the text as it is.
+    /// Nobody parses it (`env`, `cwd`, paths, an argument of the list form): the text as it
+    /// is.
     Plain,
 }
 
@@ -30,9 +35,6 @@ pub struct At<'a> {
     pub span: Span,
     /// The earlier steps the text may refer to (`${steps.<id>...}`), when it refers to any.
     pub scope: Option<&'a OutputScope<'a>>,
-    /// Whether step outputs may be read here: only in a shell `run`, which gets them through
-    /// environment variables.
-    pub outputs_allowed: bool,
 }
 
 /// The steps whose outputs and artifacts a step may use: those it depends on, directly or
@@ -46,119 +48,28 @@ pub struct OutputScope<'a> {
     pub steps: &'a [Step],
     /// `ancestors[d]`: whether the step depends on step `d`, directly or not.
     pub ancestors: Vec<bool>,
-    /// The outputs used so far: (declared step, key).
-    pub used: RefCell<Vec<(usize, String)>>,
 }
 
-/// The environment variable through which a step reads another's output.
-pub fn output_env(step: &str, key: &str) -> String {
-    vars::env_name_with("FLOW_OUTPUT_", &format!("{step}_{key}"))
+/// What the references in a step's texts use, gathered as they are substituted.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The values a shell command reads through the environment, as `${...}` is written,
+    /// with the value, for its log and `--dry-run`; outputs are in `outputs`.
+    pub shown: Vec<(String, String)>,
+    /// The outputs a shell command reads: (declared step, key).
+    pub outputs: Vec<(usize, String)>,
+    /// Artifact folders a shell command reads: (environment variable, folder).
+    pub artifacts: Vec<(String, String)>,
+    /// Variables of cargo flow's environment that a shell command leaves to the shell.
+    pub environment: Vec<String>,
 }
 
-/// `${steps.<id>.outputs.<key>}`, written so that the shell expands it from the environment
-/// variable holding the value (the value is never read as shell syntax), or
-/// `${steps.<id>.artifacts}`, the folder its artifacts are copied to.
-fn step_ref(
-    name: &str,
-    r: &vars::Reference,
-    quote: Quote,
-    context: shell::Context,
-    text: &str,
-    at: &At<'_>,
-) -> Result<String, Problem> {
-    let problem = |message: String, help: &str| {
-        Problem::at(
-            "flow::bad-output",
-            format!("step `{}`: {message}", at.step),
-            at.source,
-            sub_span(at, text, r.start, r.len),
-            "here",
-        )
-        .with_help(help.to_string())
-    };
-    let rest = name.strip_prefix("steps.").unwrap_or(name);
-    let (id, key) = match (
-        rest.rsplit_once(".outputs."),
-        rest.strip_suffix(".artifacts"),
-    ) {
-        (Some((id, key)), _) => (id, Some(key)),
-        (None, Some(id)) => (id, None),
-        (None, None) => {
-            return Err(problem(
-                format!("`{name}` is not a step output or artifact folder"),
-                "write `${steps.<id>.outputs.<key>}` or `${steps.<id>.artifacts}`",
-            ));
+impl Found {
+    fn show(&mut self, written: String, value: String) {
+        if !self.shown.iter().any(|(w, _)| *w == written) {
+            self.shown.push((written, value));
         }
-    };
-    let scope = match at.scope {
-        Some(scope) if at.outputs_allowed || key.is_none() => scope,
-        _ => {
-            return Err(problem(
-                format!("`{name}` is used outside a shell `run`"),
-                "outputs can be read in a shell `run` (`run: deploy \"${steps.build.outputs.version}\"`); pass them on from there",
-            ));
-        }
-    };
-    let Some(&d) = scope.ids.get(id) else {
-        let help = did_you_mean(id, scope.ids.keys().copied())
-            .unwrap_or_else(|| "name a step of this workflow".into());
-        return Err(problem(
-            format!("`{id}` is not a step of this workflow"),
-            &help,
-        ));
-    };
-    if !scope.ancestors.get(d).copied().unwrap_or(false) {
-        let what = if key.is_some() {
-            "outputs"
-        } else {
-            "artifacts"
-        };
-        return Err(problem(
-            format!(
-                "`{id}` is not a step that `{}` depends on, so its {what} are not known when it starts",
-                at.step
-            ),
-            &format!("add `{id}` to `depends_on`"),
-        ));
     }
-    if scope.steps[d].for_each.is_some() {
-        return Err(problem(
-            format!("`{id}` runs once per package; its outputs cannot be read yet"),
-            "read outputs and artifacts of steps that run once",
-        ));
-    }
-    let Some(key) = key else {
-        if scope.steps[d].artifacts.is_empty() {
-            return Err(problem(
-                format!("`{id}` declares no `artifacts`"),
-                &format!("list the files `{id}` keeps under its `artifacts:`"),
-            ));
-        }
-        let folder = ContextValue::One(scope.artifacts.join(id).display().to_string());
-        return Ok(match quote {
-            Quote::Shell if !r.raw => shell::write(&folder, context),
-            _ => vars::plain_text_of(&folder),
-        });
-    };
-    if r.raw || key.is_empty() {
-        return Err(problem(
-            format!("`{}` cannot be used here", &text[r.start..r.start + r.len]),
-            "write `${steps.<id>.outputs.<key>}`",
-        ));
-    }
-    scope.used.borrow_mut().push((d, key.to_string()));
-    let var = output_env(id, key);
-    Ok(match context {
-        shell::Context::Unquoted => format!("\"${{{var}}}\""),
-        shell::Context::Double | shell::Context::Heredoc { expand: true } => format!("${{{var}}}"),
-        shell::Context::Single => format!("'\"${{{var}}}\"'"),
-        shell::Context::Heredoc { expand: false } => {
-            return Err(problem(
-                format!("`{name}` is inside a here-document that expands nothing (`<<'EOF'`)"),
-                "write the delimiter unquoted (`<<EOF`) so that the output is expanded",
-            ));
-        }
-    })
 }
 
 /// Substitutes `${name}` in a text. Names that no source defines are left for the shell when
@@ -168,6 +79,7 @@ pub fn resolve(
     text: &str,
     quote: Quote,
     at: &At<'_>,
+    found: &mut Found,
     problems: &mut Problems,
 ) -> Option<String> {
     if !text.contains("${") {
@@ -189,102 +101,189 @@ pub fn resolve(
             return None;
         }
     };
-    // Where each reference stands in the shell's quoting decides how its value is written.
-    let contexts = match quote {
-        Quote::Shell => {
-            let starts: Vec<usize> = pieces
-                .iter()
-                .filter_map(|p| match p {
-                    Piece::Ref(r) => Some(r.start),
-                    Piece::Literal(_) => None,
-                })
-                .collect();
-            shell::contexts(text, &starts)
-        }
-        Quote::Plain => Vec::new(),
-    };
-    let mut contexts = contexts.into_iter();
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(text.len() + 16);
     let mut ok = true;
     for piece in pieces {
-        let context = match &piece {
-            Piece::Ref(_) => contexts.next().unwrap_or(shell::Context::Unquoted),
-            Piece::Literal(_) => shell::Context::Unquoted,
-        };
-        match piece {
-            Piece::Literal(s) => out.push_str(&s),
-            Piece::Ref(r)
-                if quote == Quote::Shell
-                    && !r.raw
-                    && escaped(text, r.start)
-                    && (vars.get(&r.name).is_some() || r.name.starts_with("steps.")) =>
-            {
-                // `\${x}`: the backslash would escape the value's first character.
-                ok = false;
-                problems.push(
-                    Problem::at(
-                        "flow::bad-variable",
-                        format!(
-                            "step `{}`: a backslash stands right before `{}`",
-                            at.step,
-                            &text[r.start..r.start + r.len]
-                        ),
-                        at.source,
-                        sub_span(at, text, r.start.saturating_sub(1), r.len + 1),
-                        "ambiguous",
-                    )
-                    .with_help(
-                        "write `$${` for a literal `${`, or remove the backslash to use the value",
-                    ),
-                );
+        let r = match piece {
+            Piece::Literal(s) => {
+                out.push_str(&s);
+                continue;
             }
-            Piece::Ref(r) => match vars.get(&r.name) {
-                Some(v)
-                    if quote == Quote::Shell
-                        && !r.raw
-                        && matches!(context, shell::Context::Heredoc { .. })
-                        && vars::plain_text_of(v).contains('\n') =>
-                {
-                    ok = false;
-                    problems.push(
-                        Problem::at(
-                            "flow::bad-variable",
-                            format!("step `{}`: `${{{}}}` holds a line break and stands in a here-document, where a line can end it", at.step, r.name),
-                            at.source,
-                            sub_span(at, text, r.start, r.len),
-                            "in a here-document",
-                        )
-                        .with_help("pass the value through the environment instead: `$FLOW_CTX_...`"),
-                    );
-                }
-                Some(v) if quote == Quote::Shell && !r.raw => {
-                    out.push_str(&shell::write(v, context))
-                }
-                Some(v) => out.push_str(&vars::plain_text_of(v)),
-                None if r.name.starts_with("steps.") => {
-                    match step_ref(&r.name, &r, quote, context, text, at) {
-                        Ok(s) => out.push_str(&s),
-                        Err(p) => {
-                            ok = false;
-                            problems.push(p);
-                        }
-                    }
-                }
-                None if !r.raw && std::env::var_os(&r.name).is_some() => {
-                    if quote == Quote::Shell {
-                        out.push_str(&text[r.start..r.start + r.len]);
-                    } else {
-                        out.push_str(&std::env::var(&r.name).unwrap_or_default());
-                    }
-                }
-                None => {
-                    ok = false;
-                    problems.push(undefined(vars, text, at, &r));
-                }
-            },
+            Piece::Ref(r) => r,
+        };
+        match reference(vars, text, quote, at, &r, found) {
+            Ok(s) => out.push_str(&s),
+            Err(p) => {
+                ok = false;
+                problems.push(*p);
+            }
         }
     }
     ok.then_some(out)
+}
+
+/// What one `${...}` becomes.
+fn reference(
+    vars: &Vars,
+    text: &str,
+    quote: Quote,
+    at: &At<'_>,
+    r: &vars::Reference,
+    found: &mut Found,
+) -> Result<String, Box<Problem>> {
+    let written = &text[r.start..r.start + r.len];
+    let ours = vars.get(&r.name).is_some() || r.name.starts_with("steps.");
+    if quote == Quote::Shell && !r.raw && ours && escaped(text, r.start) {
+        // `\${x}` reads as a literal `${...}` to the shell, not as the value.
+        return Err(Box::new(
+            Problem::at(
+                "flow::bad-variable",
+                format!(
+                    "step `{}`: a backslash stands right before `{written}`",
+                    at.step
+                ),
+                at.source,
+                sub_span(at, text, r.start.saturating_sub(1), r.len + 1),
+                "ambiguous",
+            )
+            .with_help("write `$${` for a literal `${`, or remove the backslash to use the value"),
+        ));
+    }
+    if let Some(v) = vars.get(&r.name) {
+        let value = vars::plain_text_of(v);
+        return Ok(match quote {
+            Quote::Shell if !r.raw => {
+                found.show(format!("${{{}}}", r.name), value);
+                format!("${{{}}}", names::context_var(&r.name))
+            }
+            _ => value,
+        });
+    }
+    if r.name.starts_with("steps.") {
+        return step_ref(r, quote, text, at, found);
+    }
+    match std::env::var_os(&r.name) {
+        Some(_) if !r.raw && quote == Quote::Shell => {
+            if !found.environment.contains(&r.name) {
+                found.environment.push(r.name.clone());
+            }
+            Ok(written.to_string())
+        }
+        Some(value) if !r.raw => Ok(value.to_string_lossy().into_owned()),
+        _ => Err(Box::new(undefined(vars, text, at, r))),
+    }
+}
+
+/// `${steps.<id>.outputs.<key>}`, read through the environment variable that holds it, or
+/// `${steps.<id>.artifacts}`, the folder its artifacts are copied to.
+fn step_ref(
+    r: &vars::Reference,
+    quote: Quote,
+    text: &str,
+    at: &At<'_>,
+    found: &mut Found,
+) -> Result<String, Box<Problem>> {
+    let name = r.name.as_str();
+    let problem = |message: String, help: &str| {
+        Box::new(
+            Problem::at(
+                "flow::bad-output",
+                format!("step `{}`: {message}", at.step),
+                at.source,
+                sub_span(at, text, r.start, r.len),
+                "here",
+            )
+            .with_help(help.to_string()),
+        )
+    };
+    let rest = name.strip_prefix("steps.").unwrap_or(name);
+    let (id, key) = match (
+        rest.rsplit_once(".outputs."),
+        rest.strip_suffix(".artifacts"),
+    ) {
+        (Some((id, key)), _) => (id, Some(key)),
+        (None, Some(id)) => (id, None),
+        (None, None) => {
+            return Err(problem(
+                format!("`{name}` is not a step output or artifact folder"),
+                "write `${steps.<id>.outputs.<key>}` or `${steps.<id>.artifacts}`",
+            ));
+        }
+    };
+    let scope = match at.scope {
+        Some(scope) if quote == Quote::Shell || key.is_none() => scope,
+        _ => {
+            return Err(problem(
+                format!("`{name}` is used outside a shell `run`"),
+                "outputs can be read in a shell `run` (`run: deploy \"${steps.build.outputs.version}\"`); pass them on from there",
+            ));
+        }
+    };
+    let d = earlier_step(scope, id, key.is_some(), at).map_err(|(m, h)| problem(m, &h))?;
+    let Some(key) = key else {
+        if scope.steps[d].artifacts.is_empty() {
+            return Err(problem(
+                format!("`{id}` declares no `artifacts`"),
+                &format!("list the files `{id}` keeps under its `artifacts:`"),
+            ));
+        }
+        let folder = scope
+            .artifacts
+            .join(names::file_name(id))
+            .display()
+            .to_string();
+        if quote == Quote::Plain || r.raw {
+            return Ok(folder);
+        }
+        let var = names::artifacts_var(id);
+        found.show(format!("${{{name}}}"), folder.clone());
+        if !found.artifacts.iter().any(|(v, _)| *v == var) {
+            found.artifacts.push((var.clone(), folder));
+        }
+        return Ok(format!("${{{var}}}"));
+    };
+    if r.raw || key.is_empty() {
+        return Err(problem(
+            format!("`{}` cannot be used here", &text[r.start..r.start + r.len]),
+            "write `${steps.<id>.outputs.<key>}`",
+        ));
+    }
+    if !found.outputs.iter().any(|(s, k)| *s == d && k == key) {
+        found.outputs.push((d, key.to_string()));
+    }
+    Ok(format!("${{{}}}", names::output_var(id, key)))
+}
+
+/// The declared step `id` that a reference reads, which must be one the step depends on and
+/// run once; or what is wrong and how to fix it.
+fn earlier_step(
+    scope: &OutputScope<'_>,
+    id: &str,
+    output: bool,
+    at: &At<'_>,
+) -> Result<usize, (String, String)> {
+    let Some(&d) = scope.ids.get(id) else {
+        let help = did_you_mean(id, scope.ids.keys().copied())
+            .unwrap_or_else(|| "name a step of this workflow".into());
+        return Err((format!("`{id}` is not a step of this workflow"), help));
+    };
+    if !scope.ancestors.get(d).copied().unwrap_or(false) {
+        let what = if output { "outputs" } else { "artifacts" };
+        return Err((
+            format!(
+                "`{id}` is not a step that `{}` depends on, so its {what} are not known when it starts",
+                at.step
+            ),
+            format!("add `{id}` to `depends_on`"),
+        ));
+    }
+    if scope.steps[d].for_each.is_some() {
+        return Err((
+            format!("`{id}` runs once per package; its outputs cannot be read yet"),
+            "read outputs and artifacts of steps that run once".into(),
+        ));
+    }
+    Ok(d)
 }
 
 /// Whether the byte at `pos` follows an odd number of backslashes.
@@ -299,9 +298,16 @@ fn escaped(text: &str, pos: usize) -> bool {
 }
 
 /// One argument of the list form: a lone `${list}` becomes several arguments.
-pub fn resolve_arg(vars: &Vars, text: &str, at: &At<'_>, problems: &mut Problems) -> Vec<String> {
+pub fn resolve_arg(
+    vars: &Vars,
+    text: &str,
+    at: &At<'_>,
+    found: &mut Found,
+    problems: &mut Problems,
+) -> Vec<String> {
     if let Ok(pieces) = vars::split(text)
         && let [Piece::Ref(r)] = pieces.as_slice()
+        && !r.raw
         && let Some(v) = vars.get(&r.name)
     {
         return match v {
@@ -309,7 +315,7 @@ pub fn resolve_arg(vars: &Vars, text: &str, at: &At<'_>, problems: &mut Problems
             ContextValue::Many(items) => items.clone(),
         };
     }
-    resolve(vars, text, Quote::Plain, at, problems)
+    resolve(vars, text, Quote::Plain, at, found, problems)
         .into_iter()
         .collect()
 }

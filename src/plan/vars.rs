@@ -1,5 +1,4 @@
-//! `${name}` context variables: where their values come from, and substitution that cannot
-//! change the shape of a shell command.
+//! `${name}` context variables: where their values come from, and where they stand in a text.
 
 use std::collections::HashMap;
 
@@ -29,6 +28,14 @@ impl Vars {
         self.map.get(name)
     }
 
+    /// Every variable with its value, sorted by name.
+    pub fn sorted(&self) -> Vec<(&str, &ContextValue)> {
+        let mut all: Vec<(&str, &ContextValue)> =
+            self.map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
     /// Every variable name, for "did you mean".
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.map.keys().map(String::as_str)
@@ -39,32 +46,11 @@ impl Vars {
         let mut out: Vec<(String, String)> = self
             .map
             .iter()
-            .map(|(k, v)| (env_name(k), plain_text_of(v)))
+            .map(|(k, v)| (super::names::context_var(k), plain_text_of(v)))
             .collect();
         out.sort();
         out
     }
-}
-
-/// The environment variable a context variable is reachable as inside a step:
-/// `FLOW_CTX_` and the name in upper case, other characters than letters and digits as `_`
-/// (`target` is `FLOW_CTX_TARGET`, `workspace_root` is `FLOW_CTX_WORKSPACE_ROOT`).
-pub fn env_name(name: &str) -> String {
-    env_name_with("FLOW_CTX_", name)
-}
-
-/// `prefix` and `name` in upper case, other characters than letters and digits as `_`.
-pub fn env_name_with(prefix: &str, name: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + name.len());
-    out.push_str(prefix);
-    out.extend(name.chars().map(|c| {
-        if c.is_ascii_alphanumeric() {
-            c.to_ascii_uppercase()
-        } else {
-            '_'
-        }
-    }));
-    out
 }
 
 /// One `${...}` reference found in a text.
@@ -107,7 +93,9 @@ pub fn is_valid_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Splits a text into literals and references. `$${` is a literal `${`.
+/// Splits a text into literals and references. `$${` is a literal `${`. A shell's own form
+/// (`${VAR:-default}`, `${#x}`) is left as it is, but references inside it are found:
+/// `${a:-${x}}` refers to `x`.
 pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
     let mut pieces = Vec::new();
     let bytes = text.as_bytes();
@@ -139,9 +127,10 @@ pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
                 None => (false, name.trim()),
             };
             if !is_valid_name(trimmed) {
-                // Shell forms like `${VAR:-default}` or `${#x}` belong to the shell.
+                // Shell forms like `${VAR:-default}` or `${#x}` belong to the shell; what
+                // follows their `${` is read on.
                 if looks_like_shell_expansion(name) {
-                    i += len;
+                    i += 2;
                     continue;
                 }
                 return Err(BadReference {
@@ -184,13 +173,13 @@ pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
 fn looks_like_shell_expansion(inner: &str) -> bool {
     let mut chars = inner.chars();
     match chars.next() {
-        Some('#' | '!') => true,
+        Some('#' | '!' | '@' | '*' | '$' | '?' | '-') => true,
         Some(c) if c.is_ascii_alphabetic() || c == '_' => {
             let rest: String = inner
                 .chars()
                 .skip_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            rest.starts_with([':', '-', '=', '+', '?', '%', '#', '/', '^', ','])
+            rest.starts_with([':', '-', '=', '+', '?', '%', '#', '/', '^', ',', '[', '@'])
         }
         Some(c) if c.is_ascii_digit() => true,
         _ => false,
@@ -216,13 +205,14 @@ mod tests {
         assert!(matches!(&p[1], Piece::Ref(r) if r.name == "target" && r.start == 7 && r.len == 9));
         let p = split("echo ${raw:flags}").unwrap();
         assert!(matches!(&p[1], Piece::Ref(r) if r.name == "flags" && r.raw));
-        assert_eq!(env_name("workspace_root"), "FLOW_CTX_WORKSPACE_ROOT");
-        assert_eq!(env_name("a.b-c"), "FLOW_CTX_A_B_C");
         let p = split("echo $${HOME} ${a}").unwrap();
         assert_eq!(p[0], Piece::Literal("echo ${HOME} ".into()));
         assert!(split("echo ${a").is_err());
         assert!(split("echo ${a b}").is_err());
         assert_eq!(split("echo ${HOME:-x}").unwrap().len(), 1);
+        let nested = split("echo ${a:-${x}}").unwrap();
+        assert!(matches!(&nested[1], Piece::Ref(r) if r.name == "x" && r.start == 10));
+        assert_eq!(nested[2], Piece::Literal("}".into()));
         assert_eq!(split("echo $HOME").unwrap().len(), 1);
     }
 }

@@ -56,7 +56,25 @@ pub fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> String {
     for (n, i) in start_order(plan).into_iter().enumerate() {
         let s = &plan.steps[i];
         let _ = writeln!(out, "{:>4}. {}", n + 1, s.id);
-        let _ = writeln!(out, "        run: {}", s.command.display());
+        let run = match &s.command {
+            crate::plan::Run::Shell { .. } => s.written.clone(),
+            crate::plan::Run::Argv(_) => s.command.display(),
+        };
+        for (n, line) in run.lines().enumerate() {
+            let lead = if n == 0 { "run: " } else { "     " };
+            let _ = writeln!(out, "        {lead}{line}");
+        }
+        for (name, value) in &s.shown {
+            let _ = writeln!(out, "          {name} = {value:?}");
+        }
+        for r in &s.output_refs {
+            let writer = &plan.steps[r.step].id;
+            let _ = writeln!(
+                out,
+                "          ${{steps.{writer}.outputs.{}}} = what {writer} writes",
+                r.key
+            );
+        }
         if !s.deps.is_empty() {
             let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
             let _ = writeln!(out, "        after: {}", deps.join(", "));

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::files::{self, Ignored};
+use crate::plan::names::file_name;
 use crate::plan::{CachePlan, Plan, PlannedStep, Run};
 
 /// The version of the record format and of what goes into a key; a change makes every
@@ -136,7 +137,7 @@ impl Store {
     }
 
     fn path(&self, step: &PlannedStep) -> PathBuf {
-        self.dir.join(format!("{}.json", step.id))
+        self.dir.join(format!("{}.json", file_name(&step.id)))
     }
 
     /// The record of a step's last success, if there is a readable one.
@@ -438,8 +439,13 @@ fn relative_name(base: &Path, path: &Path) -> String {
 fn command_bytes(run: &Run) -> Vec<u8> {
     let mut h = Vec::new();
     match run {
-        Run::Shell(line) => {
-            h.extend_from_slice(b"sh\0");
+        Run::Shell { line, shell } => {
+            h.extend_from_slice(b"sh");
+            for word in shell.iter().flatten() {
+                h.push(0);
+                h.extend_from_slice(word.as_bytes());
+            }
+            h.extend_from_slice(b"\0-c\0");
             h.extend_from_slice(line.as_bytes());
         }
         Run::Argv(args) => {

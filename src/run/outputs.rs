@@ -62,10 +62,31 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
                 key.escape_debug()
             ));
         }
+        check_value(key, &value)?;
         out.retain(|(k, _)| k != key);
         out.push((key.to_string(), value));
     }
     Ok(out)
+}
+
+/// An output reaches later steps in an environment variable, which cannot hold a NUL byte,
+/// and which `exec` carries only up to 128 KiB, its name included.
+fn check_value(key: &str, value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err(format!(
+            "`{key}` holds a NUL byte, which an environment variable cannot carry"
+        ));
+    }
+    // Room for the variable's name: `FLOW_OUTPUT_`, the step's id and the key.
+    let limit = crate::plan::MAX_VALUE_BYTES - 512 - 2 * key.len();
+    if value.len() > limit {
+        return Err(format!(
+            "`{key}` is {} bytes, more than the {} KiB a later step can receive in an environment variable; write large data to a file and pass its path",
+            value.len(),
+            limit / 1024
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -106,5 +127,8 @@ mod tests {
                 .contains("not an output name")
         );
         assert!(parse("=1").is_err());
+        assert!(parse("a=x\0y").unwrap_err().contains("NUL byte"));
+        let big = format!("a={}", "x".repeat(130 * 1024));
+        assert!(parse(&big).unwrap_err().contains("more than"));
     }
 }

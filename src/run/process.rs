@@ -17,6 +17,7 @@ use super::scheduler::Executor;
 use super::spawn::{self, Environment, Process, Spec};
 use super::sys::{self, Groups};
 use crate::load::model::Timeout;
+use crate::plan::names::file_name;
 use crate::plan::{Plan, PlannedStep, Run};
 
 /// A step whose process has started: what `finish` needs to see it through.
@@ -102,8 +103,28 @@ impl Programs {
 /// without a shell, as make does, which saves starting one per step.
 fn argv(step: &PlannedStep) -> Vec<&str> {
     match &step.command {
-        Run::Shell(line) => direct_argv(line).unwrap_or_else(|| vec!["/bin/sh", "-c", line]),
+        Run::Shell { line, shell: None } => {
+            direct_argv(line).unwrap_or_else(|| vec!["/bin/sh", "-c", line])
+        }
+        Run::Shell {
+            line,
+            shell: Some(shell),
+        } => shell
+            .iter()
+            .map(String::as_str)
+            .chain(["-c", line.as_str()])
+            .collect(),
         Run::Argv(args) => args.iter().map(String::as_str).collect(),
+    }
+}
+
+/// Whether a step's command goes through a shell, which reports a program it cannot find or
+/// run as exit code 127 or 126.
+fn through_shell(step: &PlannedStep) -> bool {
+    match &step.command {
+        Run::Shell { line, shell: None } => direct_argv(line).is_none(),
+        Run::Shell { .. } => true,
+        Run::Argv(_) => false,
     }
 }
 
@@ -138,7 +159,7 @@ impl<'a> ProcessExecutor<'a> {
 
     /// The log file of a step.
     pub fn log_path(&self, step: &PlannedStep) -> PathBuf {
-        self.log_dir.join(format!("{}.log", step.id))
+        self.log_dir.join(format!("{}.log", file_name(&step.id)))
     }
 }
 
@@ -252,6 +273,9 @@ impl ProcessExecutor<'_> {
         under_way: &dyn Fn(),
     ) -> Outcome {
         let step = &self.plan.steps[index];
+        if let Err(message) = check_inputs(self.plan, step, inputs) {
+            return Outcome::error(message);
+        }
         let of = step.retry.retries.saturating_add(1);
         let mut attempt = 1;
         loop {
@@ -334,11 +358,9 @@ impl ProcessExecutor<'_> {
                 .open(&log_path)
         };
         let header = |mut f: &File| {
-            if of > 1 {
-                let gap = if attempt > 1 { "\n" } else { "" };
-                f.write_all(
-                    format!("{gap}--- cargo flow: attempt {attempt} of {of} ---\n").as_bytes(),
-                )?;
+            let text = log_header(self.plan, step, inputs, attempt, of);
+            if !text.is_empty() {
+                f.write_all(text.as_bytes())?;
             }
             Ok::<_, io::Error>(())
         };
@@ -355,8 +377,9 @@ impl ProcessExecutor<'_> {
         // removing what an interrupted one left.
         let outputs_path = self.outputs_path(step);
         let mut over: Vec<(&OsStr, &OsStr)> = step
-            .env
+            .passed
             .iter()
+            .chain(&step.env)
             .map(|(k, v)| (OsStr::new(k), OsStr::new(v)))
             .collect();
         over.extend([
@@ -433,7 +456,8 @@ impl ProcessExecutor<'_> {
 
     /// The file a step writes its outputs to: `$FLOW_OUTPUT`.
     fn outputs_path(&self, step: &PlannedStep) -> PathBuf {
-        self.log_dir.join(format!("{}.outputs", step.id))
+        self.log_dir
+            .join(format!("{}.outputs", file_name(&step.id)))
     }
 
     /// What a step that succeeded wrote to `$FLOW_OUTPUT`; nothing when it wrote no file.
@@ -625,7 +649,7 @@ impl ProcessExecutor<'_> {
             Ok(st) => match (st.code(), st.signal()) {
                 (Some(0), _) => Status::Success,
                 (Some(code), _) => {
-                    if matches!(&step.command, Run::Shell(l) if direct_argv(l).is_none()) {
+                    if through_shell(step) {
                         note = match code {
                             127 => Some("command not found".to_string()),
                             126 => Some("command not executable".to_string()),
@@ -656,6 +680,72 @@ impl ProcessExecutor<'_> {
             ..Outcome::of(status)
         }
     }
+}
+
+/// What a step's log starts with: when it receives values, its command as written and each
+/// value; before each attempt of a step that may be retried, the attempt's number.
+fn log_header(
+    plan: &Plan,
+    step: &PlannedStep,
+    inputs: &[(String, String)],
+    attempt: u32,
+    of: u32,
+) -> String {
+    let mut out = String::new();
+    if attempt == 1 && (!step.shown.is_empty() || !step.output_refs.is_empty()) {
+        for (i, line) in step.written.lines().enumerate() {
+            let lead = if i == 0 { "run: " } else { "     " };
+            out.push_str(&format!("--- cargo flow: {lead}{line}\n"));
+        }
+        let outputs = step.output_refs.iter().map(|r| {
+            let name = format!("${{steps.{}.outputs.{}}}", plan.steps[r.step].id, r.key);
+            let value = inputs.iter().find(|(k, _)| *k == r.env).map(|(_, v)| v);
+            (name, value.map_or("", String::as_str))
+        });
+        let values = step.shown.iter().map(|(n, v)| (n.clone(), v.as_str()));
+        for (name, value) in values.chain(outputs) {
+            out.push_str(&format!("--- cargo flow: {name} = {}\n", shown(value)));
+        }
+    }
+    if of > 1 {
+        let gap = if attempt > 1 { "\n" } else { "" };
+        out.push_str(&format!(
+            "{gap}--- cargo flow: attempt {attempt} of {of} ---\n"
+        ));
+    }
+    out
+}
+
+/// A value as a log shows it: quoted, with control characters escaped, and cut after 200
+/// characters.
+fn shown(value: &str) -> String {
+    const SHOWN: usize = 200;
+    match value.char_indices().nth(SHOWN) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
+/// Refuses the outputs a step reads when bash could run one where its command would evaluate
+/// it again (see [`crate::plan::reevaluate`]).
+fn check_inputs(
+    plan: &Plan,
+    step: &PlannedStep,
+    inputs: &[(String, String)],
+) -> Result<(), String> {
+    let Some(construct) = &step.reevaluates else {
+        return Ok(());
+    };
+    for r in &step.output_refs {
+        let value = inputs.iter().find(|(k, _)| *k == r.env).map(|(_, v)| v);
+        if value.is_some_and(|v| crate::plan::reevaluate::is_risky(v)) {
+            return Err(format!(
+                "it reads output `{}` of `{}`, which holds `$` or a backtick, which bash would run where its command has `{construct}`; run it with `shell: dash`, or keep such text out of that output",
+                r.key, plan.steps[r.step].id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A number in [0, 1) for retry jitter: it only has to differ between steps and attempts.
@@ -728,10 +818,7 @@ fn empty_input() -> io::Result<OwnedFd> {
 }
 
 fn spawn_error(step: &PlannedStep, e: &io::Error) -> String {
-    let program = match &step.command {
-        Run::Shell(line) => direct_argv(line).map_or("/bin/sh", |w| w[0]).to_string(),
-        Run::Argv(args) => args[0].clone(),
-    };
+    let program = argv(step).first().copied().unwrap_or_default().to_string();
     match e.kind() {
         io::ErrorKind::NotFound => format!("command not found: `{program}`"),
         io::ErrorKind::PermissionDenied => format!("command not executable: `{program}`"),

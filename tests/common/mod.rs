@@ -59,3 +59,17 @@ pub fn survivors(marker: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// What a step printed, from its log: without the lines cargo flow writes before it (the
+/// command and the values it receives).
+pub fn read_log(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rest = text.as_str();
+    while rest.starts_with("--- cargo flow: run: ")
+        || rest.starts_with("--- cargo flow:      ")
+        || rest.starts_with("--- cargo flow: ${")
+    {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r);
+    }
+    rest.to_string()
+}

@@ -1,0 +1,501 @@
+//! One planned step: its command, environment, working directory, condition, retries,
+//! artifacts and cache, with variables substituted, and the values it receives checked.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::substitute::{self, At, Found, OutputScope, Quote};
+use super::vars::{self, Vars};
+use super::{
+    CachePlan, Declared, Instance, OutputRef, PlannedStep, Planner, Run, condition, graph, names,
+    reevaluate,
+};
+use crate::diagnostic::{Problem, Problems};
+use crate::load::model::{Command, ContextValue, Retry, Step, Workflow};
+use crate::source::{Span, Spanned};
+
+/// The most an environment variable may hold, its name and `=` included: what Linux lets
+/// `exec` carry in one string (`MAX_ARG_STRLEN`).
+pub const MAX_VALUE_BYTES: usize = 128 * 1024;
+
+/// Variables of cargo flow's environment that differ from machine to machine without changing
+/// what a step does: a command that names one as `${NAME}` is not run again when it changes,
+/// so that cache keys stay the same across machines.
+pub const MACHINE_VARIABLES: &[&str] = &[
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "PATH",
+    "PWD",
+    "OLDPWD",
+    "SHELL",
+    "TERM",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "HOSTNAME",
+    "CARGO",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+];
+
+/// A value that bash could run, in a step that has a place where bash would: reported once
+/// per value, at the first step.
+struct Unsafe {
+    /// The value, as named for people: `context variable `x``.
+    what: String,
+    step: String,
+    span: Span,
+    construct: String,
+}
+
+/// What substituting one step's texts reads from.
+struct Ctx<'v> {
+    source: &'v crate::source::Source,
+    vars: &'v Vars,
+    id: &'v str,
+    scope: Option<&'v OutputScope<'v>>,
+}
+
+impl Ctx<'_> {
+    fn at(&self, span: Span) -> At<'_> {
+        At {
+            source: self.source,
+            step: self.id,
+            span,
+            scope: self.scope,
+        }
+    }
+
+    /// A text where no shell reads it, substituted.
+    fn plain(&self, text: &Spanned<String>, problems: &mut Problems) -> Option<String> {
+        let mut found = Found::default();
+        substitute::resolve(
+            self.vars,
+            &text.value,
+            Quote::Plain,
+            &self.at(text.span),
+            &mut found,
+            problems,
+        )
+    }
+
+    /// Paths or globs, substituted.
+    fn paths(&self, list: &[Spanned<String>], problems: &mut Problems) -> Vec<String> {
+        list.iter()
+            .filter_map(|p| self.plain(p, problems))
+            .collect()
+    }
+}
+
+impl Planner<'_> {
+    /// Every instance as a planned step.
+    pub(super) fn steps(
+        &self,
+        instances: &[Instance<'_>],
+        ranges: &[Range<usize>],
+        declared: &Declared<'_>,
+        problems: &mut Problems,
+    ) -> Vec<PlannedStep> {
+        let mut unsafe_values = Vec::new();
+        let steps = instances
+            .iter()
+            .map(|inst| self.step(inst, ranges, declared, &mut unsafe_values, problems))
+            .collect();
+        report_unsafe(self.wf, unsafe_values, problems);
+        steps
+    }
+
+    fn step(
+        &self,
+        inst: &Instance<'_>,
+        ranges: &[Range<usize>],
+        declared: &Declared<'_>,
+        unsafe_values: &mut Vec<Unsafe>,
+        problems: &mut Problems,
+    ) -> PlannedStep {
+        let step = &self.wf.steps[inst.step];
+        let id = match inst.package {
+            Some(p) => format!("{}:{}", step.id.value, p.name),
+            None => step.id.value.clone(),
+        };
+        self.check_file_name(step, &id, problems);
+        let (vars, mut passed) = self.instance_vars(inst);
+        // Built only for a step that refers to earlier ones: finding its ancestors costs a
+        // walk of the graph.
+        let scope = step_texts(step)
+            .any(|t| t.contains("${steps."))
+            .then(|| OutputScope {
+                artifacts: &self.artifacts,
+                ids: &declared.index,
+                steps: &self.wf.steps,
+                ancestors: graph::ancestors(&declared.deps, &declared.deps[inst.step]),
+            });
+        let ctx = Ctx {
+            source: &self.wf.origin.source,
+            vars: &vars,
+            id: &id,
+            scope: scope.as_ref(),
+        };
+        let mut found = Found::default();
+        let command = self.command(step, &ctx, &mut found, problems);
+        let output_refs = found
+            .outputs
+            .iter()
+            .map(|(d, key)| OutputRef {
+                step: ranges[*d].start,
+                key: key.clone(),
+                env: names::output_var(&self.wf.steps[*d].id.value, key),
+            })
+            .collect();
+        passed.extend(found.artifacts.iter().cloned());
+        let reevaluates = match &command {
+            Some(Run::Shell { line, shell }) => {
+                let safe = shell.as_deref().is_some_and(reevaluate::shell_is_safe);
+                (!safe).then(|| reevaluate::construct(line)).flatten()
+            }
+            _ => None,
+        };
+        if let Some(construct) = &reevaluates {
+            self.unsafe_values(step, &id, construct, &vars, &passed, inst, unsafe_values);
+        }
+        let cache = step.cache.as_ref().map(|c| CachePlan {
+            inputs: ctx.paths(&c.value.inputs, problems),
+            outputs: ctx.paths(&c.value.outputs, problems),
+            env: cache_env(&c.value.env, &found.environment),
+            context: used_variables(self.wf, step, &vars),
+        });
+        PlannedStep {
+            id: id.clone(),
+            command: command.unwrap_or(Run::Argv(Vec::new())),
+            written: written(&step.run.value),
+            deps: Vec::new(),
+            dependents: Vec::new(),
+            weight: 0,
+            timeout: step
+                .timeout
+                .as_ref()
+                .map_or(self.default_timeout, |t| t.value),
+            env: self.env(step, &ctx, problems),
+            passed,
+            shown: found.shown,
+            cwd: match &step.cwd {
+                Some(c) => self
+                    .wf
+                    .origin
+                    .base_dir
+                    .join(ctx.plain(c, problems).unwrap_or_default()),
+                None => self.wf.origin.base_dir.clone(),
+            },
+            description: step.description.clone(),
+            condition: self.condition(step, inst, &ctx, problems),
+            retry: self.retry(step),
+            output_refs,
+            artifacts: ctx.paths(&step.artifacts, problems),
+            cache,
+            reevaluates,
+        }
+    }
+
+    /// A step's variables: the workflow's, and for a package's instance its facts, which it
+    /// also receives as environment variables.
+    fn instance_vars(&self, inst: &Instance<'_>) -> (Cow<'_, Vars>, Vec<(String, String)>) {
+        let Some(p) = inst.package else {
+            return (Cow::Borrowed(&self.vars), Vec::new());
+        };
+        let facts = [
+            ("package", p.name.clone()),
+            ("package_dir", p.dir.display().to_string()),
+            ("package_version", p.version.clone()),
+            ("package_manifest", p.manifest_path.display().to_string()),
+        ];
+        let passed = facts
+            .iter()
+            .map(|(k, v)| (names::context_var(k), v.clone()))
+            .collect();
+        let mut vars = self.vars.clone();
+        for (k, v) in facts {
+            vars.insert(k, ContextValue::One(v));
+        }
+        (Cow::Owned(vars), passed)
+    }
+
+    /// An id names files: it must fit in a file name.
+    fn check_file_name(&self, step: &Step, id: &str, problems: &mut Problems) {
+        let file = names::file_name(id);
+        if file.len() <= names::MAX_FILE_NAME {
+            return;
+        }
+        problems.push(
+            Problem::at(
+                "flow::invalid-id",
+                format!(
+                    "step id `{id}` is too long to name its log file ({} bytes; at most {})",
+                    file.len(),
+                    names::MAX_FILE_NAME
+                ),
+                &self.wf.origin.source,
+                step.id.span,
+                "too long",
+            )
+            .with_help("give the step a shorter id"),
+        );
+    }
+
+    /// Its command: a shell line whose values are references to environment variables, or
+    /// the list form with values written in.
+    fn command(
+        &self,
+        step: &Step,
+        ctx: &Ctx<'_>,
+        found: &mut Found,
+        problems: &mut Problems,
+    ) -> Option<Run> {
+        let at = ctx.at(step.run.span);
+        match &step.run.value {
+            Command::Shell(text) => {
+                let line = substitute::resolve(ctx.vars, text, Quote::Shell, &at, found, problems)?;
+                let shell = step
+                    .shell
+                    .as_ref()
+                    .or(self.wf.shell.as_ref())
+                    .map(|s| s.value.clone());
+                Some(Run::Shell { line, shell })
+            }
+            Command::Argv(args) => {
+                let mut out = Vec::with_capacity(args.len());
+                for a in args {
+                    out.extend(substitute::resolve_arg(
+                        ctx.vars,
+                        &a.value,
+                        &ctx.at(a.span),
+                        found,
+                        problems,
+                    ));
+                }
+                if !out.is_empty() {
+                    return Some(Run::Argv(out));
+                }
+                // Only an empty list variable can get here; the list itself is checked.
+                problems.push(
+                    Problem::at(
+                        "flow::empty-run",
+                        format!(
+                            "step `{}`: `run` is empty once its variables are substituted",
+                            ctx.id
+                        ),
+                        ctx.source,
+                        step.run.span,
+                        "no program left to run",
+                    )
+                    .with_help(
+                        "the first argument names the program; it cannot come from an empty list",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Its `env:` over the workflow's, values substituted as they are.
+    fn env(&self, step: &Step, ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for var in self.wf.env.iter().chain(&step.env) {
+            let value = ctx.plain(&var.value, problems).unwrap_or_default();
+            env.retain(|(k, _)| *k != var.name.value);
+            env.push((var.name.value.clone(), value));
+        }
+        env
+    }
+
+    /// Its `if:`, parsed; a problem in it is reported by the first instance of its step only.
+    fn condition(
+        &self,
+        step: &Step,
+        inst: &Instance<'_>,
+        ctx: &Ctx<'_>,
+        problems: &mut Problems,
+    ) -> Option<condition::Condition> {
+        let c = step.condition.as_ref()?;
+        let e = match condition::parse(&c.value, ctx.vars) {
+            Ok(cond) => return Some(cond),
+            Err(e) => e,
+        };
+        if inst.first {
+            // An error at the very end points at the last character.
+            let start = e.start.min(c.value.len());
+            let (start, len) = match e.len.min(c.value.len() - start) {
+                0 if start > 0 => (start - 1, 1),
+                len => (start, len),
+            };
+            let span = substitute::sub_span(&ctx.at(c.span), &c.value, start, len);
+            problems.push(
+                Problem::at(
+                    "flow::bad-condition",
+                    format!("step `{}`: {}", step.id.value, e.message),
+                    ctx.source,
+                    span,
+                    "here",
+                )
+                .with_help_opt(e.help),
+            );
+        }
+        None
+    }
+
+    /// Its retries: its own, else `--retries`, else the workflow's.
+    fn retry(&self, step: &Step) -> Retry {
+        match (&step.retry, self.options.retries, &self.wf.retry) {
+            (Some(r), _, _) => r.value,
+            (None, Some(n), _) => Retry {
+                retries: n,
+                ..Retry::NONE
+            },
+            (None, None, Some(r)) => r.value,
+            (None, None, None) => Retry::NONE,
+        }
+    }
+
+    /// Records the values bash could run in a step that has a place where it would: every
+    /// context value reaches every step (as `FLOW_CTX_*`), and its own values reach it.
+    #[allow(clippy::too_many_arguments)]
+    fn unsafe_values(
+        &self,
+        step: &Step,
+        id: &str,
+        construct: &str,
+        vars: &Vars,
+        passed: &[(String, String)],
+        inst: &Instance<'_>,
+        out: &mut Vec<Unsafe>,
+    ) {
+        let text = match &step.run.value {
+            Command::Shell(t) => t.as_str(),
+            Command::Argv(_) => return,
+        };
+        let span = text.find(construct).map_or(step.run.span, |at| {
+            let at_run = At {
+                source: &self.wf.origin.source,
+                step: id,
+                span: step.run.span,
+                scope: None,
+            };
+            substitute::sub_span(&at_run, text, at, construct.len())
+        });
+        let mut risky: Vec<String> = vars
+            .sorted()
+            .into_iter()
+            .filter(|(_, v)| reevaluate::is_risky(&vars::plain_text_of(v)))
+            .map(|(name, _)| format!("context variable `{name}`"))
+            .collect();
+        risky.extend(
+            passed
+                .iter()
+                .filter(|(_, v)| reevaluate::is_risky(v) && inst.package.is_some())
+                .map(|(k, _)| format!("`${k}`")),
+        );
+        for what in risky {
+            out.push(Unsafe {
+                what,
+                step: id.to_string(),
+                span,
+                construct: construct.to_string(),
+            });
+        }
+    }
+}
+
+/// One problem for each value bash could run, at the first step where it could, saying how
+/// many more there are.
+fn report_unsafe(wf: &Workflow, found: Vec<Unsafe>, problems: &mut Problems) {
+    let mut done: Vec<&str> = Vec::new();
+    for u in &found {
+        if done.contains(&u.what.as_str()) {
+            continue;
+        }
+        done.push(&u.what);
+        let more = found.iter().filter(|o| o.what == u.what).count() - 1;
+        let also = match more {
+            0 => String::new(),
+            1 => " (and in 1 more step)".to_string(),
+            n => format!(" (and in {n} more steps)"),
+        };
+        problems.push(
+            Problem::at(
+                "flow::unsafe-value",
+                format!(
+                    "{} holds `$` or a backtick, which bash would run where step `{}` has `{}`{also}",
+                    u.what, u.step, u.construct
+                ),
+                &wf.origin.source,
+                u.span,
+                "bash evaluates values again here",
+            )
+            .with_help(
+                "bash (also /bin/sh on macOS and Fedora) evaluates a value again as a number or a variable name here, and runs the `$(...)` of an array subscript in it (`a[$(cmd)]`); pass a value without `$` or `` ` ``, or run the step with `shell: dash`",
+            ),
+        );
+    }
+}
+
+/// The names of the environment variables a cached step's key depends on: those it declares,
+/// then those its command leaves to the shell, but for [`MACHINE_VARIABLES`].
+fn cache_env(declared: &[Spanned<String>], named: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = declared.iter().map(|e| e.value.clone()).collect();
+    for name in named {
+        if !MACHINE_VARIABLES.contains(&name.as_str()) && !env.contains(name) {
+            env.push(name.clone());
+        }
+    }
+    env
+}
+
+/// A command as written, for its log and `--dry-run`.
+fn written(command: &Command) -> String {
+    match command {
+        Command::Shell(text) => text.clone(),
+        Command::Argv(args) => shell_words::join(args.iter().map(|a| a.value.as_str())),
+    }
+}
+
+/// Every text of a step that variables are substituted in.
+fn step_texts(step: &Step) -> impl Iterator<Item = &str> {
+    // Without collecting: this runs for every step of every plan.
+    let (line, args) = match &step.run.value {
+        Command::Shell(t) => (Some(t.as_str()), &[][..]),
+        Command::Argv(args) => (None, args.as_slice()),
+    };
+    let run = line
+        .into_iter()
+        .chain(args.iter().map(|a| a.value.as_str()));
+    let cache = step.cache.iter().flat_map(|c| {
+        c.value
+            .inputs
+            .iter()
+            .chain(&c.value.outputs)
+            .map(|p| p.value.as_str())
+    });
+    run.chain(step.env.iter().map(|e| e.value.value.as_str()))
+        .chain(step.cwd.iter().map(|c| c.value.as_str()))
+        .chain(step.artifacts.iter().map(|a| a.value.as_str()))
+        .chain(cache)
+}
+
+/// The context variables a step's texts (and its workflow's `env:`) use, with their values:
+/// what a cached step's key depends on besides its resolved command.
+fn used_variables(wf: &Workflow, step: &Step, vars: &Vars) -> Vec<(String, String)> {
+    let mut used: Vec<(String, String)> = Vec::new();
+    let texts = step_texts(step).chain(wf.env.iter().map(|e| e.value.value.as_str()));
+    for text in texts.filter(|t| t.contains("${")) {
+        for piece in vars::split(text).unwrap_or_default() {
+            if let vars::Piece::Ref(r) = piece
+                && let Some(v) = vars.get(&r.name)
+                && !used.iter().any(|(k, _)| *k == r.name)
+            {
+                used.push((r.name.clone(), vars::plain_text_of(v)));
+            }
+        }
+    }
+    used.sort();
+    used
+}
