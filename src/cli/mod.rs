@@ -16,6 +16,7 @@ use crate::plan::{self, PlanOptions};
 use crate::report::console::{Console, ConsoleOptions};
 use crate::report::json::JsonReport;
 use crate::report::{self, Fanout};
+use crate::run::lock::{LockError, RunLock};
 use crate::run::process::ProcessExecutor;
 use crate::run::scheduler::{self, RunOptions};
 use crate::run::signals::SignalForwarder;
@@ -302,6 +303,50 @@ fn graph(
     Ok(0)
 }
 
+/// Takes the lock of the workflow's state, saying so while another run holds it. A signal
+/// while waiting ends cargo flow with its exit code.
+fn lock_state(
+    cli: &Cli,
+    state: &Path,
+    folder: &str,
+    workflow: &str,
+    forwarder: &mut SignalForwarder,
+) -> Result<Result<RunLock, i32>, Problems> {
+    let waiting = |pid: Option<u32>| {
+        if cli.global.quiet {
+            return;
+        }
+        let by = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+        let line = format!(
+            "{} waiting for another run of {workflow}{by}\n",
+            console::style("Blocking:").cyan().bold(),
+        );
+        // One write, so that a reader sees the line whole.
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    };
+    match RunLock::acquire(state, folder, waiting, || forwarder.unforwarded()) {
+        Ok(lock) => Ok(Ok(lock)),
+        Err(LockError::Interrupted(sig)) => {
+            eprintln!(
+                "{} by {} while waiting for another run of {}",
+                console::style("Interrupted").yellow().bold(),
+                crate::run::event::signal_name(sig),
+                workflow
+            );
+            Ok(Err(128 + sig))
+        }
+        Err(LockError::Io(path, e)) => Err(Problem::new(
+            "flow::log-dir",
+            format!(
+                "cannot lock `{}`: {e}",
+                crate::source::display_path(&path)
+            ),
+        )
+        .with_help("cargo flow keeps its state in the target directory; make it writable, or set CARGO_TARGET_DIR")
+        .into()),
+    }
+}
+
 /// How long plain output may stay silent before a "still running" line: 30s, or
 /// `CARGO_FLOW_HEARTBEAT`.
 fn heartbeat_interval() -> Result<Duration, Problems> {
@@ -318,10 +363,11 @@ fn heartbeat_interval() -> Result<Duration, Problems> {
 /// `cargo flow cache clean [WORKFLOW]`: removes the records of cached steps, of one workflow
 /// or of all.
 fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
-    let folder = match workflow {
+    let (state, folders) = match workflow {
         Some(target) => {
             let (wf, project, _) = resolve(cli, target)?;
-            plan::cache_dir(&plan::state_dir(&project), &wf.name)
+            let folder = crate::plan::names::file_name(&wf.name);
+            (plan::state_dir(&project), vec![folder])
         }
         None => {
             let catalog = load::load_catalog(
@@ -329,29 +375,52 @@ fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
                 cli.global.manifest_path.as_deref(),
                 load::Scope::Root,
             )?;
-            plan::state_dir(&catalog.project).join("cache")
+            let state = plan::state_dir(&catalog.project);
+            let folders = std::fs::read_dir(state.join("cache"))
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (state, folders)
         }
     };
-    let records = count_files(&folder);
-    match std::fs::remove_dir_all(&folder) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Problem::new(
-                "flow::cache",
-                format!(
-                    "cannot remove the cache `{}`: {e}",
-                    crate::source::display_path(&folder)
-                ),
-            )
-            .into());
+    let mut forwarder = SignalForwarder::install();
+    let mut records = 0;
+    for folder in &folders {
+        // Never under a run of the same workflow, which may be writing a record.
+        let _lock = match lock_state(cli, &state, folder, folder, &mut forwarder)? {
+            Ok(lock) => lock,
+            Err(code) => return Ok(code),
+        };
+        let dir = state.join("cache").join(folder);
+        records += count_files(&dir);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Problem::new(
+                    "flow::cache",
+                    format!(
+                        "cannot remove the cache `{}`: {e}",
+                        crate::source::display_path(&dir)
+                    ),
+                )
+                .into());
+            }
         }
     }
     if !cli.global.quiet {
         let s = if records == 1 { "" } else { "s" };
+        let from = match folders.as_slice() {
+            [one] if workflow.is_some() => state.join("cache").join(one),
+            _ => state.join("cache"),
+        };
         eprintln!(
             "Removed {records} cache record{s} from {}",
-            crate::source::display_path(&folder)
+            crate::source::display_path(&from)
         );
     }
     Ok(0)
@@ -392,6 +461,17 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         );
         return Ok(0);
     }
+    let mut forwarder = SignalForwarder::install();
+    let _lock = match lock_state(
+        cli,
+        &plan.dir,
+        &plan.folder(),
+        &plan.workflow,
+        &mut forwarder,
+    )? {
+        Ok(lock) => lock,
+        Err(code) => return Ok(code),
+    };
     let log_dir = plan.log_dir();
     std::fs::create_dir_all(&log_dir).map_err(|e| {
         Problem::new("flow::log-dir", format!("cannot create the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
@@ -438,7 +518,6 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         fail_fast: args.fail_fast,
         grace: args.grace,
     };
-    let mut forwarder = SignalForwarder::install();
     let summary = scheduler::run(&plan, &executor, &run_options, &mut fanout, |tx| {
         forwarder.start(tx);
     });

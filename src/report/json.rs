@@ -180,7 +180,7 @@ impl JsonReport<'_> {
         };
         let result = serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| std::fs::write(&self.path, bytes).map_err(|e| e.to_string()));
+            .and_then(|bytes| write_whole(&self.path, &bytes).map_err(|e| e.to_string()));
         if let Err(e) = result {
             self.error = Some(format!(
                 "cannot write the report `{}`: {e}",
@@ -188,6 +188,19 @@ impl JsonReport<'_> {
             ));
         }
     }
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, renamed over it, so
+/// that a reader never sees half a report.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 impl Reporter for JsonReport<'_> {

@@ -148,14 +148,15 @@ impl Store {
             .filter(|e| e.format == FORMAT)
     }
 
-    /// Records a success, replacing the earlier record at once (never half-written).
+    /// Records a success, replacing the earlier record at once (never half-written), through
+    /// a temporary file of a name of its own.
     pub fn save(&self, step: &PlannedStep, entry: &Entry) -> io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let path = self.path(step);
-        let tmp = self.dir.join(format!(".{}.json.tmp", step.id));
         let text = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &path)
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        io::Write::write_all(&mut tmp, &text)?;
+        tmp.persist(self.path(step)).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// Forgets a step's record, so that a failure after it is not mistaken for its success.

@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod cache;
 pub mod event;
 pub mod files;
+pub mod lock;
 mod offer;
 pub mod outputs;
 pub mod process;
