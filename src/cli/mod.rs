@@ -365,7 +365,10 @@ fn heartbeat_interval() -> Result<Duration, Problems> {
 fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
     let (state, folders) = match workflow {
         Some(target) => {
-            let (wf, project, _) = resolve(cli, target)?;
+            let (wf, project, problems) = resolve(cli, target)?;
+            if !problems.is_empty() {
+                return Err(problems);
+            }
             let folder = crate::plan::names::file_name(&wf.name);
             (plan::state_dir(&project), vec![folder])
         }

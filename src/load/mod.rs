@@ -272,6 +272,28 @@ pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
     if let Some(title) = wf.title.as_ref().filter(|t| !t.trim().is_empty()) {
         wf.name = title.clone();
     }
+    // The name names the workflow's folders: it must not reach outside them.
+    if !valid_workflow_name(&wf.name) {
+        let problem = match node.get("name") {
+            Some(n) if wf.title.is_some() => Problem::at(
+                "flow::invalid-name",
+                format!("invalid workflow name `{}`", wf.name.escape_debug()),
+                &source,
+                n.span,
+                "invalid name",
+            ),
+            _ => Problem::new(
+                "flow::invalid-name",
+                format!(
+                    "the file name `{}` cannot name a workflow",
+                    wf.name.escape_debug()
+                ),
+            ),
+        };
+        problems.push(problem.with_help(
+            "workflow names may use letters, digits, `_`, `.` and `-`, and may not start with `.`; set one with `name:`",
+        ));
+    }
     Ok(Loaded {
         workflow: wf,
         project,

@@ -54,12 +54,17 @@ pub fn env_part(name: &str) -> String {
 
 /// The file name that stands for a workflow name or a step id (`test:alpha`, one package's
 /// instance of `test`): the name as it is, with `:` written as `@` and any other character
-/// outside `[A-Za-z0-9_.-]` (`@` and `%` among them) as `%XX`, byte by byte. No two names give
-/// one file name, and none holds a character that a platform refuses in file names.
+/// outside `[A-Za-z0-9_.-]` (`@` and `%` among them), and the dots of a name of only dots, as
+/// `%XX`, byte by byte. No two names give one file name, none is `.` or `..`, and none holds a
+/// character that a platform refuses in file names.
 pub fn file_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
+    // `.` and `..` name folders that are already there; names are checked never to be only
+    // dots, and would not reach them anyway.
+    let dots = name.bytes().all(|b| b == b'.');
     for b in name.bytes() {
         match b {
+            b'.' if dots => out.push_str("%2E"),
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => out.push(b as char),
             b':' => out.push('@'),
             other => out.push_str(&format!("%{other:02X}")),
@@ -123,6 +128,7 @@ mod tests {
         assert_eq!(files.len(), names.len());
         assert_eq!(file_name("test:alpha"), "test@alpha");
         assert_eq!(file_name("pkg-1.release_x"), "pkg-1.release_x");
+        assert_eq!(file_name(".."), "%2E%2E");
         for f in &files {
             assert!(!f.contains([':', '/', '\\', '<', '>', '"', '|', '?', '*', ' ']));
         }

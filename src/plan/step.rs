@@ -230,7 +230,8 @@ impl Planner<'_> {
             Problem::at(
                 "flow::invalid-id",
                 format!(
-                    "step id `{id}` is too long to name its log file ({} bytes; at most {})",
+                    "step id `{}` is too long to name its log file ({} bytes; at most {})",
+                    shortened(id),
                     file.len(),
                     names::MAX_FILE_NAME
                 ),
@@ -402,6 +403,14 @@ impl Planner<'_> {
                 construct: construct.to_string(),
             });
         }
+    }
+}
+
+/// A long name cut to a length a message can hold.
+fn shortened(name: &str) -> String {
+    match name.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_string(),
     }
 }
 
