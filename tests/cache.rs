@@ -322,7 +322,7 @@ steps:
         "{}",
         stderr(&out)
     );
-    assert!(!dir.join("target/flow/cache").exists());
+    assert!(!dir.join("target/flow/cache/wf").exists());
     run(dir, &[]).ran_because("flaky", "no earlier success");
 
     // One workflow's records, by name or file.

@@ -47,6 +47,7 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
         order,
         env: Vec::new(),
         dir: PathBuf::from("/nonexistent"),
+        root: PathBuf::from("/nonexistent"),
     }
 }
 

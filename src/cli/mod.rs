@@ -464,17 +464,6 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         );
         return Ok(0);
     }
-    let mut forwarder = SignalForwarder::install();
-    let _lock = match lock_state(
-        cli,
-        &plan.dir,
-        &plan.folder(),
-        &plan.workflow,
-        &mut forwarder,
-    )? {
-        Ok(lock) => lock,
-        Err(code) => return Ok(code),
-    };
     let log_dir = plan.log_dir();
     std::fs::create_dir_all(&log_dir).map_err(|e| {
         Problem::new("flow::log-dir", format!("cannot create the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
@@ -486,6 +475,17 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
             .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
     })?;
 
+    let mut forwarder = SignalForwarder::install();
+    let _lock = match lock_state(
+        cli,
+        &plan.dir,
+        &plan.folder(),
+        &plan.workflow,
+        &mut forwarder,
+    )? {
+        Ok(lock) => lock,
+        Err(code) => return Ok(code),
+    };
     let mut executor = ProcessExecutor::new(&plan, log_dir);
     executor.grace = args.grace;
     executor.stream = args.output == report::console::OutputMode::Stream;

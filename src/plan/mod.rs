@@ -39,6 +39,8 @@ pub struct Plan {
     pub env: Vec<(String, String)>,
     /// cargo flow's folder in the target dir (`target/flow`): logs, artifacts, the cache.
     pub dir: PathBuf,
+    /// The project's root: the workspace root, or the workflow's folder outside one.
+    pub root: PathBuf,
 }
 
 impl Plan {
@@ -310,6 +312,7 @@ pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<P
         planner.vars.env(),
     );
     plan.dir = planner.dir;
+    plan.root = project.root.clone();
     Ok(plan)
 }
 
@@ -603,6 +606,7 @@ fn assemble(
         order,
         env,
         dir: PathBuf::new(),
+        root: PathBuf::new(),
     }
 }
 

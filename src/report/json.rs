@@ -113,7 +113,7 @@ fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
             r.artifacts = o
                 .artifacts
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|k| k.path.display().to_string())
                 .collect();
             r.cache_key = o.key.clone();
             r.ran_because = o.why.clone();

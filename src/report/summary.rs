@@ -95,18 +95,20 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
                 format_elapsed(total)
             ));
         }
-        let with_artifacts: Vec<(usize, &Vec<std::path::PathBuf>)> = summary
+        let with_artifacts: Vec<(usize, Vec<&std::path::Path>)> = summary
             .steps
             .iter()
             .enumerate()
             .filter_map(|(i, e)| match e {
-                StepEnd::Ran(o) if !o.artifacts.is_empty() => Some((i, &o.artifacts)),
+                StepEnd::Ran(o) if !o.artifacts.is_empty() => {
+                    Some((i, o.artifacts.iter().map(|k| k.path.as_path()).collect()))
+                }
                 _ => None,
             })
             .collect();
         for (i, files) in with_artifacts {
             let folder = plan.artifact_dir(&plan.steps[i]);
-            out.push_str(&artifact_line(&plan.steps[i].id, &folder, files));
+            out.push_str(&artifact_line(&plan.steps[i].id, &folder, &files));
         }
         let busy = summary.busy();
         let wall = summary.wall;
@@ -167,7 +169,7 @@ pub fn render(plan: &Plan, summary: &Summary, width: usize, quiet: bool) -> Stri
 
 /// `artifacts of build: target/flow/artifacts/ci/build/{app, docs/index.html}`, naming at
 /// most a few files.
-fn artifact_line(id: &str, folder: &std::path::Path, files: &[std::path::PathBuf]) -> String {
+fn artifact_line(id: &str, folder: &std::path::Path, files: &[&std::path::Path]) -> String {
     const SHOWN: usize = 4;
     let mut names: Vec<String> = files
         .iter()

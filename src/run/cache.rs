@@ -12,13 +12,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::files::{self, Ignored};
+use super::artifacts::Kept;
+use super::contents;
+use super::files::{self, Ignored, Search};
 use crate::plan::names::file_name;
 use crate::plan::{CachePlan, Plan, PlannedStep, Run};
 
 /// The version of the record format and of what goes into a key; a change makes every
 /// recorded key differ.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What an environment variable that is not set is recorded as.
 const UNSET: &str = "unset";
@@ -93,6 +95,30 @@ pub struct Entry {
     pub step_outputs: Vec<(String, String)>,
 }
 
+/// The largest cache record read; a larger one is not cargo flow's.
+const MAX_RECORD_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What is recorded of a step's last success.
+#[derive(Debug)]
+pub enum Recorded {
+    /// No success is recorded.
+    Nothing,
+    /// The record.
+    Entry(Box<Entry>),
+    /// A record that cannot be used, and why.
+    Unusable(String),
+}
+
+impl Recorded {
+    /// The record, when there is one to use.
+    pub fn entry(&self) -> Option<&Entry> {
+        match self {
+            Recorded::Entry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// What a step receives from the steps before it, beyond its plan.
 #[derive(Debug, Clone, Default)]
 pub struct Upstream {
@@ -111,14 +137,21 @@ pub enum Verdict {
     Miss(Vec<String>),
 }
 
-/// The key a step without `cache:` passes on to cached steps after it: a hash of the outputs
-/// it wrote, the only thing of it that cargo flow sees.
-pub fn outputs_digest(outputs: &[(String, String)]) -> String {
+/// The key a step without `cache:` passes on to cached steps after it: a hash of what it
+/// hands them, the outputs it wrote and the contents of its artifacts.
+pub fn handed_digest(outputs: &[(String, String)], artifacts: &[Kept]) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"outputs");
     for (k, v) in outputs {
         field(&mut h, k.as_bytes());
         field(&mut h, v.as_bytes());
+    }
+    if !artifacts.is_empty() {
+        h.update(b"artifacts");
+        for a in artifacts {
+            field(&mut h, a.path.as_os_str().as_encoded_bytes());
+            field(&mut h, a.hash.as_bytes());
+        }
     }
     h.finalize().to_hex().to_string()
 }
@@ -140,12 +173,31 @@ impl Store {
         self.dir.join(format!("{}.json", file_name(&step.id)))
     }
 
-    /// The record of a step's last success, if there is a readable one.
-    pub fn load(&self, step: &PlannedStep) -> Option<Entry> {
-        let text = std::fs::read(self.path(step)).ok()?;
-        serde_json::from_slice::<Entry>(&text)
-            .ok()
-            .filter(|e| e.format == FORMAT)
+    /// The record of a step's last success, or why there is none to use.
+    pub fn load(&self, step: &PlannedStep) -> Recorded {
+        let path = self.path(step);
+        let bytes = match contents::read_own(&path, MAX_RECORD_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Recorded::Nothing,
+            Err(e) => return Recorded::Unusable(format!("its cache record cannot be read: {e}")),
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            format: u32,
+        }
+        match serde_json::from_slice::<Version>(&bytes) {
+            Ok(v) if v.format != FORMAT => {
+                return Recorded::Unusable(
+                    "its cache record was written by another version of cargo flow".to_string(),
+                );
+            }
+            Ok(_) => {}
+            Err(_) => return Recorded::Unusable("its cache record is damaged".to_string()),
+        }
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(e) => Recorded::Entry(Box::new(e)),
+            Err(_) => Recorded::Unusable("its cache record is damaged".to_string()),
+        }
     }
 
     /// Records a success, replacing the earlier record at once (never half-written), through
@@ -173,6 +225,7 @@ pub fn fingerprint(
     cache: &CachePlan,
     upstream: &Upstream,
     previous: Option<&Entry>,
+    search: Search<'_>,
 ) -> Result<Fingerprint, String> {
     let step = &plan.steps[index];
     let hashed_at = now_ns();
@@ -202,20 +255,27 @@ pub fn fingerprint(
         parts.deps.insert(id.clone(), key.clone());
     }
     let known = previous.map(|e| (&e.parts.inputs, e.hashed_at));
+    let search = Search {
+        ignored: Ignored::Skip,
+        ..search
+    };
     for pattern in &cache.inputs {
-        let found = files::find(&step.cwd, pattern, Ignored::Skip)
-            .map_err(|e| format!("cannot read its cache input `{pattern}`: {e}"))?;
+        let found = files::find(&step.cwd, pattern, search)
+            .map_err(|e| failure(e, &format!("cannot read its cache input `{pattern}`")))?;
         if found.literal && found.files.is_empty() {
             parts.absent.insert(pattern.clone());
         }
+        let named = step.cwd.join(pattern);
         for file in found.files {
             let name = relative_name(&step.cwd, &file.path);
             if parts.inputs.contains_key(&name) {
                 continue;
             }
             let before = known.and_then(|(inputs, at)| inputs.get(&name).map(|s| (s, at)));
-            let sig = hash_file(&file.path, before)
-                .map_err(|e| format!("cannot read its cache input `{name}`: {e}"))?;
+            // A path named as it is was followed; a file found in a folder never is.
+            let follow = found.literal && file.path == named;
+            let sig = hash_file(&file.path, follow, before, search.stop)
+                .map_err(|e| failure(e, &format!("cannot read its cache input `{name}`")))?;
             parts.inputs.insert(name, sig);
         }
     }
@@ -231,15 +291,24 @@ pub fn check(
     step: &PlannedStep,
     artifact_dir: &Path,
     fp: &Fingerprint,
-    entry: Option<Entry>,
+    recorded: Recorded,
+    stop: &dyn Fn() -> bool,
 ) -> Verdict {
-    let Some(entry) = entry else {
-        return Verdict::Miss(vec!["no earlier success is recorded".to_string()]);
+    let entry = match recorded {
+        Recorded::Entry(e) => *e,
+        Recorded::Nothing => {
+            return Verdict::Miss(vec!["no earlier success is recorded".to_string()]);
+        }
+        Recorded::Unusable(why) => return Verdict::Miss(vec![why]),
     };
     if entry.key != fp.key {
         let mut why = differences(&entry.parts, &fp.parts);
         if why.is_empty() {
-            why.push("the cache format changed".to_string());
+            // Every part is the same, yet the key is not: the record was changed since.
+            why.push(
+                "its cache record does not match its own key (it was edited or damaged)"
+                    .to_string(),
+            );
         }
         return Verdict::Miss(why);
     }
@@ -251,7 +320,7 @@ pub fn check(
     for (what, base, files) in recorded {
         for (name, sig) in files {
             let path = base.join(name);
-            match hash_file(&path, Some((sig, entry.recorded_at))) {
+            match hash_file(&path, false, Some((sig, entry.recorded_at)), stop) {
                 Ok(now) if now.hash == sig.hash => {}
                 Ok(_) => why.push(format!("{what} `{name}` was changed")),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -270,30 +339,41 @@ pub fn check(
 
 /// The record of a success: the fingerprint it ran with, and the outputs and artifacts it
 /// left, which must all exist.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     step: &PlannedStep,
     cache: &CachePlan,
     fp: Fingerprint,
     duration: Duration,
-    artifacts: &[PathBuf],
+    artifacts: &[Kept],
     artifact_dir: &Path,
     step_outputs: &[(String, String)],
+    search: Search<'_>,
 ) -> Result<Entry, String> {
     let recorded_at = now_ns();
     let mut outputs = BTreeMap::new();
+    let search = Search {
+        ignored: Ignored::Take,
+        ..search
+    };
     for pattern in &cache.outputs {
-        for file in files::find_promised(&step.cwd, pattern, Ignored::Take, "cache output")? {
+        for file in files::find_promised(&step.cwd, pattern, search, "cache output")? {
             let name = relative_name(&step.cwd, &file.path);
-            let sig = hash_file(&file.path, None)
-                .map_err(|e| format!("cannot read its cache output `{name}`: {e}"))?;
+            let sig = hash_file(&file.path, false, None, search.stop)
+                .map_err(|e| failure(e, &format!("cannot read its cache output `{name}`")))?;
             outputs.insert(name, sig);
         }
     }
     let mut kept = BTreeMap::new();
-    for path in artifacts {
-        let name = relative_name(artifact_dir, path);
-        let sig =
-            hash_file(path, None).map_err(|e| format!("cannot read its artifact `{name}`: {e}"))?;
+    for k in artifacts {
+        let name = relative_name(artifact_dir, &k.path);
+        let (_, _, mtime) = contents::stat(&k.path, false)
+            .map_err(|e| format!("cannot read its artifact `{name}`: {e}"))?;
+        let sig = FileSig {
+            hash: k.hash.clone(),
+            size: k.size,
+            mtime,
+        };
         kept.insert(name, sig);
     }
     Ok(Entry {
@@ -402,15 +482,15 @@ fn limit(mut why: Vec<String>) -> Vec<String> {
 
 /// A file's signature. When `before` says it had the same size and time, and that time was
 /// well before it was hashed, the hash is taken as it was: a write after the hash would have
-/// given it a later time. Otherwise it is read.
-fn hash_file(path: &Path, before: Option<(&FileSig, i64)>) -> io::Result<FileSig> {
-    let meta = std::fs::metadata(path)?;
-    let size = meta.len();
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+/// given it a later time. Otherwise it is read, never waiting on it (see [`contents`]); a link
+/// is followed only with `follow`.
+fn hash_file(
+    path: &Path,
+    follow: bool,
+    before: Option<(&FileSig, i64)>,
+    stop: &dyn Fn() -> bool,
+) -> io::Result<FileSig> {
+    let (kind, size, mtime) = contents::stat(path, follow)?;
     /// Time stamps are coarse and clocks drift: a time this close to the hash proves nothing.
     const MARGIN_NS: i64 = 2_000_000_000;
     if let Some((sig, hashed_at)) = before
@@ -420,13 +500,19 @@ fn hash_file(path: &Path, before: Option<(&FileSig, i64)>) -> io::Result<FileSig
     {
         return Ok(sig.clone());
     }
-    let mut h = blake3::Hasher::new();
-    h.update_reader(std::fs::File::open(path)?)?;
     Ok(FileSig {
-        hash: h.finalize().to_hex().to_string(),
+        hash: contents::digest(path, kind, follow, stop)?,
         size,
         mtime,
     })
+}
+
+/// A failure to read files as a message, or `interrupted` when an interrupt stopped it.
+fn failure(e: io::Error, what: &str) -> String {
+    match e.kind() {
+        io::ErrorKind::Interrupted => "interrupted".to_string(),
+        _ => format!("{what}: {e}"),
+    }
 }
 
 /// A path as it is named in records: relative to `base` when inside it.
@@ -582,7 +668,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("f");
         std::fs::write(&path, "abc")?;
-        let fresh = hash_file(&path, None)?;
+        let fresh = hash_file(&path, true, None, &|| false)?;
         assert_eq!(fresh.hash, blake3::hash(b"abc").to_hex().to_string());
         // A made-up earlier hash, to see which one is returned.
         let recorded = FileSig {
@@ -591,13 +677,13 @@ mod tests {
         };
         let long_after = fresh.mtime + 10_000_000_000;
         assert_eq!(
-            hash_file(&path, Some((&recorded, long_after)))?.hash,
+            hash_file(&path, true, Some((&recorded, long_after)), &|| false)?.hash,
             "earlier"
         );
         // Hashed right after it was written: the time proves nothing, so it is read.
         let right_after = fresh.mtime + 1_000;
         assert_eq!(
-            hash_file(&path, Some((&recorded, right_after)))?.hash,
+            hash_file(&path, true, Some((&recorded, right_after)), &|| false)?.hash,
             fresh.hash
         );
         // Another size: read.
@@ -606,7 +692,7 @@ mod tests {
             ..recorded
         };
         assert_eq!(
-            hash_file(&path, Some((&other_size, long_after)))?.hash,
+            hash_file(&path, true, Some((&other_size, long_after)), &|| false)?.hash,
             fresh.hash
         );
         Ok(())

@@ -86,7 +86,7 @@ pub struct Outcome {
     /// What it wrote to `$FLOW_OUTPUT`, in order.
     pub outputs: Vec<(String, String)>,
     /// The copies of its artifacts, in its artifact folder.
-    pub artifacts: Vec<PathBuf>,
+    pub artifacts: Vec<super::artifacts::Kept>,
     /// Its cache key, for a cached step that ran or was skipped as cached.
     pub key: Option<String>,
     /// Why it ran, for a cached step: what changed since its last success.

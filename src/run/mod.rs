@@ -3,6 +3,7 @@
 
 pub mod artifacts;
 pub mod cache;
+pub mod contents;
 pub mod event;
 pub mod files;
 pub mod lock;

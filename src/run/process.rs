@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::artifacts;
+use super::artifacts::{self, Kept};
 use super::cache::{self, Store, Upstream, Verdict};
 use super::event::{Event, Outcome, Status};
+use super::files::{self, Search};
 use super::scheduler::Executor;
 use super::spawn::{self, Environment, Process, Spec};
 use super::sys::{self, Groups};
@@ -24,7 +25,10 @@ use crate::plan::{Plan, PlannedStep, Run};
 pub struct Running {
     child: Process,
     reader: Option<io::PipeReader>,
+    /// The log, when cargo flow copies the output into it.
     log: Option<io::BufWriter<File>>,
+    /// The log, when the step writes into it itself.
+    direct: Option<File>,
     exit_fd: Option<std::os::fd::OwnedFd>,
     started: Instant,
     log_path: PathBuf,
@@ -52,6 +56,10 @@ pub struct ProcessExecutor<'a> {
     environment: Environment,
     cwd: Option<PathBuf>,
     store: Store,
+    /// Where artifacts may come from.
+    project: artifacts::Project,
+    /// The folder whose `.gitignore` rules apply, found when first needed.
+    boundary: std::sync::OnceLock<PathBuf>,
     /// Every step's standard input: nothing to read.
     stdin: io::Result<OwnedFd>,
 }
@@ -153,8 +161,18 @@ impl<'a> ProcessExecutor<'a> {
             ),
             cwd: std::env::current_dir().ok(),
             store: Store::new(plan),
+            boundary: std::sync::OnceLock::new(),
+            project: artifacts::Project::new(&[&plan.root, plan.dir.parent().unwrap_or(&plan.dir)]),
             stdin: empty_input(),
         }
+    }
+
+    /// The folder whose `.gitignore` rules apply to steps' paths.
+    fn boundary(&self) -> &Path {
+        // Found once per run: the repository around the project, else the project.
+        self.boundary
+            .get_or_init(|| files::ignore_boundary(&self.plan.root, &self.plan.root))
+            .as_path()
     }
 
     /// The log file of a step.
@@ -177,28 +195,18 @@ impl Executor for ProcessExecutor<'_> {
         };
         // Hashing its inputs may take a while.
         under_way();
+        let stop = || self.groups.is_stopping();
+        let search = self.search(&stop);
         let previous = self.store.load(step);
-        let fp = match cache::fingerprint(self.plan, index, spec, upstream, previous.as_ref()) {
+        let fp = cache::fingerprint(self.plan, index, spec, upstream, previous.entry(), search);
+        let fp = match fp {
             Ok(fp) => fp,
-            Err(message) => return Outcome::error(message),
+            Err(message) => return self.failure(message),
         };
         let artifact_dir = self.plan.artifact_dir(step);
         let why = if self.use_cache {
-            match cache::check(step, &artifact_dir, &fp, previous) {
-                Verdict::Hit(entry) => {
-                    return Outcome {
-                        outputs: entry.step_outputs,
-                        artifacts: entry
-                            .artifacts
-                            .keys()
-                            .map(|a| artifact_dir.join(a))
-                            .collect(),
-                        key: Some(entry.key),
-                        ..Outcome::of(Status::Cached {
-                            saved: Duration::from_millis(entry.duration_ms),
-                        })
-                    };
-                }
+            match cache::check(step, &artifact_dir, &fp, previous, &stop) {
+                Verdict::Hit(entry) => return hit(*entry, &artifact_dir),
                 Verdict::Miss(why) => why,
             }
         } else {
@@ -216,6 +224,7 @@ impl Executor for ProcessExecutor<'_> {
                 &outcome.artifacts,
                 &artifact_dir,
                 &outcome.outputs,
+                search,
             );
             match recorded {
                 Ok(entry) => match self.store.save(step, &entry) {
@@ -224,7 +233,7 @@ impl Executor for ProcessExecutor<'_> {
                         outcome.note = Some(format!("its cache record could not be written: {e}"));
                     }
                 },
-                Err(message) => outcome.status = Status::Errored { message },
+                Err(message) => outcome.status = self.failure(message).status,
             }
         }
         outcome
@@ -256,12 +265,33 @@ impl ProcessExecutor<'_> {
         }
         let mut outcome = self.run_attempts(index, inputs, emit, under_way);
         if outcome.status.is_success() {
-            match artifacts::collect(&step.cwd, &step.artifacts, &folder) {
+            let stop = || self.groups.is_stopping();
+            match artifacts::collect(&step.cwd, &step.artifacts, &folder, &self.project, &stop) {
                 Ok(copies) => outcome.artifacts = copies,
-                Err(message) => outcome.status = Status::Errored { message },
+                Err(message) => outcome.status = self.failure(message).status,
             }
         }
         outcome
+    }
+
+    /// How a step's paths are searched: `.gitignore` rules from its repository (or project)
+    /// down, and an interrupt that stops the search.
+    fn search<'s>(&'s self, stop: &'s dyn Fn() -> bool) -> Search<'s> {
+        Search {
+            ignored: files::Ignored::Skip,
+            boundary: self.boundary(),
+            stop,
+        }
+    }
+
+    /// A step that failed without running to its end: interrupted when the run is being
+    /// stopped (which cut the work short), else an error with `message`.
+    fn failure(&self, message: String) -> Outcome {
+        if self.groups.is_stopping() {
+            Outcome::of(Status::Interrupted)
+        } else {
+            Outcome::error(message)
+        }
     }
 
     /// Runs a step until it succeeds or has no attempts left.
@@ -407,26 +437,34 @@ impl ProcessExecutor<'_> {
         let argv = argv(step);
         // A chdir in the child only when the step runs elsewhere than cargo flow itself.
         let cwd = (self.cwd.as_ref() != Some(&step.cwd)).then_some(step.cwd.as_path());
-        let spawned = self
-            .programs
-            .resolve(argv[0], &self.environment, &over, &step.cwd)
-            .and_then(|program| {
-                let argv: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
-                let spec = Spec {
-                    program: &program,
-                    argv: &argv,
-                    env: &over,
-                    cwd,
-                    stdio: [stdin, output, output],
-                };
-                spawn::spawn(&self.environment, &spec)
-            });
+        let start = || {
+            let program = self
+                .programs
+                .resolve(argv[0], &self.environment, &over, &step.cwd)?;
+            let argv: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
+            let spec = Spec {
+                program: &program,
+                argv: &argv,
+                env: &over,
+                cwd,
+                stdio: [stdin, output, output],
+            };
+            spawn::spawn(&self.environment, &spec)
+        };
+        // Nothing starts once the run is being stopped.
+        let Some(spawned) = self.groups.start(start, Process::id) else {
+            return Err(Box::new(Outcome {
+                attempts: attempt,
+                ..Outcome::of(Status::Interrupted)
+            }));
+        };
         // Without closing this end of the pipe, the pipe would never reach its end.
         drop(writer);
         // Streamed output is copied into the log; otherwise the child wrote it there itself.
-        let log = reader
-            .is_some()
-            .then(|| io::BufWriter::with_capacity(64 * 1024, file));
+        let (log, direct) = match reader {
+            Some(_) => (Some(io::BufWriter::with_capacity(64 * 1024, file)), None),
+            None => (None, Some(file)),
+        };
         let child = match spawned {
             Ok(c) => c,
             Err(e) => {
@@ -441,13 +479,12 @@ impl ProcessExecutor<'_> {
                 return failed(message, Some(log_path));
             }
         };
-        let pid = child.id();
-        self.groups.add(pid);
-        let exit_fd = sys::exit_fd(pid);
+        let exit_fd = sys::exit_fd(child.id());
         Ok(Running {
             child,
             reader,
             log,
+            direct,
             exit_fd,
             started,
             log_path,
@@ -503,6 +540,7 @@ impl ProcessExecutor<'_> {
             child,
             reader,
             mut log,
+            direct,
             exit_fd,
             started,
             log_path,
@@ -670,15 +708,47 @@ impl ProcessExecutor<'_> {
         if leaked && !timed_out && status != Status::Interrupted {
             note = Some("processes it left running held its output open; they were killed".into());
         }
-        if let Some(e) = write_error {
-            note = Some(format!("its log could not be written in full: {e}"));
+        // What the step wrote itself may have been cut short without anyone seeing an error.
+        if write_error.is_none() && direct.as_ref().is_some_and(sys::disk_full) {
+            write_error = Some(io::Error::other("the disk is full"));
         }
+        // A success over a log that lost output would be data lost without a word.
+        let status = match write_error {
+            Some(e) if status.is_success() => Status::Errored {
+                message: format!("its log could not be written in full: {e}"),
+            },
+            Some(e) => {
+                note = Some(format!("its log could not be written in full: {e}"));
+                status
+            }
+            None => status,
+        };
         Outcome {
             duration,
             log: Some(log_path),
             note,
             ..Outcome::of(status)
         }
+    }
+}
+
+/// A cached step that need not run: its last success, with what it left.
+fn hit(entry: cache::Entry, artifact_dir: &Path) -> Outcome {
+    Outcome {
+        outputs: entry.step_outputs,
+        artifacts: entry
+            .artifacts
+            .into_iter()
+            .map(|(name, sig)| Kept {
+                path: artifact_dir.join(name),
+                size: sig.size,
+                hash: sig.hash,
+            })
+            .collect(),
+        key: Some(entry.key),
+        ..Outcome::of(Status::Cached {
+            saved: Duration::from_millis(entry.duration_ms),
+        })
     }
 }
 

@@ -100,7 +100,11 @@ impl Board<'_> {
         self.ended += 1;
         if let StepEnd::Ran(outcome) = &end {
             self.outputs[i] = outcome.outputs.clone();
-            self.keys[i] = outcome.key.clone();
+            // What a step without `cache:` hands on is its outputs, and its artifacts.
+            self.keys[i] = outcome.key.clone().or_else(|| {
+                (!outcome.artifacts.is_empty())
+                    .then(|| cache::handed_digest(&outcome.outputs, &outcome.artifacts))
+            });
         }
         self.events.push(match &end {
             StepEnd::Ran(outcome) => Event::StepFinished {
@@ -177,7 +181,7 @@ impl Board<'_> {
                 .map(|&d| {
                     let key = self.keys[d]
                         .clone()
-                        .unwrap_or_else(|| cache::outputs_digest(&self.outputs[d]));
+                        .unwrap_or_else(|| cache::handed_digest(&self.outputs[d], &[]));
                     (self.plan.steps[d].id.clone(), key)
                 })
                 .collect(),

@@ -131,6 +131,12 @@ pub fn wait_ready(
 pub struct Groups {
     inner: Mutex<GroupsInner>,
     stopped: std::sync::Condvar,
+    /// Held shared while a step's process is started and recorded, and exclusively while
+    /// the run is being stopped: a process is either recorded before the groups are signalled,
+    /// or not started at all.
+    gate: std::sync::RwLock<()>,
+    /// Whether the run is being stopped, for checks made often (between pieces of a file).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -141,6 +147,24 @@ struct GroupsInner {
 }
 
 impl Groups {
+    /// Starts a step's process with `spawn` and records its group (the pid that `pid` gives),
+    /// unless the run is being stopped: then nothing is started and `None` is returned.
+    pub fn start<T>(
+        &self,
+        spawn: impl FnOnce() -> io::Result<T>,
+        pid: impl Fn(&T) -> u32,
+    ) -> Option<io::Result<T>> {
+        let _gate = self.gate.read().unwrap_or_else(|e| e.into_inner());
+        if self.is_stopping() {
+            return None;
+        }
+        let started = spawn();
+        if let Ok(p) = &started {
+            self.add(pid(p));
+        }
+        Some(started)
+    }
+
     /// Records a new group. When the run is already being stopped, the group is signalled at
     /// once, so a step that started during an interrupt does not escape it.
     pub fn add(&self, pgid: u32) {
@@ -158,8 +182,12 @@ impl Groups {
         g.running.retain(|&p| p != pgid);
     }
 
-    /// Signals every running group, and every group that starts from now on.
+    /// Signals every running group, and every group that starts from now on; no step starts
+    /// after this.
     pub fn signal_all(&self, signal: i32) {
+        let _gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.stopping = Some(signal);
         for &pgid in &g.running {
@@ -180,10 +208,72 @@ impl Groups {
 
     /// Whether the run is being stopped.
     pub fn is_stopping(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stopping
-            .is_some()
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// Whether the file system that holds `file` is full: a program writing there may have lost
+/// what it wrote, whether or not it noticed.
+pub fn disk_full(file: &std::fs::File) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: fstatvfs writes into the valid buffer for a descriptor we own.
+    if unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: initialised by the successful call.
+    let st = unsafe { st.assume_init() };
+    // Root may write into the blocks kept back for it; others may not.
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    st.f_blocks > 0 && (if root { st.f_bfree } else { st.f_bavail }) == 0
+}
+
+/// Whether an error says that a path's links go round in a loop (`ELOOP`).
+pub fn is_link_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Opens a file for reading without ever waiting: a FIFO opens at once (and reads as empty),
+/// and with `follow` false a link is refused (`ELOOP`) rather than followed.
+pub fn open_for_reading(path: &std::path::Path, follow: bool) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+}
+
+/// The next stretch of `file` at or after `offset` that may hold data, as `(start, end)`:
+/// holes of a sparse file are skipped without reading them. `None` past the last. Where the
+/// file system cannot tell, the rest of the file is one stretch.
+pub fn next_data(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Option<(u64, u64)>> {
+    if offset >= len {
+        return Ok(None);
+    }
+    let fd = file.as_raw_fd();
+    let Ok(at) = libc::off_t::try_from(offset) else {
+        return Ok(Some((offset, len)));
+    };
+    // SAFETY: lseek on a descriptor we own; it only moves the file offset.
+    let data = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
+    if data < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENXIO) => Ok(None),
+            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => Ok(Some((offset, len))),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: as above.
+    let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+    let end = if hole < 0 {
+        len
+    } else {
+        (hole as u64).min(len)
+    };
+    Ok(Some((data as u64, end)))
 }
