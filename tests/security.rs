@@ -525,3 +525,56 @@ fn nul_bytes_are_refused_before_anything_runs() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_flow_file_another_user_could_have_written_is_not_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(
+        tmp.path(),
+        &[(
+            ".flow.yaml",
+            "name: planted\nsteps:\n  - id: a\n    run: touch pwned\n",
+        )],
+    );
+    let file = tmp.path().join(".flow.yaml");
+    let inner = tmp.path().join("work");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    // Writable by anyone: whoever it belongs to, anyone may have planted its text.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let refused = |dir: &Path| {
+        let out = flow(dir).arg("planted").output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("flow::untrusted") && err.contains("CARGO_FLOW_SAFE_DIRECTORIES"),
+            "{err}"
+        );
+        assert!(!dir.join("pwned").exists() && !tmp.path().join("pwned").exists());
+        err
+    };
+    assert!(refused(&inner).contains("any user may write to it"));
+    // Listed as safe, it runs.
+    let out = flow(&inner)
+        .arg("planted")
+        .env("CARGO_FLOW_SAFE_DIRECTORIES", tmp.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::remove_file(tmp.path().join("pwned")).expect("ran");
+    // Owned by another user (only root can give a file away to show it).
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let given = std::process::Command::new("chown")
+        .arg("65534")
+        .arg(&file)
+        .status();
+    if given.is_ok_and(|s| s.success()) {
+        assert!(refused(&inner).contains("belongs to another user (uid 65534)"));
+        // Named on the command line, it is the user's explicit choice.
+        let out = flow(&inner)
+            .args(["run", "../.flow.yaml"])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+}

@@ -112,6 +112,45 @@ fn cwd() -> Result<PathBuf, Problems> {
     })
 }
 
+/// The workflows of the project around the current folder, or of `--manifest-path`. A
+/// `.flow.yaml` found outside a workspace that another user may have written is not trusted,
+/// as git refuses such repositories: a file planted in a shared folder such as /tmp could run
+/// anything.
+fn load_catalog(cli: &Cli, scope: load::Scope) -> Result<load::Catalog, Problems> {
+    let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref(), scope)?;
+    if let Some(file) = &catalog.found_outside {
+        trust(file)?;
+    }
+    Ok(catalog)
+}
+
+/// Where folders whose `.flow.yaml` is trusted whoever wrote it are listed: `:`-separated, or
+/// `*` for all.
+const SAFE_DIRECTORIES: &str = "CARGO_FLOW_SAFE_DIRECTORIES";
+
+fn trust(file: &Path) -> Result<(), Problem> {
+    let dir = file.parent().unwrap_or(file);
+    let listed = std::env::var_os(SAFE_DIRECTORIES)
+        .is_some_and(|list| std::env::split_paths(&list).any(|d| d.as_os_str() == "*" || d == dir));
+    if listed {
+        return Ok(());
+    }
+    let why = match crate::run::sys::written_by_another(file) {
+        Ok(None) => return Ok(()),
+        Ok(Some(why)) => why,
+        Err(e) => format!("its owner cannot be read: {e}"),
+    };
+    let shown = crate::source::display_path(file);
+    Err(Problem::new(
+        "flow::untrusted",
+        format!("`{shown}` is not run: {why}, and a workflow file that someone else could have written may run anything as you"),
+    )
+    .with_help(format!(
+        "if you trust it, run it by path (`cargo flow run {shown}`), or list its folder in {SAFE_DIRECTORIES}={}",
+        dir.display()
+    )))
+}
+
 /// The workflow a target names (a file, or a name in the catalog), its project, and the
 /// problems found while reading.
 fn resolve(cli: &Cli, target: &str) -> Result<(Workflow, Project, Problems), Problems> {
@@ -125,14 +164,10 @@ fn resolve(cli: &Cli, target: &str) -> Result<(Workflow, Project, Problems), Pro
     } else {
         load::Scope::Root
     };
-    let mut catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref(), scope)?;
+    let mut catalog = load_catalog(cli, scope)?;
     if catalog.get(target).is_none() && scope == load::Scope::Root {
         // Suggestions may be among the members' workflows.
-        catalog = load::load_catalog(
-            &cwd()?,
-            cli.global.manifest_path.as_deref(),
-            load::Scope::Members,
-        )?;
+        catalog = load_catalog(cli, load::Scope::Members)?;
     }
     match catalog.get(target) {
         Some(wf) => Ok((wf.clone(), catalog.project, catalog.problems)),
@@ -203,11 +238,7 @@ fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
         print!("{out}");
         return Ok(0);
     }
-    let catalog = load::load_catalog(
-        &cwd()?,
-        cli.global.manifest_path.as_deref(),
-        load::Scope::Members,
-    )?;
+    let catalog = load_catalog(cli, load::Scope::Members)?;
     if !catalog.problems.is_empty() {
         return Err(catalog.problems);
     }
@@ -257,11 +288,7 @@ fn check(cli: &Cli, target: Option<&str>, context: &ContextArgs) -> Result<i32, 
             (vec![wf], project, problems)
         }
         None => {
-            let catalog = load::load_catalog(
-                &cwd()?,
-                cli.global.manifest_path.as_deref(),
-                load::Scope::Members,
-            )?;
+            let catalog = load_catalog(cli, load::Scope::Members)?;
             (catalog.workflows, catalog.project, catalog.problems)
         }
     };
@@ -373,11 +400,7 @@ fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
             (plan::state_dir(&project), vec![folder])
         }
         None => {
-            let catalog = load::load_catalog(
-                &cwd()?,
-                cli.global.manifest_path.as_deref(),
-                load::Scope::Root,
-            )?;
+            let catalog = load_catalog(cli, load::Scope::Root)?;
             let state = plan::state_dir(&catalog.project);
             let folders = std::fs::read_dir(state.join("cache"))
                 .map(|entries| {

@@ -32,6 +32,9 @@ pub struct Catalog {
     pub project: Project,
     /// Problems found while reading them; planning adds its own before any is reported.
     pub problems: Problems,
+    /// The `.flow.yaml` found in the current folder or an ancestor, outside any cargo
+    /// workspace: a file whose owner must be checked before it is trusted.
+    pub found_outside: Option<PathBuf>,
 }
 
 /// A workflow read from a file named on the command line.
@@ -328,6 +331,7 @@ pub fn load_catalog(
     };
     let mut problems = Problems::new();
     let mut workflows = Vec::new();
+    let mut found_outside = None;
     let project = match manifest {
         Some(manifest) => {
             let mut project = Project::cargo(&manifest, cwd)?;
@@ -374,6 +378,7 @@ pub fn load_catalog(
                 Some(file) => {
                     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                     workflows.extend(from_flow_file(&file, &dir, &mut problems));
+                    found_outside = Some(file);
                     Project::plain(&dir)
                 }
                 None => Project::plain(cwd),
@@ -385,6 +390,7 @@ pub fn load_catalog(
         workflows,
         project,
         problems,
+        found_outside,
     })
 }
 

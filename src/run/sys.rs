@@ -228,6 +228,36 @@ pub fn disk_full(file: &std::fs::File) -> bool {
     st.f_blocks > 0 && (if root { st.f_bfree } else { st.f_bavail }) == 0
 }
 
+/// Who may have written a file: `None` when only the current user (or root) can have, else
+/// why not, in words. A file is trusted when it and its folder belong to the current user or
+/// to root, and no one else may write to the file.
+pub fn written_by_another(path: &std::path::Path) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let file = std::fs::metadata(path)?;
+    let trusted = |uid: u32| uid == me || uid == 0;
+    if !trusted(file.uid()) {
+        return Ok(Some(format!(
+            "it belongs to another user (uid {})",
+            file.uid()
+        )));
+    }
+    if file.mode() & 0o002 != 0 {
+        return Ok(Some("any user may write to it".to_string()));
+    }
+    if let Some(dir) = path.parent() {
+        let folder = std::fs::metadata(dir)?;
+        if !trusted(folder.uid()) {
+            return Ok(Some(format!(
+                "its folder belongs to another user (uid {})",
+                folder.uid()
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// Whether an error says that a path's links go round in a loop (`ELOOP`).
 pub fn is_link_loop(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ELOOP)
