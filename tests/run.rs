@@ -715,3 +715,50 @@ fn a_step_is_reported_while_the_next_step_of_its_chain_runs() {
     let status = child.wait().expect("waits");
     assert!(status.success(), "{}", seen.join("\n"));
 }
+
+#[test]
+fn messages_say_what_is_wrong() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    workflow(
+        tmp.path(),
+        "steps:\n  - id: a\n    run: touch ran\n    cwd: a-file\n",
+    );
+    std::fs::write(tmp.path().join("a-file"), "").expect("write");
+    let out = flow(tmp.path())
+        .args(["run", "wf.yaml"])
+        .output()
+        .expect("runs");
+    assert!(
+        stderr(&out).contains("its working directory") && stderr(&out).contains("is not a folder"),
+        "{}",
+        stderr(&out)
+    );
+    let out = flow(tmp.path())
+        .args(["list", "--manifest-path", "."])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("manifest path `.` is a folder"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::create_dir(tmp.path().join("a-folder")).expect("mkdir");
+    workflow(tmp.path(), "steps:\n  - id: a\n    run: touch ran\n");
+    for report in ["json=a-folder", "json=missing/r.json"] {
+        let out = flow(tmp.path())
+            .args(["run", "wf.yaml", "--report", report])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{report}");
+        assert!(
+            stderr(&out).contains("cannot write the report"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            !tmp.path().join("ran").exists(),
+            "a step ran before the report was checked"
+        );
+    }
+}

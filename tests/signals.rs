@@ -141,3 +141,64 @@ fn a_signal_in_the_first_milliseconds_of_a_run_still_stops_it() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
+
+/// A step whose processes leave its group in every way a shell and a program can.
+fn escaping_workflow(marker: &str, last: &str) -> String {
+    format!(
+        "steps:
+  - id: escapes
+    run: |
+      setsid sh -c 'sleep 60; true {marker}-setsid' &
+      bash -c 'set -m; (trap \"\" TERM; sleep 60; true {marker}-job) & disown' &
+      python3 -c 'import os, time, sys; os.setpgrp(); os.fork() or time.sleep(60)' {marker}-python &
+      sh -c 'setsid sh -c \"sleep 60; true {marker}-double\" & exit 0'
+      touch started
+      while [ ! -e go ]; do sleep 0.02; done
+      {last}
+"
+    )
+}
+
+#[test]
+fn processes_that_leave_their_group_do_not_outlive_the_run() {
+    for (last, expected) in [("true", Some(0)), ("sleep 60", Some(130))] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let marker = format!("flowescape{}x{}", std::process::id(), last.len());
+        write_files(
+            tmp.path(),
+            &[("wf.yaml", &escaping_workflow(&marker, last))],
+        );
+        let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+            .args(["run", "wf.yaml", "--grace", "1s"])
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !tmp.path().join("started").exists() {
+            assert!(Instant::now() < deadline, "the step did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            survivors(&marker).len() >= 4,
+            "the escapes did not happen: {:?}",
+            survivors(&marker)
+        );
+        std::fs::write(tmp.path().join("go"), "").expect("go");
+        if expected == Some(130) {
+            std::thread::sleep(Duration::from_millis(200));
+            // SAFETY: kill with a valid pid and signal.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        }
+        let out = child.wait_with_output().expect("waits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), expected, "{err}");
+        assert_eq!(survivors(&marker), Vec::<String>::new(), "{err}");
+        assert!(
+            err.contains("that steps left running outside their process groups"),
+            "{err}"
+        );
+    }
+}

@@ -330,6 +330,30 @@ fn graph(
     Ok(0)
 }
 
+/// A report is written at the end of a run: a path it cannot be written to is found before
+/// the first step, not after the last.
+fn check_report_path(path: &Path) -> Result<(), Problem> {
+    let shown = crate::source::display_path(path);
+    let problem = |why: String| {
+        Problem::new("flow::report", format!("cannot write the report `{shown}`: {why}"))
+            .with_help("name a file in a folder that exists and can be written, e.g. `--report json=target/flow/report.json`")
+    };
+    if path.is_dir() {
+        return Err(problem("it is a folder".into()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(problem(format!(
+            "the folder `{}` does not exist",
+            dir.display()
+        )));
+    }
+    crate::run::sys::check_writable(dir).map_err(|e| problem(e.to_string()))
+}
+
 /// Takes the lock of the workflow's state, saying so while another run holds it. A signal
 /// while waiting ends cargo flow with its exit code.
 fn lock_state(
@@ -487,6 +511,9 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         );
         return Ok(0);
     }
+    for ReportSpec::Json(path) in &args.report {
+        check_report_path(path)?;
+    }
     let log_dir = plan.log_dir();
     std::fs::create_dir_all(&log_dir).map_err(|e| {
         Problem::new("flow::log-dir", format!("cannot create the log folder `{}`: {e}", crate::source::display_path(&log_dir)))
@@ -547,6 +574,13 @@ fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     let summary = scheduler::run(&plan, &executor, &run_options, &mut fanout, |tx| {
         forwarder.start(tx);
     });
+    let strays = executor.stop_strays();
+    if strays > 0 && !cli.global.quiet {
+        let s = if strays == 1 { "" } else { "es" };
+        eprintln!(
+            "Stopped {strays} process{s} that steps left running outside their process groups"
+        );
+    }
     // A signal that came during a run too short to forward it still ends cargo flow as one.
     let late = forwarder.unforwarded();
     drop(forwarder);

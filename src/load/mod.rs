@@ -319,10 +319,25 @@ pub fn load_catalog(
     let manifest = match manifest_path {
         Some(m) => {
             if !m.is_file() {
+                let (what, help) = if m.is_dir() {
+                    (
+                        "is a folder",
+                        format!(
+                            "name the manifest in it: `--manifest-path {}`",
+                            m.join("Cargo.toml").display()
+                        ),
+                    )
+                } else {
+                    (
+                        "does not exist",
+                        "name a `Cargo.toml`, as in cargo".to_string(),
+                    )
+                };
                 return Err(Problem::new(
                     "flow::manifest",
-                    format!("manifest path `{}` does not exist", m.display()),
+                    format!("manifest path `{}` {what}", m.display()),
                 )
+                .with_help(help)
                 .into());
             }
             Some(std::path::absolute(m).unwrap_or_else(|_| m.to_path_buf()))

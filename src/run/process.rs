@@ -147,6 +147,7 @@ impl<'a> ProcessExecutor<'a> {
                 }
             }
         }
+        sys::adopt_orphans();
         Self {
             plan,
             log_dir,
@@ -173,6 +174,12 @@ impl<'a> ProcessExecutor<'a> {
         self.boundary
             .get_or_init(|| files::ignore_boundary(&self.plan.root, &self.plan.root))
             .as_path()
+    }
+
+    /// Stops what steps left running outside their groups, once the run is over; how many
+    /// processes there were.
+    pub fn stop_strays(&self) -> usize {
+        sys::stop_strays(self.grace)
     }
 
     /// The log file of a step.
@@ -371,11 +378,13 @@ impl ProcessExecutor<'_> {
         // A missing folder would otherwise surface as a confusing spawn error; the folder
         // cargo flow runs in exists by definition.
         if self.cwd.as_ref() != Some(&step.cwd) && !step.cwd.is_dir() {
+            let what = match std::fs::metadata(&step.cwd) {
+                Ok(_) => "is not a folder",
+                Err(e) if e.kind() == io::ErrorKind::NotFound => "does not exist",
+                Err(_) => "cannot be entered",
+            };
             return failed(
-                format!(
-                    "its working directory `{}` does not exist",
-                    step.cwd.display()
-                ),
+                format!("its working directory `{}` {what}", step.cwd.display()),
                 None,
             );
         }
