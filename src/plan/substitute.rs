@@ -354,3 +354,61 @@ pub fn sub_span(at: &At<'_>, text: &str, start: usize, len: usize) -> Span {
         _ => at.span,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use proptest::prelude::*;
+
+    fn shell_text(template: &str, value: &str) -> Option<String> {
+        let source = SourceFile::new(std::path::Path::new("wf.yaml"), template.to_string());
+        let mut vars = Vars::default();
+        vars.insert("x", ContextValue::One(value.to_string()));
+        vars.insert(
+            "list",
+            ContextValue::Many(vec![value.to_string(), "b".into()]),
+        );
+        let at = At {
+            source: &source,
+            step: "s",
+            span: Span::new(0, template.len()),
+            scope: None,
+        };
+        let mut found = Found::default();
+        resolve(
+            &vars,
+            template,
+            Quote::Shell,
+            &at,
+            &mut found,
+            &mut Problems::new(),
+        )
+    }
+
+    proptest! {
+        /// The text of a shell command never depends on the values it reads: they reach it
+        /// through the environment.
+        #[test]
+        fn a_shell_command_never_holds_a_value(
+            template in r#"([a-z ;'"\\$`{}:\-#!()\[\]\n]|\$\{x\}|\$\{list\}|\$\{x:-|\$\$\{x\}){0,24}"#,
+            a in any::<String>(),
+            b in any::<String>(),
+        ) {
+            prop_assert_eq!(shell_text(&template, &a), shell_text(&template, &b));
+        }
+    }
+
+    #[test]
+    fn references_become_environment_variables() {
+        assert_eq!(
+            shell_text("echo ${x} \"${list}\" '${x}' $${x}", "v").as_deref(),
+            Some("echo ${FLOW_CTX_X} \"${FLOW_CTX_LIST}\" '${FLOW_CTX_X}' ${x}")
+        );
+        assert_eq!(
+            shell_text("echo ${raw:x}", "a; b").as_deref(),
+            Some("echo a; b")
+        );
+        assert_eq!(shell_text("echo \\${x}", "v"), None);
+    }
+}

@@ -36,22 +36,28 @@ pub struct Kept {
 /// Where artifacts may come from: the folders of the project (its root, its target dir),
 /// links resolved.
 pub struct Project {
-    roots: Vec<PathBuf>,
+    given: Vec<PathBuf>,
+    /// The folders with links resolved, found when first needed.
+    roots: std::sync::OnceLock<Vec<PathBuf>>,
 }
 
 impl Project {
     /// The project whose files lie below `roots`.
     pub fn new(roots: &[&Path]) -> Self {
         Self {
-            roots: roots
-                .iter()
-                .filter_map(|r| std::fs::canonicalize(r).ok())
-                .collect(),
+            given: roots.iter().map(|r| r.to_path_buf()).collect(),
+            roots: std::sync::OnceLock::new(),
         }
     }
 
     fn holds(&self, path: &Path) -> bool {
-        self.roots.iter().any(|r| path.starts_with(r))
+        let roots = self.roots.get_or_init(|| {
+            self.given
+                .iter()
+                .filter_map(|r| std::fs::canonicalize(r).ok())
+                .collect()
+        });
+        roots.iter().any(|r| path.starts_with(r))
     }
 }
 
