@@ -10,7 +10,7 @@ use cargo_flow::load::model::{Origin, Workflow};
 use cargo_flow::load::{Project, build, yaml};
 use cargo_flow::plan::{self, Plan, PlanOptions};
 use cargo_flow::run::scheduler::{self, Executor, RunOptions};
-use cargo_flow::run::{Event, Outcome, Reporter, Status};
+use cargo_flow::run::{Event, EventKind, Outcome, ReportError, Reporter, Status, Stop};
 use cargo_flow::source::{Source, SourceFile, Span};
 
 const SIZES: &[usize] = &[100, 10_000, 100_000];
@@ -83,18 +83,20 @@ impl Executor for Instant {
         &self,
         _index: usize,
         _upstream: &cargo_flow::run::cache::Upstream,
-        _emit: &(dyn Fn(Event) + Sync),
+        _emit: &(dyn Fn(EventKind) + Sync),
         _under_way: &dyn Fn(),
     ) -> Outcome {
         Outcome::of(Status::Success)
     }
-    fn stop(&self, _signal: i32) {}
+    fn stop(&self, _how: Stop) {}
 }
 
 struct Quiet;
 
 impl Reporter for Quiet {
-    fn event(&mut self, _event: &Event) {}
+    fn report(&mut self, _event: &Event) -> Result<(), ReportError> {
+        Ok(())
+    }
 }
 
 #[divan::bench(args = SIZES, sample_count = 10)]

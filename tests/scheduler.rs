@@ -9,7 +9,9 @@ use std::time::Duration;
 use cargo_flow::load::model::{Retry, Timeout};
 use cargo_flow::plan::{Plan, PlannedStep, Run, graph};
 use cargo_flow::run::scheduler::{self, Executor, RunOptions};
-use cargo_flow::run::{Event, Outcome, Reporter, Status, StepEnd};
+use cargo_flow::run::{
+    Event, EventKind, Outcome, ReportError, Reporter, Status, StepEnd, StepError, Stop,
+};
 use proptest::prelude::*;
 
 /// A plan from dependency lists (each step depends only on earlier ones).
@@ -73,7 +75,7 @@ impl Executor for Fake<'_> {
         &self,
         i: usize,
         _upstream: &cargo_flow::run::cache::Upstream,
-        _emit: &(dyn Fn(Event) + Sync),
+        _emit: &(dyn Fn(EventKind) + Sync),
         _under_way: &dyn Fn(),
     ) -> Outcome {
         {
@@ -109,7 +111,7 @@ impl Executor for Fake<'_> {
         Outcome::of(status)
     }
 
-    fn stop(&self, _signal: i32) {}
+    fn stop(&self, _how: Stop) {}
 }
 
 #[derive(Default)]
@@ -118,13 +120,14 @@ struct Record {
 }
 
 impl Reporter for Record {
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::StepFinished { step, .. } | Event::StepSkipped { step, .. } => {
+    fn report(&mut self, event: &Event) -> Result<(), ReportError> {
+        match &event.kind {
+            EventKind::StepFinished { step, .. } | EventKind::StepSkipped { step, .. } => {
                 self.terminal.push(*step)
             }
             _ => {}
         }
+        Ok(())
     }
 }
 
@@ -172,7 +175,7 @@ proptest! {
         };
         let mut record = Record::default();
         let options = RunOptions { parallel, fail_fast: false, grace: Duration::from_secs(1) };
-        let summary = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
+        let (summary, _) = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
         let watch = fake.watch.into_inner().expect("lock");
 
         prop_assert!(watch.violations.is_empty(), "{:?}", watch.violations);
@@ -248,7 +251,7 @@ proptest! {
         let mut record = Record::default();
         // One at a time, so "after" is well defined.
         let options = RunOptions { parallel: 1, fail_fast: true, grace: Duration::from_secs(1) };
-        let summary = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
+        let (summary, _) = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
         let ran: Vec<usize> = (0..n).filter(|&i| matches!(summary.steps[i], StepEnd::Ran(_))).collect();
         let failures = ran.iter().filter(|&&i| fails[i]).count();
         prop_assert!(failures <= 1, "with -j 1 and --fail-fast at most one step fails");
@@ -263,7 +266,7 @@ impl Executor for Panics {
         &self,
         i: usize,
         _upstream: &cargo_flow::run::cache::Upstream,
-        _emit: &(dyn Fn(Event) + Sync),
+        _emit: &(dyn Fn(EventKind) + Sync),
         _under_way: &dyn Fn(),
     ) -> Outcome {
         if i == 0 {
@@ -272,7 +275,7 @@ impl Executor for Panics {
         Outcome::of(Status::Success)
     }
 
-    fn stop(&self, _signal: i32) {}
+    fn stop(&self, _how: Stop) {}
 }
 
 #[test]
@@ -283,13 +286,11 @@ fn a_panicking_step_ends_as_an_error_instead_of_hanging_the_run() {
         fail_fast: false,
         grace: Duration::from_secs(1),
     };
-    let summary = scheduler::run(&plan, &Panics, &options, &mut Record::default(), |_| {});
+    let (summary, _) = scheduler::run(&plan, &Panics, &options, &mut Record::default(), |_| {});
     match &summary.steps[0] {
         StepEnd::Ran(o) => assert_eq!(
             o.status,
-            Status::Errored {
-                message: "internal error in cargo flow: simulated bug".into()
-            }
+            Status::Errored(StepError::Internal("simulated bug".into()))
         ),
         StepEnd::Skipped(r) => panic!("skipped: {r:?}"),
     }

@@ -7,6 +7,52 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::report::console::OutputMode;
 use crate::report::graph::GraphFormat;
 
+/// `--output`: when to show steps' output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A step's output as one block when it ends: the tail of a failure always, a success's
+    /// whole output with `-v`.
+    Grouped,
+    /// Live, each line prefixed with the step id.
+    Stream,
+    /// Only failed steps' output.
+    Failed,
+    /// No step output; the log files still have it.
+    None,
+}
+
+impl From<Output> for OutputMode {
+    fn from(o: Output) -> Self {
+        match o {
+            Output::Grouped => OutputMode::Grouped,
+            Output::Stream => OutputMode::Stream,
+            Output::Failed => OutputMode::Failed,
+            Output::None => OutputMode::None,
+        }
+    }
+}
+
+/// `graph --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Each step with what it depends on.
+    Text,
+    /// Graphviz dot.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+}
+
+impl From<Format> for GraphFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => GraphFormat::Text,
+            Format::Dot => GraphFormat::Dot,
+            Format::Mermaid => GraphFormat::Mermaid,
+        }
+    }
+}
+
 /// Run workflows: DAGs of shell steps from `.flow.yaml` or Cargo.toml, in parallel.
 #[derive(Debug, Parser)]
 #[command(
@@ -76,7 +122,7 @@ pub enum Cmd {
         target: String,
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
-        format: GraphFormat,
+        format: Format,
         #[command(flatten)]
         context: ContextArgs,
     },
@@ -134,7 +180,7 @@ pub struct RunArgs {
     pub dry_run: bool,
     /// When to show steps' output
     #[arg(long, value_enum, value_name = "MODE", default_value = "grouped")]
-    pub output: OutputMode,
+    pub output: Output,
     /// Write a record of the run, e.g. --report json=target/flow/report.json
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub report: Vec<ReportSpec>,

@@ -9,6 +9,7 @@ pub mod condition;
 pub mod expand;
 pub mod graph;
 pub mod names;
+pub mod rank;
 pub mod reevaluate;
 mod step;
 pub use step::{MACHINE_VARIABLES, MAX_VALUE_BYTES};
@@ -53,6 +54,12 @@ impl Plan {
     /// Where step logs go: `target/flow/logs/<workflow>`.
     pub fn log_dir(&self) -> PathBuf {
         self.dir.join("logs").join(self.folder())
+    }
+
+    /// A step's log file: `target/flow/logs/<workflow>/<step>.log`.
+    pub fn log_path(&self, step: &PlannedStep) -> PathBuf {
+        self.log_dir()
+            .join(format!("{}.log", names::file_name(&step.id)))
     }
 
     /// Where a step's artifacts are copied: `target/flow/artifacts/<workflow>/<step>`.

@@ -1,20 +1,21 @@
 //! What a person sees during a run: progress bars on a terminal, plain lines elsewhere,
-//! `::group::` folds on GitHub Actions, and each step's output as `--output` asks.
+//! `::group::` folds on GitHub Actions, and each step's output as `--output` asks. It knows
+//! the run only from its events.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use console::style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{line, output, summary};
 use crate::load::duration::format_elapsed;
-use crate::plan::Plan;
-use crate::run::{Event, Outcome, Reporter};
+use crate::run::{Event, EventKind, Outcome, ReportError, Reporter, StepInfo, Summary};
 
 /// When to show a step's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
     /// A step's output as one block when it ends: the tail of a failure always, a success's
     /// whole output with `-v`.
@@ -36,7 +37,7 @@ pub struct ConsoleOptions {
     pub verbose: u8,
     /// `-q`.
     pub quiet: bool,
-    /// Draw progress bars (stderr is a terminal).
+    /// Draw progress bars (stderr is a terminal, not in CI).
     pub bars: bool,
     /// Running on GitHub Actions: folds and annotations.
     pub github: bool,
@@ -46,14 +47,29 @@ pub struct ConsoleOptions {
     pub explain: bool,
 }
 
+/// Where a run's lines go: whether to draw progress bars (on a terminal, not in CI) and
+/// whether to speak GitHub Actions' workflow commands.
+pub fn surroundings() -> (bool, bool) {
+    use std::io::IsTerminal;
+    let github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+    let bars = io::stderr().is_terminal() && !github && std::env::var_os("CI").is_none();
+    (bars, github)
+}
+
 /// The human-facing reporter.
-pub struct Console<'a> {
-    plan: &'a Plan,
+pub struct Console {
     options: ConsoleOptions,
+    workflow: String,
+    steps: Arc<[StepInfo]>,
     bars: Option<Bars>,
-    started: HashMap<usize, Instant>,
-    last_line: Instant,
-    width: usize,
+    /// When each running step started, as time into the run.
+    started: HashMap<usize, Duration>,
+    /// When the last line was printed, as time into the run.
+    last_line: Duration,
+    /// The time into the run of the event being handled.
+    now: Duration,
+    /// Where lines go; stderr, or a buffer in tests.
+    out: Box<dyn Write>,
 }
 
 struct Bars {
@@ -62,52 +78,136 @@ struct Bars {
     steps: HashMap<usize, ProgressBar>,
 }
 
-impl<'a> Console<'a> {
-    /// A reporter for `plan`.
-    pub fn new(plan: &'a Plan, options: ConsoleOptions) -> Self {
-        let width = plan
-            .steps
-            .iter()
-            .map(|s| s.id.len())
-            .max()
-            .unwrap_or(4)
-            .clamp(4, 40);
+impl Console {
+    /// A reporter writing to stderr.
+    pub fn new(options: ConsoleOptions) -> Self {
+        Self::to(options, Box::new(io::stderr()))
+    }
+
+    /// A reporter writing to `out`, without bars (for tests).
+    pub fn to(options: ConsoleOptions, out: Box<dyn Write>) -> Self {
         Self {
-            plan,
             options,
+            workflow: String::new(),
+            steps: Arc::from([]),
             bars: None,
             started: HashMap::new(),
-            last_line: Instant::now(),
-            width,
+            last_line: Duration::ZERO,
+            now: Duration::ZERO,
+            out,
         }
     }
 
-    /// Prints lines above the bars (or plainly), never interleaved with other output.
+    fn id(&self, step: usize) -> &str {
+        self.steps.get(step).map_or("?", |s| s.id.as_str())
+    }
+
+    /// Prints text above the bars (or plainly), never interleaved with other output, in one
+    /// write: a line written in pieces costs a system call (and a reader's wake-up) a piece.
     fn print(&mut self, text: &str) {
-        self.last_line = Instant::now();
+        self.last_line = self.now;
+        let mut line = String::with_capacity(text.len() + 1);
+        line.push_str(text);
+        line.push('\n');
+        let out = &mut self.out;
         match &self.bars {
-            Some(b) => b.multi.suspend(|| write_err(text)),
-            None => write_err(text),
+            Some(b) => b.multi.suspend(|| out.write_all(line.as_bytes())),
+            None => out.write_all(line.as_bytes()),
+        }
+        .ok();
+    }
+
+    fn run_started(&mut self, workflow: &str, steps: &Arc<[StepInfo]>, parallel: usize) {
+        self.workflow = workflow.to_string();
+        self.steps = Arc::clone(steps);
+        if self.options.bars && !self.options.quiet {
+            self.bars = Some(Bars::new(steps.len()));
+        } else if self.options.verbose > 0 {
+            self.print(&format!(
+                "{} {} steps of {workflow}, {parallel} at a time",
+                style("Running").cyan().bold(),
+                steps.len(),
+            ));
         }
     }
 
-    fn start_bars(&mut self, total: usize) {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-        let bar = multi.add(ProgressBar::new(total as u64));
-        let style =
-            ProgressStyle::with_template("{prefix:>8.cyan.bold} [{bar:30}] {pos}/{len} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix("Running");
-        bar.enable_steady_tick(Duration::from_millis(100));
-        self.bars = Some(Bars {
-            multi,
-            total: bar,
-            steps: HashMap::new(),
-        });
+    fn step_started(&mut self, step: usize) {
+        self.started.insert(step, self.now);
+        let id = self.id(step).to_string();
+        if let Some(b) = &mut self.bars {
+            b.start(step, id);
+        } else if self.options.verbose > 0 && !self.options.quiet {
+            self.print(&format!("{} {id}", style("▶").cyan()));
+        }
     }
 
+    fn step_finished(&mut self, step: usize, outcome: &Outcome) {
+        self.started.remove(&step);
+        if let Some(b) = &mut self.bars {
+            b.end(step);
+        }
+        let failed = !outcome.status.is_success();
+        if !self.options.quiet || failed {
+            let text = line::finished(&self.steps, step, outcome);
+            self.print(&text);
+            if self.options.explain || self.options.verbose > 0 {
+                for why in line::explain(outcome) {
+                    self.print(&why);
+                }
+            }
+        }
+        if failed && self.options.github {
+            let id = self.id(step);
+            let why = line::failure(outcome);
+            let text = format!(
+                "::error title=step {} failed::{}",
+                gh_escape(id),
+                gh_escape(&format!("{id}: {why}"))
+            );
+            self.print(&text);
+        }
+        self.show_output(step, outcome);
+    }
+
+    fn tick(&mut self) {
+        if self.bars.is_some()
+            || self.started.is_empty()
+            || self.now.saturating_sub(self.last_line) < self.options.heartbeat
+        {
+            return;
+        }
+        let mut running: Vec<(usize, Duration)> = self
+            .started
+            .iter()
+            .map(|(&i, &t)| (i, self.now.saturating_sub(t)))
+            .collect();
+        running.sort_by_key(|&(i, d)| (std::cmp::Reverse(d), i));
+        let list: Vec<String> = running
+            .iter()
+            .take(8)
+            .map(|(i, d)| format!("{} ({})", self.id(*i), format_elapsed(*d)))
+            .collect();
+        let more = match running.len() {
+            n if n > 8 => format!(" and {} more", n - 8),
+            _ => String::new(),
+        };
+        let text = format!(
+            "{} {}{more}",
+            style("… still running:").dim(),
+            list.join(", ")
+        );
+        self.print(&text);
+    }
+
+    fn run_finished(&mut self, summary: &Summary) {
+        if let Some(b) = self.bars.take() {
+            b.clear();
+        }
+        let text = summary::render(&self.workflow, &self.steps, summary, self.options.quiet);
+        self.print(text.trim_end_matches('\n'));
+    }
+
+    /// A step's output as `--output` asks: its whole log, or its tail and where the log is.
     fn show_output(&mut self, step: usize, outcome: &Outcome) {
         let Some(log) = &outcome.log else { return };
         let failed = !outcome.status.is_success();
@@ -117,75 +217,87 @@ impl<'a> Console<'a> {
             OutputMode::Grouped if !failed && self.options.verbose == 0 => return,
             _ => !failed,
         };
-        let id = &self.plan.steps[step].id;
+        let id = self.id(step).to_string();
         if whole {
-            // The whole log goes to stderr as it is read, never held in memory.
-            self.last_line = Instant::now();
-            let (github, header) = (
-                self.options.github,
-                style(format!("── {id} ──")).dim().to_string(),
-            );
-            let copy = || {
-                let mut err = io::stderr().lock();
-                let _ = if github {
-                    writeln!(err, "::group::{id} output")
-                } else {
-                    writeln!(err, "{header}")
-                };
-                let _ = output::copy_all(log, "  ", &mut err);
-                if github {
-                    let _ = writeln!(err, "::endgroup::");
-                }
-            };
-            match &self.bars {
-                Some(b) => b.multi.suspend(copy),
-                None => copy(),
-            }
+            self.copy_log(&id, log);
             return;
         }
-        let mut text = Vec::new();
-        {
-            let Ok((skipped, lines)) = output::tail(log, output::TAIL_LINES) else {
-                return;
-            };
-            if skipped > 0 {
-                let _ = writeln!(
-                    text,
-                    "  {}",
-                    style(format!("… {skipped} earlier lines in the log")).dim()
-                );
-            }
-            for l in &lines {
-                let _ = writeln!(text, "  {l}");
-            }
-        }
-        let body = String::from_utf8_lossy(&text).into_owned();
-        let path = crate::source::display_path(log);
-        let mut block = String::new();
-        if self.options.github {
-            block.push_str(&format!("::group::{} output\n", id));
-            block.push_str(&body);
-            block.push_str("::endgroup::\n");
-        } else if !body.is_empty() {
-            block.push_str(&format!("{}\n", style(format!("── {id} ──")).dim()));
-            block.push_str(&body);
-        }
-        if failed {
-            block.push_str(&format!("  {} {}\n", style("full log:").dim(), path));
-        }
+        let block = output::failure_block(&id, log, self.options.github);
         if !block.is_empty() {
             self.print(block.trim_end_matches('\n'));
         }
     }
+
+    /// The whole log, as it is read, never held in memory.
+    fn copy_log(&mut self, id: &str, log: &std::path::Path) {
+        self.last_line = self.now;
+        let (github, header) = (
+            self.options.github,
+            style(format!("── {id} ──")).dim().to_string(),
+        );
+        let out = &mut self.out;
+        let mut copy = || {
+            let _ = if github {
+                writeln!(out, "::group::{id} output")
+            } else {
+                writeln!(out, "{header}")
+            };
+            let _ = output::copy_all(log, "  ", out);
+            if github {
+                let _ = writeln!(out, "::endgroup::");
+            }
+        };
+        match &self.bars {
+            Some(b) => b.multi.suspend(copy),
+            None => copy(),
+        }
+    }
 }
 
-/// Writes a line to stderr in one `write`: stderr is unbuffered, and a line written in
-/// pieces costs a system call (and a reader's wake-up) per piece.
-fn write_err(text: &str) {
-    let mut line = String::with_capacity(text.len() + 1);
-    line.push_str(text);
-    line.push('\n');
-    let _ = io::stderr().lock().write_all(line.as_bytes());
+impl Bars {
+    fn new(total: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let bar = multi.add(ProgressBar::new(total as u64));
+        let style =
+            ProgressStyle::with_template("{prefix:>8.cyan.bold} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix("Running");
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Bars {
+            multi,
+            total: bar,
+            steps: HashMap::new(),
+        }
+    }
+
+    fn start(&mut self, step: usize, id: String) {
+        let pb = self.multi.add(ProgressBar::new_spinner());
+        pb.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.set_message(id);
+        pb.enable_steady_tick(Duration::from_millis(120));
+        self.steps.insert(step, pb);
+    }
+
+    fn end(&mut self, step: usize) {
+        if let Some(pb) = self.steps.remove(&step) {
+            pb.finish_and_clear();
+            self.multi.remove(&pb);
+        }
+        self.total.inc(1);
+    }
+
+    fn clear(self) {
+        for (_, pb) in self.steps {
+            pb.finish_and_clear();
+        }
+        self.total.finish_and_clear();
+        let _ = self.multi.clear();
+    }
 }
 
 /// Escapes text for a GitHub Actions workflow command.
@@ -195,151 +307,53 @@ fn gh_escape(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
-impl Reporter for Console<'_> {
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::RunStarted { total, parallel } => {
-                if self.options.bars && !self.options.quiet {
-                    self.start_bars(*total);
-                } else if self.options.verbose > 0 {
-                    self.print(&format!(
-                        "{} {} steps of {}, {parallel} at a time",
-                        style("Running").cyan().bold(),
-                        total,
-                        self.plan.workflow
-                    ));
-                }
-            }
-            Event::StepStarted { step } => {
-                self.started.insert(*step, Instant::now());
-                let id = self.plan.steps[*step].id.clone();
-                if let Some(b) = &mut self.bars {
-                    let pb = b.multi.add(ProgressBar::new_spinner());
-                    pb.set_style(
-                        ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
-                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                    );
-                    pb.set_message(id);
-                    pb.enable_steady_tick(Duration::from_millis(120));
-                    b.steps.insert(*step, pb);
-                } else if self.options.verbose > 0 && !self.options.quiet {
-                    self.print(&format!("{} {id}", style("▶").cyan()));
-                }
-            }
-            Event::Output { step, line } => {
+impl Reporter for Console {
+    fn report(&mut self, event: &Event) -> Result<(), ReportError> {
+        self.now = event.elapsed;
+        match &event.kind {
+            EventKind::RunStarted {
+                workflow,
+                steps,
+                parallel,
+            } => self.run_started(workflow, steps, *parallel),
+            EventKind::StepStarted { step } => self.step_started(*step),
+            EventKind::Output { step, line } => {
                 if self.options.output == OutputMode::Stream {
-                    let id = &self.plan.steps[*step].id;
-                    let text = String::from_utf8_lossy(line);
-                    self.print(&format!("{} {text}", style(format!("[{id}]")).cyan()));
+                    let text = format!(
+                        "{} {}",
+                        style(format!("[{}]", self.id(*step))).cyan(),
+                        String::from_utf8_lossy(line)
+                    );
+                    self.print(&text);
                 }
             }
-            Event::StepRetrying {
+            EventKind::StepRetrying {
                 step,
                 failed,
-                next,
-                of,
                 delay,
             } => {
                 if !self.options.quiet {
-                    let text = line::retrying(self.plan, *step, failed, *next, *of, *delay);
+                    let text = line::retrying(&self.steps, *step, failed, *delay);
                     self.print(&text);
                 }
             }
-            Event::StepFinished { step, outcome } => {
-                self.started.remove(step);
+            EventKind::StepFinished { step, outcome } => self.step_finished(*step, outcome),
+            EventKind::StepSkipped { step, reason } => {
                 if let Some(b) = &mut self.bars {
-                    if let Some(pb) = b.steps.remove(step) {
-                        pb.finish_and_clear();
-                        b.multi.remove(&pb);
-                    }
-                    b.total.inc(1);
-                }
-                let failed = !outcome.status.is_success();
-                if !self.options.quiet || failed {
-                    let text = line::finished(self.plan, *step, outcome);
-                    self.print(&text);
-                    if self.options.explain || self.options.verbose > 0 {
-                        for why in line::explain(outcome) {
-                            self.print(&why);
-                        }
-                    }
-                }
-                if failed && self.options.github {
-                    let id = &self.plan.steps[*step].id;
-                    let why = line::failure(&outcome.status, outcome.note.as_deref());
-                    self.print(&format!(
-                        "::error title=step {} failed::{}",
-                        gh_escape(id),
-                        gh_escape(&format!("{id}: {why}"))
-                    ));
-                }
-                self.show_output(*step, outcome);
-            }
-            Event::StepSkipped { step, reason } => {
-                if let Some(b) = &self.bars {
                     b.total.inc(1);
                 }
                 if !self.options.quiet {
-                    let text = line::skipped(self.plan, *step, reason);
+                    let text = line::skipped(&self.steps, *step, reason);
                     self.print(&text);
                 }
             }
-            Event::Interrupted { signal, forced } => {
-                let name = crate::run::event::signal_name(*signal);
-                let text = if *forced {
-                    format!(
-                        "{} {name} again: killing every step now",
-                        style("Interrupted").yellow().bold()
-                    )
-                } else {
-                    format!(
-                        "{} by {name}: stopping running steps (again to kill at once)",
-                        style("Interrupted").yellow().bold()
-                    )
-                };
+            EventKind::Interrupted { signal, forced } => {
+                let text = line::interrupted(signal, *forced);
                 self.print(&text);
             }
-            Event::Tick => {
-                if self.bars.is_none()
-                    && !self.started.is_empty()
-                    && self.last_line.elapsed() >= self.options.heartbeat
-                {
-                    let mut running: Vec<(usize, Duration)> = self
-                        .started
-                        .iter()
-                        .map(|(&i, t)| (i, t.elapsed()))
-                        .collect();
-                    running.sort_by_key(|&(i, d)| (std::cmp::Reverse(d), i));
-                    let list: Vec<String> = running
-                        .iter()
-                        .take(8)
-                        .map(|(i, d)| {
-                            format!("{} ({})", self.plan.steps[*i].id, format_elapsed(*d))
-                        })
-                        .collect();
-                    let more = if running.len() > 8 {
-                        format!(" and {} more", running.len() - 8)
-                    } else {
-                        String::new()
-                    };
-                    self.print(&format!(
-                        "{} {}{more}",
-                        style("… still running:").dim(),
-                        list.join(", ")
-                    ));
-                }
-            }
-            Event::RunFinished { summary } => {
-                if let Some(b) = self.bars.take() {
-                    for (_, pb) in b.steps {
-                        pb.finish_and_clear();
-                    }
-                    b.total.finish_and_clear();
-                    let _ = b.multi.clear();
-                }
-                let text = summary::render(self.plan, summary, self.width, self.options.quiet);
-                self.print(text.trim_end_matches('\n'));
-            }
+            EventKind::Tick => self.tick(),
+            EventKind::RunFinished { summary } => self.run_finished(summary),
         }
+        Ok(())
     }
 }

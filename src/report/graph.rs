@@ -1,7 +1,5 @@
 //! A plan as text: the dry run, and `graph` as text, Graphviz dot or Mermaid.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fmt::Write;
 
 use crate::load::duration::format_duration;
@@ -9,7 +7,7 @@ use crate::load::model::Timeout;
 use crate::plan::Plan;
 
 /// The formats `graph` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphFormat {
     /// Each step with what it depends on.
     Text,
@@ -17,30 +15,6 @@ pub enum GraphFormat {
     Dot,
     /// A Mermaid flowchart.
     Mermaid,
-}
-
-/// The order in which steps start when all succeed and one runs at a time: dependencies first,
-/// longest critical path first among ready steps, declaration order breaking ties.
-pub fn start_order(plan: &Plan) -> Vec<usize> {
-    let mut pending: Vec<usize> = plan.steps.iter().map(|s| s.deps.len()).collect();
-    let mut ready: BinaryHeap<(u64, Reverse<usize>)> = plan
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.deps.is_empty())
-        .map(|(i, s)| (s.weight, Reverse(i)))
-        .collect();
-    let mut order = Vec::with_capacity(plan.steps.len());
-    while let Some((_, Reverse(i))) = ready.pop() {
-        order.push(i);
-        for &d in &plan.steps[i].dependents {
-            pending[d] -= 1;
-            if pending[d] == 0 {
-                ready.push((plan.steps[d].weight, Reverse(d)));
-            }
-        }
-    }
-    order
 }
 
 /// The dry run: what would run, in which order, with what.
@@ -53,7 +27,7 @@ pub fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> String {
         plan.steps.len(),
         if plan.steps.len() == 1 { "" } else { "s" }
     );
-    for (n, i) in start_order(plan).into_iter().enumerate() {
+    for (n, i) in crate::plan::rank::start_order(plan).into_iter().enumerate() {
         let s = &plan.steps[i];
         let _ = writeln!(out, "{:>4}. {}", n + 1, s.id);
         let run = match &s.command {

@@ -1,32 +1,29 @@
-//! `--report json=PATH`: a machine-readable record of the run.
+//! `--report json=PATH`: a machine-readable record of the run, written when it ends.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::line;
-use crate::plan::Plan;
-use crate::run::event::signal_name;
-use crate::run::{Event, Reporter, SkipReason, Status, StepEnd, Summary};
+use crate::run::{Event, EventKind, ReportError, Reporter, Status, StepEnd, StepInfo, Summary};
 
 /// The version of the report's format; raised on any incompatible change.
 pub const REPORT_VERSION: u32 = 1;
 
 /// Writes the JSON report when the run ends.
-pub struct JsonReport<'a> {
-    plan: &'a Plan,
+pub struct JsonReport {
     path: PathBuf,
-    /// Set when the report could not be written.
-    pub error: Option<String>,
+    workflow: String,
+    steps: Arc<[StepInfo]>,
 }
 
-impl<'a> JsonReport<'a> {
+impl JsonReport {
     /// A reporter writing to `path`.
-    pub fn new(plan: &'a Plan, path: PathBuf) -> Self {
+    pub fn new(path: PathBuf) -> Self {
         Self {
-            plan,
             path,
-            error: None,
+            workflow: String::new(),
+            steps: Arc::from([]),
         }
     }
 }
@@ -43,7 +40,7 @@ struct Report<'a> {
     steps: Vec<StepRecord<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct StepRecord<'a> {
     id: &'a str,
     status: &'static str,
@@ -53,7 +50,7 @@ struct StepRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    signal: Option<String>,
+    signal: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,117 +73,89 @@ struct StepRecord<'a> {
     ran_because: Vec<String>,
 }
 
-fn record<'a>(plan: &'a Plan, i: usize, end: &StepEnd) -> StepRecord<'a> {
-    let step = &plan.steps[i];
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn record<'a>(steps: &'a [StepInfo], i: usize, end: &'a StepEnd) -> StepRecord<'a> {
+    let id = |d: usize| steps.get(d).map_or("?", |s| s.id.as_str());
     let mut r = StepRecord {
-        id: &step.id,
+        id: id(i),
         status: "skipped",
-        depends_on: step
-            .deps
-            .iter()
-            .map(|&d| plan.steps[d].id.as_str())
-            .collect(),
-        duration_ms: None,
-        exit_code: None,
-        signal: None,
-        message: None,
-        skipped_because: None,
-        log: None,
-        attempts: None,
-        flaky: false,
-        outputs: serde_json::Map::new(),
-        artifacts: Vec::new(),
-        cache_key: None,
-        saved_ms: None,
-        ran_because: Vec::new(),
+        depends_on: steps
+            .get(i)
+            .map(|s| s.depends_on.iter().map(|&d| id(d)).collect())
+            .unwrap_or_default(),
+        ..StepRecord::default()
     };
-    match end {
-        StepEnd::Ran(o) => {
-            r.duration_ms = Some(o.duration.as_millis() as u64);
-            r.attempts = Some(o.attempts);
-            r.outputs = o
-                .outputs
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            r.flaky = o.is_flaky();
-            r.artifacts = o
-                .artifacts
-                .iter()
-                .map(|k| k.path.display().to_string())
-                .collect();
-            r.cache_key = o.key.clone();
-            r.ran_because = o.why.clone();
-            r.log = o.log.as_ref().map(|p| p.display().to_string());
-            r.status = match &o.status {
-                Status::Success => "success",
-                Status::Cached { saved } => {
-                    r.saved_ms = Some(saved.as_millis() as u64);
-                    "cached"
-                }
-                Status::Failed { code } => {
-                    r.exit_code = Some(*code);
-                    "failed"
-                }
-                Status::Signaled { signal } => {
-                    r.signal = Some(signal_name(*signal));
-                    "failed"
-                }
-                Status::TimedOut { .. } => "timed_out",
-                Status::Errored { .. } => "failed",
-                Status::Interrupted => "interrupted",
-            };
-            if !o.status.is_success() {
-                r.message = Some(line::failure(&o.status, o.note.as_deref()));
-            } else {
-                r.message = o.note.clone();
-            }
-        }
+    let o = match end {
+        StepEnd::Ran(o) => o,
         StepEnd::Skipped(reason) => {
-            r.skipped_because = Some(line::skip_reason(plan, i, reason));
-            if let SkipReason::Interrupted = reason {
-                r.status = "skipped";
-            }
+            r.skipped_because = Some(reason.describe(steps, i));
+            return r;
         }
+    };
+    r.status = o.status.json();
+    r.duration_ms = Some(millis(o.duration));
+    r.attempts = Some(o.attempts);
+    r.flaky = o.is_flaky();
+    r.outputs = o
+        .outputs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    r.artifacts = o
+        .artifacts
+        .iter()
+        .map(|k| k.path.display().to_string())
+        .collect();
+    r.cache_key = o.key.clone();
+    r.ran_because = o.why.clone();
+    r.log = o.log.as_ref().map(|p| p.display().to_string());
+    match &o.status {
+        Status::Cached { saved } => r.saved_ms = Some(millis(*saved)),
+        Status::Failed { code } => r.exit_code = Some(*code),
+        Status::Signaled { signal } => r.signal = Some(signal),
+        _ => {}
     }
+    r.message = match o.status.is_success() {
+        true => o.note.clone(),
+        false => Some(super::line::failure(o)),
+    };
     r
 }
 
-impl JsonReport<'_> {
-    fn write(&mut self, summary: &Summary) {
-        let code = summary.exit_code();
+impl JsonReport {
+    fn write(&self, summary: &Summary) -> Result<(), ReportError> {
+        let steps = &self.steps;
         let report = Report {
             version: REPORT_VERSION,
-            workflow: &self.plan.workflow,
-            status: match code {
-                0 => "success",
-                1 => "failed",
-                _ => "interrupted",
-            },
-            exit_code: code,
-            wall_ms: summary.wall.as_millis() as u64,
-            step_time_ms: summary.busy().as_millis() as u64,
+            workflow: &self.workflow,
+            status: summary.status_word(),
+            exit_code: summary.exit_code(),
+            wall_ms: millis(summary.wall),
+            step_time_ms: millis(summary.stats.busy),
             critical_path: summary
                 .critical_path
                 .iter()
-                .map(|&i| self.plan.steps[i].id.as_str())
+                .map(|&i| steps.get(i).map_or("?", |s| s.id.as_str()))
                 .collect(),
             steps: summary
                 .steps
                 .iter()
                 .enumerate()
-                .map(|(i, e)| record(self.plan, i, e))
+                .map(|(i, e)| record(steps, i, e))
                 .collect(),
         };
-        let result = serde_json::to_vec_pretty(&report)
+        serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| write_whole(&self.path, &bytes).map_err(|e| e.to_string()));
-        if let Err(e) = result {
-            self.error = Some(format!(
-                "cannot write the report `{}`: {e}",
-                self.path.display()
-            ));
-        }
+            .and_then(|bytes| write_whole(&self.path, &bytes).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                ReportError(format!(
+                    "cannot write the report `{}`: {e}",
+                    self.path.display()
+                ))
+            })
     }
 }
 
@@ -203,10 +172,18 @@ fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-impl Reporter for JsonReport<'_> {
-    fn event(&mut self, event: &Event) {
-        if let Event::RunFinished { summary } = event {
-            self.write(summary);
+impl Reporter for JsonReport {
+    fn report(&mut self, event: &Event) -> Result<(), ReportError> {
+        match &event.kind {
+            EventKind::RunStarted {
+                workflow, steps, ..
+            } => {
+                self.workflow = workflow.clone();
+                self.steps = Arc::clone(steps);
+                Ok(())
+            }
+            EventKind::RunFinished { summary } => self.write(summary),
+            _ => Ok(()),
         }
     }
 }

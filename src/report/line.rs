@@ -1,84 +1,54 @@
-//! The one line a finished or skipped step leaves: `✓ build 1.2s`.
+//! The one line a finished, skipped or retried step leaves: `✓ build 1.2s`.
 
 use console::style;
 
-use crate::load::duration::{format_duration, format_elapsed};
-use crate::plan::Plan;
-use crate::run::event::signal_name;
-use crate::run::{Outcome, SkipReason, Status};
+use crate::load::duration::format_elapsed;
+use crate::run::{Outcome, SkipReason, Status, StepInfo};
+
+fn id(steps: &[StepInfo], step: usize) -> &str {
+    steps.get(step).map_or("?", |s| s.id.as_str())
+}
 
 /// The line for a step that ran.
-pub fn finished(plan: &Plan, step: usize, outcome: &Outcome) -> String {
-    let id = &plan.steps[step].id;
-    let time = format_elapsed(outcome.duration);
-    let note = outcome.note.as_deref();
+pub fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> String {
+    let id = style(id(steps, step)).bold();
     match &outcome.status {
         Status::Success => {
-            let mut s = format!(
-                "{} {} {}",
-                style("✓").green().bold(),
-                style(id).bold(),
-                style(time).dim()
-            );
-            for n in flaky(plan, step, outcome)
-                .as_deref()
+            let time = style(format_elapsed(outcome.duration)).dim();
+            let mut s = format!("{} {id} {time}", style("✓").green().bold());
+            let notes = flaky(steps, step, outcome)
                 .into_iter()
-                .chain(note)
-            {
+                .chain(outcome.note.clone());
+            for n in notes {
                 s.push_str(&format!(" {}", style(format!("({n})")).yellow()));
             }
             s
         }
         Status::Cached { saved } => format!(
-            "{} {} {}",
+            "{} {id} {}",
             style("✓").green().bold(),
-            style(id).bold(),
             style(format!("cached (saved {})", format_elapsed(*saved))).cyan()
         ),
-        Status::TimedOut { after } => format!(
-            "{} {} {}",
+        Status::TimedOut { .. } => format!(
+            "{} {id} {}",
             style("⏱").red().bold(),
-            style(id).bold(),
-            style(format!("timed out after {}", format_duration(*after))).red()
+            style(outcome.status.to_string()).red()
         ),
-        other => format!(
-            "{} {} {} {}",
+        _ => format!(
+            "{} {id} {} {}",
             style("✗").red().bold(),
-            style(id).bold(),
-            style(time).dim(),
-            style(format!("({})", failure(other, note))).red()
+            style(format_elapsed(outcome.duration)).dim(),
+            style(format!("({})", failure(outcome))).red()
         ),
     }
 }
 
-/// Why a step failed, in words: `exit 101`, `killed by SIGSEGV`, `command not found: foo`.
-pub fn failure(status: &Status, note: Option<&str>) -> String {
-    let base = match status {
-        Status::Success => "succeeded".to_string(),
-        Status::Cached { .. } => "cached".to_string(),
-        Status::Failed { code } => format!("exit {code}"),
-        Status::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
-        Status::TimedOut { after } => format!("timed out after {}", format_duration(*after)),
-        Status::Errored { message } => message.clone(),
-        Status::Interrupted => "interrupted".to_string(),
-    };
-    match note {
-        Some(n) => format!("{base}: {n}"),
-        None => base,
-    }
-}
-
-/// Why step `step` was skipped, in words: `test failed`.
-pub fn skip_reason(plan: &Plan, step: usize, reason: &SkipReason) -> String {
-    match reason {
-        SkipReason::DependencyFailed(d) => format!("{} failed", plan.steps[*d].id),
-        SkipReason::DependencySkipped(d) => format!("{} was skipped", plan.steps[*d].id),
-        SkipReason::ConditionFalse => match &plan.steps[step].condition {
-            Some(c) => format!("condition false: {}", c.text),
-            None => "condition false".to_string(),
-        },
-        SkipReason::FailFast(d) => format!("--fail-fast after {} failed", plan.steps[*d].id),
-        SkipReason::Interrupted => "interrupted".to_string(),
+/// Why a step failed, in words, with what else there is to say: `exit 101`, `killed by
+/// SIGSEGV`, `command not found: `foo``.
+pub fn failure(outcome: &Outcome) -> String {
+    match &outcome.note {
+        Some(n) => format!("{}: {n}", outcome.status),
+        None => outcome.status.to_string(),
     }
 }
 
@@ -95,19 +65,19 @@ pub fn explain(outcome: &Outcome) -> Vec<String> {
 }
 
 /// The line for a step that did not run.
-pub fn skipped(plan: &Plan, step: usize, reason: &SkipReason) -> String {
+pub fn skipped(steps: &[StepInfo], step: usize, reason: &SkipReason) -> String {
     format!(
         "{} {} {}",
         style("-").yellow().bold(),
-        style(&plan.steps[step].id).bold(),
-        style(format!("skipped: {}", skip_reason(plan, step, reason))).yellow()
+        style(id(steps, step)).bold(),
+        style(format!("skipped: {}", reason.describe(steps, step))).yellow()
     )
 }
 
 /// `flaky: passed on attempt 2 of 4`, for a step that passed after failing.
-pub fn flaky(plan: &Plan, step: usize, outcome: &Outcome) -> Option<String> {
+pub fn flaky(steps: &[StepInfo], step: usize, outcome: &Outcome) -> Option<String> {
     outcome.is_flaky().then(|| {
-        let of = plan.steps[step].retry.retries.saturating_add(1);
+        let of = steps.get(step).map_or(outcome.attempts, |s| s.attempts);
         format!("flaky: passed on attempt {} of {of}", outcome.attempts)
     })
 }
@@ -115,11 +85,9 @@ pub fn flaky(plan: &Plan, step: usize, outcome: &Outcome) -> Option<String> {
 /// The line for a failed attempt that will be retried:
 /// `↻ test failed (exit 1); retrying in 2.0s (attempt 2 of 4)`.
 pub fn retrying(
-    plan: &Plan,
+    steps: &[StepInfo],
     step: usize,
     failed: &Outcome,
-    next: u32,
-    of: u32,
     delay: std::time::Duration,
 ) -> String {
     let wait = if delay.is_zero() {
@@ -127,15 +95,26 @@ pub fn retrying(
     } else {
         format!("in {}", format_elapsed(delay))
     };
+    let of = steps.get(step).map_or(0, |s| s.attempts);
     format!(
         "{} {} {} {}",
         style("↻").yellow().bold(),
-        style(&plan.steps[step].id).bold(),
+        style(id(steps, step)).bold(),
+        style(format!("failed ({})", failure(failed))).yellow(),
         style(format!(
-            "failed ({})",
-            failure(&failed.status, failed.note.as_deref())
+            "retrying {wait} (attempt {} of {of})",
+            failed.attempts + 1
         ))
-        .yellow(),
-        style(format!("retrying {wait} (attempt {next} of {of})")).dim()
+        .dim()
     )
+}
+
+/// The line when cargo flow is interrupted.
+pub fn interrupted(signal: &str, forced: bool) -> String {
+    let head = style("Interrupted").yellow().bold();
+    if forced {
+        format!("{head} {signal} again: killing every step now")
+    } else {
+        format!("{head} by {signal}: stopping running steps (again to kill at once)")
+    }
 }

@@ -1,31 +1,47 @@
-//! Reporters: they consume the scheduler's events and show them as progress bars, plain
-//! lines, summaries and JSON.
+//! What people and machines read: reporters that turn a run's events into progress bars,
+//! lines, summaries and JSON (they see events only, never the plan), and the presentation of
+//! plans and workflows (`list`, `graph`, `--dry-run`).
 
 pub mod console;
 pub mod graph;
 pub mod json;
 pub mod line;
+pub mod list;
+pub mod notes;
 pub mod output;
+pub mod problems;
 pub mod summary;
 
-use crate::run::{Event, Reporter};
+use crate::run::{Event, ReportError, Reporter};
 
-/// Passes every event to each of several reporters, in order.
+/// Passes every event to each of several reporters, in order. A reporter that fails is told
+/// no more; the first failure is returned, which stops the run.
 pub struct Fanout<'r> {
-    reporters: Vec<&'r mut dyn Reporter>,
+    reporters: Vec<Option<&'r mut dyn Reporter>>,
 }
 
 impl<'r> Fanout<'r> {
     /// Combines reporters.
     pub fn new(reporters: Vec<&'r mut dyn Reporter>) -> Self {
-        Self { reporters }
+        Self {
+            reporters: reporters.into_iter().map(Some).collect(),
+        }
     }
 }
 
 impl Reporter for Fanout<'_> {
-    fn event(&mut self, event: &Event) {
-        for r in &mut self.reporters {
-            r.event(event);
+    fn report(&mut self, event: &Event) -> Result<(), ReportError> {
+        let mut first = Ok(());
+        for slot in &mut self.reporters {
+            if let Some(r) = slot
+                && let Err(e) = r.report(event)
+            {
+                *slot = None;
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
         }
+        first
     }
 }

@@ -88,3 +88,29 @@ pub fn tail(log: &Path, n: usize) -> io::Result<(usize, Vec<String>)> {
     }
     Ok((skipped, lines.into()))
 }
+
+/// What a failed step shows of its output: the last [`TAIL_LINES`] lines of its log (in a
+/// `::group::` fold on GitHub Actions) and where the whole log is.
+pub fn failure_block(id: &str, log: &Path, github: bool) -> String {
+    use console::style;
+    let Ok((skipped, lines)) = tail(log, TAIL_LINES) else {
+        return String::new();
+    };
+    let mut body = String::new();
+    if skipped > 0 {
+        let more = style(format!("… {skipped} earlier lines in the log")).dim();
+        body.push_str(&format!("  {more}\n"));
+    }
+    for l in &lines {
+        body.push_str(&format!("  {l}\n"));
+    }
+    let mut block = String::new();
+    if github {
+        block.push_str(&format!("::group::{id} output\n{body}::endgroup::\n"));
+    } else if !body.is_empty() {
+        block.push_str(&format!("{}\n{body}", style(format!("── {id} ──")).dim()));
+    }
+    let path = crate::source::display_path(log);
+    block.push_str(&format!("  {} {path}\n", style("full log:").dim()));
+    block
+}

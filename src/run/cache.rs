@@ -217,6 +217,31 @@ impl Store {
     }
 }
 
+/// Forgets every record in a workflow's cache folder; how many there were.
+pub fn forget_all(folder: &Path) -> io::Result<usize> {
+    let records = count_files(folder);
+    match std::fs::remove_dir_all(folder) {
+        Ok(()) => Ok(records),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// How many files a folder holds, at any depth.
+fn count_files(folder: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => count_files(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// Computes a step's fingerprint before it runs. `previous` lets files whose size and time
 /// did not change keep their hashes.
 pub fn fingerprint(

@@ -5,7 +5,6 @@
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
@@ -37,14 +36,8 @@ impl Kind {
             Kind::Folder
         } else if t.is_symlink() {
             Kind::Link
-        } else if t.is_fifo() {
-            Kind::Special("a FIFO")
-        } else if t.is_socket() {
-            Kind::Special("a socket")
-        } else if t.is_char_device() || t.is_block_device() {
-            Kind::Special("a device")
         } else {
-            Kind::Special("not a regular file")
+            Kind::Special(sys::special_file(&t))
         }
     }
 }

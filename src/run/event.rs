@@ -1,62 +1,75 @@
-//! What the scheduler tells the outside world. Reporters consume these; the scheduler knows
-//! nothing of terminals.
+//! What a run tells the outside world, as cargo-nextest's reporter events do: a stream of
+//! [`Event`]s that carry everything a reporter shows, so that reporters need nothing else.
+//! The scheduler knows nothing of terminals.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Something that happened during a run.
+use super::artifacts::Kept;
+use super::stats::RunStats;
+use super::status::Status;
+
+/// Something that happened during a run, and when.
 #[derive(Debug, Clone)]
-pub enum Event {
-    /// The run begins.
+pub struct Event {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    /// The run begins. Steps are named by their index in `steps` from now on.
     RunStarted {
-        /// Steps in the plan.
-        total: usize,
+        /// The workflow's name.
+        workflow: String,
+        /// Every step of the run.
+        steps: Arc<[StepInfo]>,
         /// How many may run at once.
         parallel: usize,
     },
-    /// A step's process started.
+    /// A step is under way.
     StepStarted {
-        /// The step's index in the plan.
+        /// The step.
         step: usize,
     },
     /// A line of a step's output (only when live output was asked for).
     Output {
-        /// The step's index.
+        /// The step.
         step: usize,
         /// The line, without its newline; not necessarily UTF-8.
         line: Vec<u8>,
     },
     /// A step's attempt failed and it will be tried again.
     StepRetrying {
-        /// The step's index.
+        /// The step.
         step: usize,
         /// How the attempt ended.
         failed: Outcome,
-        /// The attempt that comes next (2 for the first retry).
-        next: u32,
-        /// Attempts in all, at most.
-        of: u32,
-        /// The wait before it.
+        /// The wait before the next attempt.
         delay: Duration,
     },
     /// A step ended.
     StepFinished {
-        /// The step's index.
+        /// The step.
         step: usize,
         /// How it ended.
         outcome: Outcome,
     },
     /// A step will not run.
     StepSkipped {
-        /// The step's index.
+        /// The step.
         step: usize,
         /// Why.
         reason: SkipReason,
     },
-    /// cargo flow received SIGINT or SIGTERM and is stopping the running steps.
+    /// cargo flow received a signal and is stopping the running steps.
     Interrupted {
-        /// The signal's number.
-        signal: i32,
+        /// The signal's name (`SIGINT`).
+        signal: String,
         /// Whether this was a second signal, which kills at once.
         forced: bool,
     },
@@ -64,9 +77,24 @@ pub enum Event {
     Tick,
     /// The run is over.
     RunFinished {
-        /// What happened to every step.
+        /// What happened to every step, and the totals.
         summary: Summary,
     },
+}
+
+/// What a reporter knows of a step, from [`EventKind::RunStarted`].
+#[derive(Debug, Clone)]
+pub struct StepInfo {
+    /// Its id.
+    pub id: String,
+    /// The steps it waits for.
+    pub depends_on: Vec<usize>,
+    /// Its `if:` as written, when it has one.
+    pub condition: Option<String>,
+    /// How many times it may be tried: 1, or more with retries.
+    pub attempts: u32,
+    /// The folder its artifacts are copied to.
+    pub artifact_dir: PathBuf,
 }
 
 /// How a step that started ended.
@@ -86,7 +114,7 @@ pub struct Outcome {
     /// What it wrote to `$FLOW_OUTPUT`, in order.
     pub outputs: Vec<(String, String)>,
     /// The copies of its artifacts, in its artifact folder.
-    pub artifacts: Vec<super::artifacts::Kept>,
+    pub artifacts: Vec<Kept>,
     /// Its cache key, for a cached step that ran or was skipped as cached.
     pub key: Option<String>,
     /// Why it ran, for a cached step: what changed since its last success.
@@ -94,11 +122,6 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// A step that failed before or without running, for `message`.
-    pub fn error(message: String) -> Self {
-        Self::of(Status::Errored { message })
-    }
-
     /// An outcome with this status and nothing else to say: no time, no log, one attempt.
     pub fn of(status: Status) -> Self {
         Outcome {
@@ -120,59 +143,6 @@ impl Outcome {
     }
 }
 
-/// How a step ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    /// Exit code 0.
-    Success,
-    /// Not run: its cache key matched its last success, whose outputs are still there.
-    Cached {
-        /// How long that success took.
-        saved: Duration,
-    },
-    /// A non-zero exit code.
-    Failed {
-        /// The exit code.
-        code: i32,
-    },
-    /// Killed by a signal it did not expect.
-    Signaled {
-        /// The signal's number.
-        signal: i32,
-    },
-    /// Ran past its timeout and was stopped.
-    TimedOut {
-        /// The timeout.
-        after: Duration,
-    },
-    /// It failed for another reason than its exit status: the command could not start, or
-    /// its outputs could not be read or were missing.
-    Errored {
-        /// Why, in words.
-        message: String,
-    },
-    /// Stopped because cargo flow was interrupted.
-    Interrupted,
-}
-
-impl Status {
-    /// Whether the step succeeded: it ran and passed, or its last success still holds.
-    pub fn is_success(&self) -> bool {
-        matches!(self, Status::Success | Status::Cached { .. })
-    }
-
-    /// The word used in summaries and reports.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::Cached { .. } => "cached",
-            Status::Failed { .. } | Status::Signaled { .. } | Status::Errored { .. } => "failed",
-            Status::TimedOut { .. } => "timed out",
-            Status::Interrupted => "interrupted",
-        }
-    }
-}
-
 /// Why a step did not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
@@ -188,17 +158,23 @@ pub enum SkipReason {
     Interrupted,
 }
 
-/// The end state of every step, and the run's timing.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    /// Per step: how it ended, or why it was skipped.
-    pub steps: Vec<StepEnd>,
-    /// Wall time of the whole run.
-    pub wall: Duration,
-    /// The critical path: the chain of steps whose durations add up to the most.
-    pub critical_path: Vec<usize>,
-    /// The signal that interrupted the run, if one did.
-    pub interrupted: Option<i32>,
+impl SkipReason {
+    /// Why step `step` was skipped, in words: `test failed`.
+    pub fn describe(&self, steps: &[StepInfo], step: usize) -> String {
+        let id = |i: usize| steps.get(i).map_or("?", |s| s.id.as_str());
+        match self {
+            SkipReason::DependencyFailed(d) => format!("{} failed", id(*d)),
+            SkipReason::DependencySkipped(d) => format!("{} was skipped", id(*d)),
+            SkipReason::ConditionFalse => {
+                match steps.get(step).and_then(|s| s.condition.as_ref()) {
+                    Some(c) => format!("condition false: {c}"),
+                    None => "condition false".to_string(),
+                }
+            }
+            SkipReason::FailFast(d) => format!("--fail-fast after {} failed", id(*d)),
+            SkipReason::Interrupted => "interrupted".to_string(),
+        }
+    }
 }
 
 /// How one step ended up.
@@ -210,58 +186,61 @@ pub enum StepEnd {
     Skipped(SkipReason),
 }
 
+/// The end state of every step, the totals, and the run's timing.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Per step: how it ended, or why it was skipped.
+    pub steps: Vec<StepEnd>,
+    /// Wall time of the whole run.
+    pub wall: Duration,
+    /// The critical path: the chain of steps whose durations add up to the most.
+    pub critical_path: Vec<usize>,
+    /// The signal that interrupted the run, if one did.
+    pub interrupted: Option<Signal>,
+    /// The totals, counted as the events passed.
+    pub stats: RunStats,
+}
+
 impl Summary {
-    /// The process exit code: 0 all well, 1 a step failed, 130/143 interrupted.
+    /// The process exit code: 0 all well, 1 a step failed, 128 + the signal when interrupted.
     pub fn exit_code(&self) -> i32 {
-        if let Some(sig) = self.interrupted {
-            return 128 + sig;
+        match &self.interrupted {
+            Some(sig) => 128 + sig.number,
+            None => i32::from(self.stats.failed > 0),
         }
-        let failed = self
-            .steps
-            .iter()
-            .any(|s| matches!(s, StepEnd::Ran(o) if !o.status.is_success()));
-        i32::from(failed)
     }
 
-    /// The sum of every step's duration.
-    pub fn busy(&self) -> Duration {
-        self.steps
-            .iter()
-            .filter_map(|s| match s {
-                StepEnd::Ran(o) => Some(o.duration),
-                StepEnd::Skipped(_) => None,
-            })
-            .sum()
+    /// How the run ended, in one word for machines: `success`, `failed` or `interrupted`.
+    pub fn status_word(&self) -> &'static str {
+        match (&self.interrupted, self.stats.failed) {
+            (Some(_), _) => "interrupted",
+            (None, 0) => "success",
+            (None, _) => "failed",
+        }
+    }
+}
+
+/// A signal to cargo flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    /// Its number.
+    pub number: i32,
+    /// Its name: `SIGINT`.
+    pub name: String,
+}
+
+/// Why a reporter could not go on: the run is stopped, and this is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportError(pub String);
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
 /// Consumes events: progress bars, plain lines, JSON.
 pub trait Reporter {
-    /// Handles one event, in order, on the scheduler's thread.
-    fn event(&mut self, event: &Event);
-}
-
-/// Names a signal for people: `SIGSEGV`.
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        _ => return format!("signal {signal}"),
-    };
-    name.to_string()
+    /// Handles one event, in order, on the scheduler's thread. An error stops the run.
+    fn report(&mut self, event: &Event) -> Result<(), ReportError>;
 }

@@ -4,8 +4,7 @@
 //! system's (`flock`), so it goes with the process that held it, however that ended.
 
 use std::fs::File;
-use std::io::{self, Read, Seek};
-use std::os::unix::fs::FileExt;
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -82,7 +81,9 @@ impl RunLock {
         // Who holds it, for whoever waits next, always as many bytes, so that the file needs no
         // truncating (which costs a journal commit on some file systems: 0.5 ms measured).
         // A failure here changes nothing but the message.
-        let _ = file.write_all_at(format!("{:>10}\n", std::process::id()).as_bytes(), 0);
+        let _ = file
+            .rewind()
+            .and_then(|()| file.write_all(format!("{:>10}\n", std::process::id()).as_bytes()));
         Ok(RunLock { _file: file })
     }
 }

@@ -7,13 +7,17 @@ pub mod contents;
 pub mod event;
 pub mod files;
 pub mod lock;
-mod offer;
 pub mod outputs;
 pub mod process;
 pub mod scheduler;
-pub mod signals;
-pub mod spawn;
+pub mod stats;
+pub mod status;
 pub mod sys;
 
-pub use event::{Event, Outcome, Reporter, SkipReason, Status, StepEnd, Summary};
+pub use event::{
+    Event, EventKind, Outcome, ReportError, Reporter, Signal, SkipReason, StepEnd, StepInfo,
+    Summary,
+};
 pub use scheduler::{Executor, RunOptions};
+pub use status::{Status, StepError};
+pub use sys::Stop;

@@ -11,12 +11,15 @@
 use std::ffi::{CString, OsStr, OsString, c_char};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::OnceLock;
+
+use super::super::Exit;
+use super::signals::signal_name;
 
 /// The environment every step starts from: cargo flow's own, with the run's variables set
 /// over it, as `KEY=value` C strings.
@@ -81,8 +84,43 @@ pub struct Spec<'a> {
     pub env: &'a [(&'a OsStr, &'a OsStr)],
     /// The folder to start it in, when not cargo flow's own.
     pub cwd: Option<&'a Path>,
-    /// Where its standard input, output and error go.
-    pub stdio: [BorrowedFd<'a>; 3],
+    /// Where its standard input comes from.
+    pub stdin: &'a Input,
+    /// Where its standard output and error go, both, so that they stay in order.
+    pub output: Output<'a>,
+}
+
+impl Spec<'_> {
+    /// Its standard input, output and error.
+    fn stdio(&self) -> [BorrowedFd<'_>; 3] {
+        let out = match self.output {
+            Output::File(f) => f.as_fd(),
+            Output::Pipe(p) => p.as_fd(),
+        };
+        [self.stdin.0.as_fd(), out, out]
+    }
+}
+
+/// A step's standard input: nothing to read. One is opened per run; a spawn only duplicates
+/// it into the child.
+#[derive(Debug)]
+pub struct Input(OwnedFd);
+
+/// `/dev/null`, or, were it missing, a pipe whose writing end is closed.
+pub fn null_input() -> io::Result<Input> {
+    std::fs::File::open("/dev/null")
+        .map(OwnedFd::from)
+        .or_else(|_| io::pipe().map(|(reader, _)| reader.into()))
+        .map(Input)
+}
+
+/// Where a step's output goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// Straight into its log file.
+    File(&'a std::fs::File),
+    /// Into a pipe that cargo flow reads.
+    Pipe(&'a io::PipeWriter),
 }
 
 /// A started process, in a process group of its own whose id is its pid.
@@ -97,8 +135,17 @@ impl Process {
         self.pid.unsigned_abs()
     }
 
-    /// Waits for it to end and reaps it.
-    pub fn wait(&self) -> io::Result<ExitStatus> {
+    /// Waits for it to end, reaps it, and says how it ended.
+    pub fn wait(&self) -> io::Result<Exit> {
+        let status = self.wait_status()?;
+        Ok(match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(signal_name(sig)),
+            (None, None) => Exit::Code(-1),
+        })
+    }
+
+    fn wait_status(&self) -> io::Result<ExitStatus> {
         let mut status = 0;
         loop {
             // SAFETY: waitpid writes the status of our own child into a valid int.
@@ -175,7 +222,7 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
         libc::posix_spawn_file_actions_init,
         libc::posix_spawn_file_actions_destroy,
     )?;
-    for (target, fd) in spec.stdio.iter().enumerate() {
+    for (target, fd) in spec.stdio().iter().enumerate() {
         // SAFETY: `actions` is initialised; both descriptors are plain integers here.
         check(unsafe {
             libc::posix_spawn_file_actions_adddup2(actions.as_mut(), fd.as_raw_fd(), target as i32)
@@ -326,7 +373,7 @@ fn spawn_with_std(env: &Environment, spec: &Spec) -> io::Result<Process> {
     if let Some(dir) = spec.cwd {
         cmd.current_dir(dir);
     }
-    let [stdin, stdout, stderr] = &spec.stdio;
+    let [stdin, stdout, stderr] = spec.stdio();
     cmd.stdin(stdin.try_clone_to_owned()?)
         .stdout(stdout.try_clone_to_owned()?)
         .stderr(stderr.try_clone_to_owned()?)
@@ -378,13 +425,12 @@ impl<T> Drop for Object<T> {
 mod tests {
     use super::*;
     use std::fs::File;
-    use std::os::fd::AsFd;
 
     fn run(spawner: fn(&Environment, &Spec) -> io::Result<Process>, cwd: Option<&Path>) -> String {
         let dir = tempfile::tempdir().expect("tempdir");
         let out_path = dir.path().join("out");
         let out = File::create(&out_path).expect("create");
-        let null = File::open("/dev/null").expect("null");
+        let null = null_input().expect("null");
         let env = Environment::inherit([
             (OsStr::new("FLOW_A"), OsStr::new("base")),
             (OsStr::new("FLOW_B"), OsStr::new("base")),
@@ -407,13 +453,14 @@ mod tests {
             argv: &argv,
             env: &over,
             cwd,
-            stdio: [null.as_fd(), out.as_fd(), out.as_fd()],
+            stdin: &null,
+            output: Output::File(&out),
         };
         let p = spawner(&env, &spec).expect("spawns");
         // Its own process group, whose id is its pid: unreaped, it keeps it.
         // SAFETY: getpgid only reads.
         assert_eq!(unsafe { libc::getpgid(p.pid) }, p.pid);
-        assert!(p.wait().expect("waits").success());
+        assert_eq!(p.wait().expect("waits"), Exit::Code(0));
         let text = std::fs::read_to_string(&out_path).expect("read");
         // The last line: the signals the child ignores. cargo flow ignores SIGPIPE; its
         // children must not inherit that.

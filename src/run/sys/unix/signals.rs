@@ -1,13 +1,9 @@
-//! SIGINT, SIGTERM, SIGHUP and SIGQUIT to cargo flow become messages to the scheduler, which
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT to cargo flow are handed to the scheduler, which
 //! stops every running step's process group and exits 128 + the signal (130 for Ctrl-C, 143
 //! for SIGTERM, 129 when the terminal goes away).
 
-use std::sync::mpsc::SyncSender;
-
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
-
-use super::scheduler::Message;
 
 /// Catches the signals from the start of a run and, once started, forwards them to the
 /// scheduler from a thread of its own. The thread is started only for runs that last: a
@@ -31,8 +27,9 @@ impl SignalForwarder {
         }
     }
 
-    /// Forwards to `tx` every signal from now on, and those that came before.
-    pub fn start(&mut self, tx: SyncSender<Message>) {
+    /// Hands every signal from now on, and those that came before, to `forward`, until it
+    /// returns `false`.
+    pub fn start(&mut self, mut forward: impl FnMut(i32) -> bool + Send + 'static) {
         let Some(mut signals) = self.signals.take() else {
             return;
         };
@@ -40,7 +37,7 @@ impl SignalForwarder {
             .name("flow-signals".into())
             .spawn(move || {
                 for sig in signals.forever() {
-                    if tx.send(Message::Signal(sig)).is_err() {
+                    if !forward(sig) {
                         break;
                     }
                 }
@@ -63,4 +60,29 @@ impl Drop for SignalForwarder {
             let _ = t.join();
         }
     }
+}
+
+/// Names a signal for people: `SIGSEGV`.
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_string()
 }

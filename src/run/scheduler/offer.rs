@@ -2,13 +2,10 @@
 //! step succeeds. An offer goes through a [`Slot`] that the scheduler and the worker share;
 //! [`Jobs`] is the scheduler's record of each worker's run of steps and what it offered.
 
-use std::cmp::Reverse;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::cache::Upstream;
-
-/// Where a step stands in the queue: longest path behind it first, then declaration order.
-pub type Rank = (u64, Reverse<usize>);
+use crate::plan::rank::Rank;
+use crate::run::cache::Upstream;
 
 /// A step the scheduler chose ahead for a worker, with what it gets from the steps before it.
 pub struct Offer {
@@ -22,7 +19,7 @@ pub struct Offer {
 /// scheduler puts an offer in and may take it back; the worker takes it when its step ends.
 /// Whichever takes it first decides, so an offered step starts once, and the scheduler
 /// learns that it did from the worker's
-/// [`Message::Done`](super::scheduler::Message::Done).
+/// [`Message::Done`](super::Message::Done).
 #[derive(Default)]
 pub struct Slot(Mutex<Option<Offer>>);
 

@@ -1,0 +1,138 @@
+//! The commands that do not run a workflow: `list`, `check`, `graph`, `cache clean`.
+
+use super::args::{Cli, ContextArgs};
+use super::run::lock_state;
+use super::workflows::{catalog, plan_all, plan_one, resolve};
+use crate::diagnostic::{Problem, Problems};
+use crate::load;
+use crate::plan::{self, PlanOptions};
+use crate::report::{self, graph::GraphFormat};
+use crate::run::{cache, sys::SignalForwarder};
+
+/// `cargo flow list [WORKFLOW]`.
+pub(super) fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
+    if let Some(name) = workflow {
+        let (wf, mut project, problems) = resolve(cli, name)?;
+        let plan = plan_all(&wf, &mut project, &PlanOptions::default(), problems)?;
+        print!("{}", report::list::steps(&wf, &plan));
+        return Ok(0);
+    }
+    let found = catalog(cli, load::Scope::Members)?;
+    if !found.problems.is_empty() {
+        return Err(found.problems);
+    }
+    if found.workflows.is_empty() {
+        eprintln!("{}", report::list::none_found(&found.project.root));
+    } else {
+        print!("{}", report::list::workflows(&found.workflows));
+    }
+    Ok(0)
+}
+
+/// `cargo flow check [WORKFLOW]`: every workflow when none is named.
+pub(super) fn check(
+    cli: &Cli,
+    target: Option<&str>,
+    context: &ContextArgs,
+) -> Result<i32, Problems> {
+    let options = PlanOptions {
+        context: context.context.clone(),
+        ..PlanOptions::default()
+    };
+    let (workflows, mut project, mut problems) = match target {
+        Some(t) => {
+            let (wf, project, problems) = resolve(cli, t)?;
+            (vec![wf], project, problems)
+        }
+        None => {
+            let found = catalog(cli, load::Scope::Members)?;
+            (found.workflows, found.project, found.problems)
+        }
+    };
+    let mut steps = 0;
+    for wf in &workflows {
+        match plan_one(wf, &mut project, &options) {
+            Ok(p) => steps += p.steps.len(),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if !cli.global.quiet {
+        eprintln!("{}", report::list::checked(workflows.len(), steps));
+    }
+    Ok(0)
+}
+
+/// `cargo flow graph WORKFLOW`.
+pub(super) fn graph(
+    cli: &Cli,
+    target: &str,
+    format: GraphFormat,
+    context: &ContextArgs,
+) -> Result<i32, Problems> {
+    let (wf, mut project, problems) = resolve(cli, target)?;
+    let options = PlanOptions {
+        context: context.context.clone(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_all(&wf, &mut project, &options, problems)?;
+    print!("{}", report::graph::render(&plan, format));
+    Ok(0)
+}
+
+/// `cargo flow cache clean [WORKFLOW]`: removes the records of cached steps, of one workflow
+/// or of all, each under its workflow's lock.
+pub(super) fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
+    let (state, folders) = match workflow {
+        Some(target) => {
+            let (wf, project, problems) = resolve(cli, target)?;
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            let folder = plan::names::file_name(&wf.name);
+            (plan::state_dir(&project), vec![folder])
+        }
+        None => {
+            let found = catalog(cli, load::Scope::Root)?;
+            let state = plan::state_dir(&found.project);
+            let folders = std::fs::read_dir(state.join("cache"))
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (state, folders)
+        }
+    };
+    let mut forwarder = SignalForwarder::install();
+    let mut records = 0;
+    for folder in &folders {
+        // Never under a run of the same workflow, which may be writing a record.
+        let _lock = match lock_state(cli, &state, folder, folder, &mut forwarder)? {
+            Ok(lock) => lock,
+            Err(code) => return Ok(code),
+        };
+        let dir = state.join("cache").join(folder);
+        records += cache::forget_all(&dir).map_err(|e| {
+            Problem::new(
+                "flow::cache",
+                format!(
+                    "cannot remove the cache `{}`: {e}",
+                    crate::source::display_path(&dir)
+                ),
+            )
+        })?;
+    }
+    if !cli.global.quiet {
+        let from = match folders.as_slice() {
+            [one] if workflow.is_some() => state.join("cache").join(one),
+            _ => state.join("cache"),
+        };
+        eprintln!("{}", report::notes::removed_records(records, &from));
+    }
+    Ok(0)
+}

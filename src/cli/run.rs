@@ -1,0 +1,205 @@
+//! `cargo flow run`: a workflow planned, its state locked, its steps run with reporters
+//! watching, and the exit code.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use super::INVALID;
+use super::args::{Cli, ReportSpec, RunArgs};
+use super::workflows::{plan_all, resolve};
+use crate::diagnostic::{Problem, Problems};
+use crate::plan::{Plan, PlanOptions};
+use crate::report::console::{Console, ConsoleOptions, OutputMode};
+use crate::report::json::JsonReport;
+use crate::report::{self, Fanout};
+use crate::run::lock::{LockError, RunLock};
+use crate::run::process::ProcessExecutor;
+use crate::run::scheduler::{self, Message, RunOptions};
+use crate::run::sys::{self, SignalForwarder};
+use crate::run::{Reporter, Summary};
+
+/// `cargo flow run WORKFLOW [STEP...]`.
+pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
+    let (wf, mut project, problems) = resolve(cli, &args.target)?;
+    let options = PlanOptions {
+        context: args.context.context.clone(),
+        timeout: args.timeout,
+        select: args.steps.clone(),
+        retries: args.retries,
+    };
+    let plan = plan_all(&wf, &mut project, &options, problems)?;
+    let parallel = args.parallel.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    if args.dry_run {
+        print!(
+            "{}",
+            report::graph::dry_run(&plan, parallel, &wf.origin.base_dir)
+        );
+        return Ok(0);
+    }
+    for ReportSpec::Json(path) in &args.report {
+        check_report_path(path)?;
+    }
+    prepare_logs(&plan)?;
+    let mut forwarder = SignalForwarder::install();
+    let folder = plan.folder();
+    let _lock = match lock_state(cli, &plan.dir, &folder, &plan.workflow, &mut forwarder)? {
+        Ok(lock) => lock,
+        Err(code) => return Ok(code),
+    };
+    let mut executor = ProcessExecutor::new(&plan);
+    executor.grace = args.grace;
+    executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
+    executor.use_cache = !args.no_cache;
+    let mut console = Console::new(console_options(cli, args)?);
+    let mut json: Vec<JsonReport> = args
+        .report
+        .iter()
+        .map(|ReportSpec::Json(path)| JsonReport::new(path.clone()))
+        .collect();
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
+    reporters.extend(json.iter_mut().map(|j| j as &mut dyn Reporter));
+    let run_options = RunOptions {
+        parallel,
+        fail_fast: args.fail_fast,
+        grace: args.grace,
+    };
+    let (summary, failed) = scheduler::run(
+        &plan,
+        &executor,
+        &run_options,
+        &mut Fanout::new(reporters),
+        |tx| forwarder.start(move |sig| tx.send(Message::Signal(sig)).is_ok()),
+    );
+    let strays = executor.stop_strays();
+    if strays > 0 && !cli.global.quiet {
+        eprintln!("{}", report::notes::strays(strays));
+    }
+    Ok(exit_code(&summary, failed, forwarder))
+}
+
+/// The exit code: the run's, a signal's that came too late to be forwarded, or 2 for a report
+/// that could not be written.
+fn exit_code(
+    summary: &Summary,
+    failed: Option<crate::run::ReportError>,
+    mut forwarder: SignalForwarder,
+) -> i32 {
+    // A signal that came during a run too short to forward it still ends cargo flow as one.
+    let late = forwarder.unforwarded();
+    drop(forwarder);
+    let code = match late {
+        Some(sig) if summary.interrupted.is_none() => 128 + sig,
+        _ => summary.exit_code(),
+    };
+    match failed {
+        Some(e) => {
+            let problem = Problem::new("flow::report", e.0)
+                .with_help("the run was stopped; fix the report's path, or leave the report out");
+            report::problems::print(problem.into(), console::colors_enabled_stderr());
+            if code == 0 { INVALID } else { code }
+        }
+        None => code,
+    }
+}
+
+/// How the console reporter behaves, from the command line and where it runs.
+fn console_options(cli: &Cli, args: &RunArgs) -> Result<ConsoleOptions, Problems> {
+    let (bars, github) = report::console::surroundings();
+    Ok(ConsoleOptions {
+        output: args.output.into(),
+        verbose: cli.global.verbose,
+        quiet: cli.global.quiet,
+        bars,
+        github,
+        heartbeat: heartbeat_interval()?,
+        explain: args.explain,
+    })
+}
+
+/// The log folder, made and found writable before any step runs.
+fn prepare_logs(plan: &Plan) -> Result<(), Problem> {
+    let log_dir = plan.log_dir();
+    let problem = |what: &str, e: std::io::Error| {
+        Problem::new(
+            "flow::log-dir",
+            format!("cannot {what} the log folder `{}`: {e}", crate::source::display_path(&log_dir)),
+        )
+        .with_help("step output is kept there; make the target directory writable, or set CARGO_TARGET_DIR")
+    };
+    std::fs::create_dir_all(&log_dir).map_err(|e| problem("create", e))?;
+    // A folder that exists but cannot be written fails here, before any step runs.
+    sys::check_writable(&log_dir).map_err(|e| problem("write into", e))
+}
+
+/// A report is written at the end of a run: a path it cannot be written to is found before
+/// the first step, not after the last.
+fn check_report_path(path: &Path) -> Result<(), Problem> {
+    let shown = crate::source::display_path(path);
+    let problem = |why: String| {
+        Problem::new("flow::report", format!("cannot write the report `{shown}`: {why}"))
+            .with_help("name a file in a folder that exists and can be written, e.g. `--report json=target/flow/report.json`")
+    };
+    if path.is_dir() {
+        return Err(problem("it is a folder".into()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(problem(format!(
+            "the folder `{}` does not exist",
+            dir.display()
+        )));
+    }
+    sys::check_writable(dir).map_err(|e| problem(e.to_string()))
+}
+
+/// Takes the lock of a workflow's state, saying so while another run holds it. A signal
+/// while waiting ends cargo flow with its exit code.
+pub(super) fn lock_state(
+    cli: &Cli,
+    state: &Path,
+    folder: &str,
+    workflow: &str,
+    forwarder: &mut SignalForwarder,
+) -> Result<Result<RunLock, i32>, Problems> {
+    let waiting = |pid: Option<u32>| {
+        if !cli.global.quiet {
+            // One write, so that a reader sees the line whole.
+            let line = format!("{}\n", report::notes::blocking(workflow, pid));
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    };
+    match RunLock::acquire(state, folder, waiting, || forwarder.unforwarded()) {
+        Ok(lock) => Ok(Ok(lock)),
+        Err(LockError::Interrupted(sig)) => {
+            let name = sys::signal_name(sig);
+            eprintln!("{}", report::notes::interrupted_waiting(&name, workflow));
+            Ok(Err(128 + sig))
+        }
+        Err(LockError::Io(path, e)) => Err(Problem::new(
+            "flow::log-dir",
+            format!("cannot lock `{}`: {e}", crate::source::display_path(&path)),
+        )
+        .with_help("cargo flow keeps its state in the target directory; make it writable, or set CARGO_TARGET_DIR")
+        .into()),
+    }
+}
+
+/// How long plain output may stay silent before a "still running" line: 30s, or
+/// `CARGO_FLOW_HEARTBEAT`.
+fn heartbeat_interval() -> Result<Duration, Problems> {
+    match std::env::var("CARGO_FLOW_HEARTBEAT") {
+        Ok(text) => crate::load::duration::parse_duration(&text).map_err(|e| {
+            Problem::new("flow::usage", format!("CARGO_FLOW_HEARTBEAT: {e}"))
+                .with_help("e.g. CARGO_FLOW_HEARTBEAT=10s")
+                .into()
+        }),
+        Err(_) => Ok(Duration::from_secs(30)),
+    }
+}

@@ -1,0 +1,67 @@
+//! `cargo flow list`: the workflows found, or one workflow's steps.
+
+use crate::load::model::Workflow;
+use crate::plan::Plan;
+
+/// A workflow's steps, each with what it waits for and its description.
+pub fn steps(wf: &Workflow, plan: &Plan) -> String {
+    let mut out = wf.name.clone();
+    if let Some(d) = &wf.description {
+        out.push_str(&format!(": {d}"));
+    }
+    out.push('\n');
+    let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    for s in &plan.steps {
+        let mut line = format!("  {:<width$}", s.id);
+        if !s.deps.is_empty() {
+            let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
+            line.push_str(&format!("  after {}", deps.join(", ")));
+        }
+        if let Some(d) = &s.description {
+            line.push_str(&format!("  # {d}"));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Every workflow found, with its number of steps, description and where it is declared.
+pub fn workflows(workflows: &[Workflow]) -> String {
+    let width = workflows.iter().map(|w| w.name.len()).max().unwrap_or(0);
+    let mut out = String::from("Workflows:\n");
+    for wf in workflows {
+        let n = wf.steps.len();
+        let s = if n == 1 { "" } else { "s" };
+        let mut line = format!("  {:<width$}  {n} step{s}", wf.name);
+        if let Some(d) = &wf.description {
+            line.push_str(&format!("  {d}"));
+        }
+        line.push_str(&format!(
+            "  ({})",
+            wf.origin.source.location(wf.origin.span)
+        ));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// What `list` says when there is nothing to list.
+pub fn none_found(root: &std::path::Path) -> String {
+    format!(
+        "No workflows found in {}.\nAdd `.flow.yaml` there, or `[workspace.metadata.flow.<name>]` steps in Cargo.toml.",
+        crate::source::display_path(root)
+    )
+}
+
+/// `Checked 3 workflows, 12 steps: no problems`.
+pub fn checked(workflows: usize, steps: usize) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "{} {workflows} workflow{}, {steps} step{}: no problems",
+        console::style("Checked").green().bold(),
+        plural(workflows),
+        plural(steps)
+    )
+}

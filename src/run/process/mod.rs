@@ -1,0 +1,276 @@
+//! Running steps as real processes: each in its own process group, stdin closed, output
+//! streamed into its log file, tried again as its `retry:` says, its artifacts kept, and a
+//! cached step skipped when nothing it depends on changed.
+
+mod attempt;
+mod command;
+mod watch;
+
+use std::ffi::OsStr;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::artifacts::{self, Kept};
+use super::cache::{self, Store, Upstream, Verdict};
+use super::event::{EventKind, Outcome};
+use super::files::{self, Search};
+use super::scheduler::Executor;
+use super::status::{Status, StepError};
+use super::sys::{self, Environment, Groups, Input, Stop};
+use crate::plan::Plan;
+
+/// Runs plan steps as real processes.
+pub struct ProcessExecutor<'a> {
+    plan: &'a Plan,
+    /// Time between SIGTERM and SIGKILL.
+    pub grace: Duration,
+    /// How long to keep reading after a step's process exited while others hold its output.
+    pub pipe_grace: Duration,
+    /// Whether to pass output lines on as events.
+    pub stream: bool,
+    /// Whether a cached step whose key matches its last success is skipped (`--no-cache`
+    /// turns this off; successes are still recorded).
+    pub use_cache: bool,
+    groups: Arc<Groups>,
+    programs: command::Programs,
+    /// What every step's environment starts from.
+    environment: Environment,
+    cwd: Option<PathBuf>,
+    store: Store,
+    /// Where artifacts may come from.
+    project: artifacts::Project,
+    /// The folder whose `.gitignore` rules apply, found when first needed.
+    boundary: std::sync::OnceLock<PathBuf>,
+    /// Every step's standard input: nothing to read.
+    stdin: io::Result<Input>,
+}
+
+impl<'a> ProcessExecutor<'a> {
+    /// An executor for `plan`, whose log folder must exist.
+    pub fn new(plan: &'a Plan) -> Self {
+        // Outputs files an interrupted run left behind would pass for new ones.
+        if let Ok(entries) = std::fs::read_dir(plan.log_dir()) {
+            for e in entries.flatten() {
+                if e.file_name().as_encoded_bytes().ends_with(b".outputs") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        sys::adopt_orphans();
+        let target = plan.dir.parent().unwrap_or(&plan.dir);
+        Self {
+            plan,
+            grace: Duration::from_secs(5),
+            pipe_grace: Duration::from_millis(500),
+            stream: false,
+            use_cache: true,
+            groups: Arc::new(Groups::default()),
+            programs: command::Programs::new(),
+            environment: Environment::inherit(
+                plan.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))),
+            ),
+            cwd: std::env::current_dir().ok(),
+            store: Store::new(plan),
+            boundary: std::sync::OnceLock::new(),
+            project: artifacts::Project::new(&[&plan.root, target]),
+            stdin: sys::null_input(),
+        }
+    }
+
+    /// Stops what steps left running outside their groups, once the run is over; how many
+    /// processes there were.
+    pub fn stop_strays(&self) -> usize {
+        sys::stop_strays(self.grace)
+    }
+
+    /// The folder whose `.gitignore` rules apply to steps' paths: the repository around the
+    /// project, else the project. Found once per run.
+    fn boundary(&self) -> &Path {
+        self.boundary
+            .get_or_init(|| files::ignore_boundary(&self.plan.root, &self.plan.root))
+            .as_path()
+    }
+
+    /// How a step's paths are searched: `.gitignore` rules from its repository (or project)
+    /// down, and an interrupt that stops the search.
+    fn search<'s>(&'s self, stop: &'s dyn Fn() -> bool) -> Search<'s> {
+        Search {
+            ignored: files::Ignored::Skip,
+            boundary: self.boundary(),
+            stop,
+        }
+    }
+
+    /// A step that failed without running to its end: interrupted when the run is being
+    /// stopped (which cut the work short), else `error`.
+    fn failure(&self, error: StepError) -> Status {
+        if self.groups.is_stopping() {
+            Status::Interrupted
+        } else {
+            Status::Errored(error)
+        }
+    }
+}
+
+impl Executor for ProcessExecutor<'_> {
+    fn execute(
+        &self,
+        index: usize,
+        upstream: &Upstream,
+        emit: &(dyn Fn(EventKind) + Sync),
+        under_way: &dyn Fn(),
+    ) -> Outcome {
+        let step = &self.plan.steps[index];
+        let Some(spec) = &step.cache else {
+            return self.run_and_keep(index, &upstream.outputs, emit, under_way);
+        };
+        // Hashing its inputs may take a while.
+        under_way();
+        let stop = || self.groups.is_stopping();
+        let search = self.search(&stop);
+        let previous = self.store.load(step);
+        let fp = cache::fingerprint(self.plan, index, spec, upstream, previous.entry(), search);
+        let fp = match fp {
+            Ok(fp) => fp,
+            Err(message) => return Outcome::of(self.failure(StepError::Cache(message))),
+        };
+        let artifact_dir = self.plan.artifact_dir(step);
+        let why = match self.use_cache {
+            true => match cache::check(step, &artifact_dir, &fp, previous, &stop) {
+                Verdict::Hit(entry) => return hit(*entry, &artifact_dir),
+                Verdict::Miss(why) => why,
+            },
+            false => vec!["--no-cache was given".to_string()],
+        };
+        let mut outcome = self.run_and_keep(index, &upstream.outputs, emit, under_way);
+        outcome.why = why;
+        // Only a success is recorded, and not one cut short by an interruption.
+        if outcome.status.is_success() && !self.groups.is_stopping() {
+            let (key, durable) = (outcome.duration, &outcome.artifacts);
+            let recorded = cache::record(
+                step,
+                spec,
+                fp,
+                key,
+                durable,
+                &artifact_dir,
+                &outcome.outputs,
+                search,
+            );
+            match recorded.map(|entry| (self.store.save(step, &entry), entry.key)) {
+                Ok((Ok(()), key)) => outcome.key = Some(key),
+                Ok((Err(e), _)) => {
+                    outcome.note = Some(format!("its cache record could not be written: {e}"));
+                }
+                Err(message) => outcome.status = self.failure(StepError::Cache(message)),
+            }
+        }
+        outcome
+    }
+
+    fn stop(&self, how: Stop) {
+        self.groups.stop_all(how);
+    }
+}
+
+impl ProcessExecutor<'_> {
+    /// Runs a step, with its retries, and copies its artifacts once it succeeded.
+    fn run_and_keep(
+        &self,
+        index: usize,
+        inputs: &[(String, String)],
+        emit: &(dyn Fn(EventKind) + Sync),
+        under_way: &dyn Fn(),
+    ) -> Outcome {
+        let step = &self.plan.steps[index];
+        if step.artifacts.is_empty() {
+            return self.run_attempts(index, inputs, emit, under_way);
+        }
+        // Clearing the folder may take a while.
+        under_way();
+        let folder = self.plan.artifact_dir(step);
+        if let Err(message) = artifacts::clear(&folder) {
+            return Outcome::of(Status::Errored(StepError::Artifacts(message)));
+        }
+        let mut outcome = self.run_attempts(index, inputs, emit, under_way);
+        if outcome.status.is_success() {
+            let stop = || self.groups.is_stopping();
+            match artifacts::collect(&step.cwd, &step.artifacts, &folder, &self.project, &stop) {
+                Ok(copies) => outcome.artifacts = copies,
+                Err(message) => outcome.status = self.failure(StepError::Artifacts(message)),
+            }
+        }
+        outcome
+    }
+
+    /// Runs a step until it succeeds or has no attempts left.
+    fn run_attempts(
+        &self,
+        index: usize,
+        inputs: &[(String, String)],
+        emit: &(dyn Fn(EventKind) + Sync),
+        under_way: &dyn Fn(),
+    ) -> Outcome {
+        let step = &self.plan.steps[index];
+        if let Err(e) = attempt::check_inputs(self.plan, step, inputs) {
+            return Outcome::of(Status::Errored(e));
+        }
+        let of = step.retry.retries.saturating_add(1);
+        let mut attempt = 1;
+        loop {
+            let started = self.start(index, attempt, of, inputs);
+            under_way();
+            let mut outcome = match started {
+                Ok(running) => self.finish(index, running, emit),
+                Err(outcome) => *outcome,
+            };
+            outcome.attempts = attempt;
+            if outcome.status.is_success()
+                && let Err(e) = self.read_outputs(step).map(|o| outcome.outputs = o)
+            {
+                outcome.status = Status::Errored(e);
+            }
+            if !outcome.status.is_success() {
+                // The next attempt, or the next run, must not read what this one wrote.
+                let _ = std::fs::remove_file(self.outputs_path(step));
+            }
+            let stopping = self.groups.is_stopping() || outcome.status == Status::Interrupted;
+            if outcome.status.is_success() || attempt >= of || stopping {
+                return outcome;
+            }
+            let delay = step.retry.delay_before(attempt, fastrand::f64());
+            emit(EventKind::StepRetrying {
+                step: index,
+                failed: outcome.clone(),
+                delay,
+            });
+            // Ctrl-C during the wait ends the retries with the failure that came before.
+            if self.groups.wait_for_stop(delay) {
+                return outcome;
+            }
+            attempt += 1;
+        }
+    }
+}
+
+/// A cached step that need not run: its last success, with what it left.
+fn hit(entry: cache::Entry, artifact_dir: &Path) -> Outcome {
+    Outcome {
+        outputs: entry.step_outputs,
+        artifacts: entry
+            .artifacts
+            .into_iter()
+            .map(|(name, sig)| Kept {
+                path: artifact_dir.join(name),
+                size: sig.size,
+                hash: sig.hash,
+            })
+            .collect(),
+        key: Some(entry.key),
+        ..Outcome::of(Status::Cached {
+            saved: Duration::from_millis(entry.duration_ms),
+        })
+    }
+}

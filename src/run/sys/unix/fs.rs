@@ -1,0 +1,129 @@
+//! Files as the platform sees them: opening without waiting or following, holes of sparse
+//! files, who may have written a file, whether a disk is full.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+/// Whether files can be created in `dir`, asked of the kernel in one call: permissions for
+/// ordinary users, a read-only file system for everyone.
+pub fn check_writable(dir: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: a valid NUL-terminated path; access has no other preconditions.
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether the file system that holds `file` is full: a program writing there may have lost
+/// what it wrote, whether or not it noticed.
+pub fn disk_full(file: &std::fs::File) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: fstatvfs writes into the valid buffer for a descriptor we own.
+    if unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: initialised by the successful call.
+    let st = unsafe { st.assume_init() };
+    // Root may write into the blocks kept back for it; others may not.
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    st.f_blocks > 0 && (if root { st.f_bfree } else { st.f_bavail }) == 0
+}
+
+/// Who may have written a file: `None` when only the current user (or root) can have, else
+/// why not, in words. A file is trusted when it and its folder belong to the current user or
+/// to root, and no one else may write to the file.
+pub fn written_by_another(path: &std::path::Path) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let file = std::fs::metadata(path)?;
+    let trusted = |uid: u32| uid == me || uid == 0;
+    if !trusted(file.uid()) {
+        return Ok(Some(format!(
+            "it belongs to another user (uid {})",
+            file.uid()
+        )));
+    }
+    if file.mode() & 0o002 != 0 {
+        return Ok(Some("any user may write to it".to_string()));
+    }
+    if let Some(dir) = path.parent() {
+        let folder = std::fs::metadata(dir)?;
+        if !trusted(folder.uid()) {
+            return Ok(Some(format!(
+                "its folder belongs to another user (uid {})",
+                folder.uid()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether an error says that a path's links go round in a loop (`ELOOP`).
+pub fn is_link_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Opens a file for reading without ever waiting: a FIFO opens at once (and reads as empty),
+/// and with `follow` false a link is refused (`ELOOP`) rather than followed.
+pub fn open_for_reading(path: &std::path::Path, follow: bool) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+}
+
+/// The next stretch of `file` at or after `offset` that may hold data, as `(start, end)`:
+/// holes of a sparse file are skipped without reading them. `None` past the last. Where the
+/// file system cannot tell, the rest of the file is one stretch.
+pub fn next_data(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Option<(u64, u64)>> {
+    if offset >= len {
+        return Ok(None);
+    }
+    let fd = file.as_raw_fd();
+    let Ok(at) = libc::off_t::try_from(offset) else {
+        return Ok(Some((offset, len)));
+    };
+    // SAFETY: lseek on a descriptor we own; it only moves the file offset.
+    let data = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
+    if data < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENXIO) => Ok(None),
+            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => Ok(Some((offset, len))),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: as above.
+    let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+    let end = if hole < 0 {
+        len
+    } else {
+        (hole as u64).min(len)
+    };
+    Ok(Some((data as u64, end)))
+}
+
+/// What a file that is not a regular file, a folder or a link is: `a FIFO`, `a socket`,
+/// `a device`.
+pub fn special_file(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
