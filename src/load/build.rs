@@ -206,40 +206,50 @@ pub fn workflow(
         .and_then(|n| timeout(source, n, problems));
     wf.retry = fields.get("retry").and_then(|n| retry(source, n, problems));
     wf.shell = fields.get("shell").and_then(|n| shell(source, n, problems));
-    match fields.get("steps") {
-        None => problems.push(
+    wf.steps = steps(source, node, fields.get("steps"), problems);
+    wf
+}
+
+/// A workflow's `steps:`, a list that must not be empty.
+fn steps(
+    source: &Source,
+    workflow: &Node,
+    node: Option<&Node>,
+    problems: &mut Problems,
+) -> Vec<Step> {
+    let Some(node) = node else {
+        problems.push(
             Problem::at(
                 "flow::missing-steps",
                 "the workflow has no `steps`",
                 source,
-                label_span(node),
+                label_span(workflow),
                 "this workflow",
             )
             .with_help("add `steps:`, a list of steps each with an `id` and a `run`"),
-        ),
-        Some(steps) => match &steps.value {
-            Value::List(items) => {
-                wf.steps = items
-                    .iter()
-                    .filter_map(|item| step(source, item, problems))
-                    .collect();
-                if items.is_empty() {
-                    problems.push(
-                        Problem::at(
-                            "flow::missing-steps",
-                            "the workflow's `steps` is empty",
-                            source,
-                            label_span(steps),
-                            "no steps",
-                        )
-                        .with_help("add at least one step with an `id` and a `run`"),
-                    );
-                }
-            }
-            _ => problems.push(wrong_type(source, steps, "`steps`", "a list of steps")),
-        },
+        );
+        return Vec::new();
+    };
+    let Value::List(items) = &node.value else {
+        problems.push(wrong_type(source, node, "`steps`", "a list of steps"));
+        return Vec::new();
+    };
+    if items.is_empty() {
+        problems.push(
+            Problem::at(
+                "flow::missing-steps",
+                "the workflow's `steps` is empty",
+                source,
+                label_span(node),
+                "no steps",
+            )
+            .with_help("add at least one step with an `id` and a `run`"),
+        );
     }
-    wf
+    items
+        .iter()
+        .filter_map(|item| step(source, item, problems))
+        .collect()
 }
 
 fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
@@ -259,44 +269,8 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         what: "step",
     };
     fields.check_unknown(problems);
-    let id = match fields.get("id") {
-        Some(n) => string(source, n, "a step's `id`", problems)
-            .and_then(|id| check_id(source, id, problems)),
-        None => {
-            problems.push(
-                Problem::at(
-                    "flow::missing-id",
-                    "this step has no `id`",
-                    source,
-                    label_span(node),
-                    "step without an id",
-                )
-                .with_help("give every step a unique `id`, e.g. `id: build`"),
-            );
-            None
-        }
-    };
-    let run = match fields.get("run") {
-        Some(n) => command(source, n, problems),
-        None => {
-            let label = id
-                .as_ref()
-                .map_or("this step".to_string(), |i| format!("step `{}`", i.value));
-            problems.push(
-                Problem::at(
-                    "flow::missing-run",
-                    format!("{label} has no `run`"),
-                    source,
-                    id.as_ref().map_or(label_span(node), |i| i.span),
-                    "no command",
-                )
-                .with_help(
-                    "add `run:` with a shell command, or a list for a program and its arguments",
-                ),
-            );
-            None
-        }
-    };
+    let id = step_id(source, node, fields.get("id"), problems);
+    let run = step_run(source, node, id.as_ref(), fields.get("run"), problems);
     let depends_on = fields
         .get("depends_on")
         .map(|n| depends_on(source, n, problems))
@@ -344,6 +318,54 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         shell,
         span: node.span,
     })
+}
+
+/// A step's `id`, which it must have.
+fn step_id(
+    source: &Source,
+    step: &Node,
+    node: Option<&Node>,
+    problems: &mut Problems,
+) -> Option<Spanned<String>> {
+    let Some(n) = node else {
+        problems.push(
+            Problem::at(
+                "flow::missing-id",
+                "this step has no `id`",
+                source,
+                label_span(step),
+                "step without an id",
+            )
+            .with_help("give every step a unique `id`, e.g. `id: build`"),
+        );
+        return None;
+    };
+    string(source, n, "a step's `id`", problems).and_then(|id| check_id(source, id, problems))
+}
+
+/// A step's `run`, which it must have.
+fn step_run(
+    source: &Source,
+    step: &Node,
+    id: Option<&Spanned<String>>,
+    node: Option<&Node>,
+    problems: &mut Problems,
+) -> Option<Spanned<Command>> {
+    if let Some(n) = node {
+        return command(source, n, problems);
+    }
+    let label = id.map_or("this step".to_string(), |i| format!("step `{}`", i.value));
+    problems.push(
+        Problem::at(
+            "flow::missing-run",
+            format!("{label} has no `run`"),
+            source,
+            id.map_or(label_span(step), |i| i.span),
+            "no command",
+        )
+        .with_help("add `run:` with a shell command, or a list for a program and its arguments"),
+    );
+    None
 }
 
 /// `shell:`: the program that runs a shell `run`, with its options, as `bash --posix` or
@@ -513,45 +535,8 @@ const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "max_delay", "jitt
 
 /// `retry: 3`, or `retry: {attempts: 3, delay: 2s, backoff: exponential, max_delay: 30s, jitter: true}`.
 fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Retry>> {
-    let count = |n: &Node, problems: &mut Problems| -> Option<u32> {
-        match (&n.value, n.scalar_text().map(str::parse::<u32>)) {
-            (Value::Number(_), Some(Ok(k))) if k <= 100 => Some(k),
-            _ => {
-                problems.push(
-                    Problem::at(
-                        "flow::bad-retry",
-                        "the number of retries must be a whole number from 0 to 100",
-                        source,
-                        label_span(n),
-                        "not a retry count",
-                    )
-                    .with_help("`retry: 3` tries a failing step up to 3 more times"),
-                );
-                None
-            }
-        }
-    };
-    let duration = |n: &Node, what: &str, problems: &mut Problems| -> Option<std::time::Duration> {
-        let text = string(source, n, what, problems)?;
-        match super::duration::parse_duration(&text.value) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                problems.push(
-                    Problem::at(
-                        "flow::bad-duration",
-                        format!("invalid {what} `{}`", text.value),
-                        source,
-                        text.span,
-                        e.0,
-                    )
-                    .with_help("durations look like `500ms`, `2s`, `1m`"),
-                );
-                None
-            }
-        }
-    };
-    if !matches!(node.value, Value::Map(_)) {
-        let retries = count(node, problems)?;
+    let Some(entries) = node.as_map() else {
+        let retries = retry_count(source, node, problems)?;
         return Some(Spanned::new(
             Retry {
                 retries,
@@ -559,8 +544,7 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
             },
             node.span,
         ));
-    }
-    let entries = node.as_map().unwrap_or_default();
+    };
     let fields = Fields {
         source,
         entries,
@@ -568,59 +552,110 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
         what: "retry",
     };
     fields.check_unknown(problems);
-    let mut r = Retry::NONE;
-    match fields.get("attempts") {
-        Some(n) => r.retries = count(n, problems)?,
-        None => {
-            problems.push(
-                Problem::at(
-                    "flow::bad-retry",
-                    "`retry` has no `attempts`",
-                    source,
-                    label_span(node),
-                    "how many retries?",
-                )
-                .with_help("add `attempts: 3` to try a failing step up to 3 more times"),
-            );
-            return None;
-        }
-    }
+    let Some(attempts) = fields.get("attempts") else {
+        problems.push(
+            Problem::at(
+                "flow::bad-retry",
+                "`retry` has no `attempts`",
+                source,
+                label_span(node),
+                "how many retries?",
+            )
+            .with_help("add `attempts: 3` to try a failing step up to 3 more times"),
+        );
+        return None;
+    };
+    let mut r = Retry {
+        retries: retry_count(source, attempts, problems)?,
+        ..Retry::NONE
+    };
     if let Some(n) = fields.get("delay") {
-        r.delay = duration(n, "`retry.delay`", problems)?;
+        r.delay = retry_duration(source, n, "`retry.delay`", problems)?;
     }
     if let Some(n) = fields.get("max_delay") {
-        r.max_delay = Some(duration(n, "`retry.max_delay`", problems)?);
+        r.max_delay = Some(retry_duration(source, n, "`retry.max_delay`", problems)?);
     }
     if let Some(n) = fields.get("backoff") {
-        match n.scalar_text() {
-            Some("fixed") => r.exponential = false,
-            Some("exponential") => r.exponential = true,
-            _ => {
-                problems.push(
-                    Problem::at(
-                        "flow::bad-retry",
-                        "`backoff` must be `fixed` or `exponential`",
-                        source,
-                        label_span(n),
-                        "unknown backoff",
-                    )
-                    .with_help("`exponential` doubles the delay after each retry"),
-                );
-                return None;
-            }
-        }
+        r.exponential = backoff(source, n, problems)?;
     }
     if let Some(n) = fields.get("jitter") {
-        match n.scalar_text() {
-            Some("true") => r.jitter = true,
-            Some("false") => r.jitter = false,
+        r.jitter = match n.scalar_text() {
+            Some("true") => true,
+            Some("false") => false,
             _ => {
                 problems.push(wrong_type(source, n, "`jitter`", "`true` or `false`"));
                 return None;
             }
-        }
+        };
     }
     Some(Spanned::new(r, node.span))
+}
+
+/// A number of retries: a whole number from 0 to 100.
+fn retry_count(source: &Source, n: &Node, problems: &mut Problems) -> Option<u32> {
+    match (&n.value, n.scalar_text().map(str::parse::<u32>)) {
+        (Value::Number(_), Some(Ok(k))) if k <= 100 => Some(k),
+        _ => {
+            problems.push(
+                Problem::at(
+                    "flow::bad-retry",
+                    "the number of retries must be a whole number from 0 to 100",
+                    source,
+                    label_span(n),
+                    "not a retry count",
+                )
+                .with_help("`retry: 3` tries a failing step up to 3 more times"),
+            );
+            None
+        }
+    }
+}
+
+/// A wait between retries: `500ms`, `2s`, `1m`.
+fn retry_duration(
+    source: &Source,
+    n: &Node,
+    what: &str,
+    problems: &mut Problems,
+) -> Option<std::time::Duration> {
+    let text = string(source, n, what, problems)?;
+    match super::duration::parse_duration(&text.value) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            problems.push(
+                Problem::at(
+                    "flow::bad-duration",
+                    format!("invalid {what} `{}`", text.value),
+                    source,
+                    text.span,
+                    e.0,
+                )
+                .with_help("durations look like `500ms`, `2s`, `1m`"),
+            );
+            None
+        }
+    }
+}
+
+/// `backoff: fixed` or `exponential`: whether the delay doubles after each retry.
+fn backoff(source: &Source, n: &Node, problems: &mut Problems) -> Option<bool> {
+    match n.scalar_text() {
+        Some("fixed") => Some(false),
+        Some("exponential") => Some(true),
+        _ => {
+            problems.push(
+                Problem::at(
+                    "flow::bad-retry",
+                    "`backoff` must be `fixed` or `exponential`",
+                    source,
+                    label_span(n),
+                    "unknown backoff",
+                )
+                .with_help("`exponential` doubles the delay after each retry"),
+            );
+            None
+        }
+    }
 }
 
 /// `for_each: package`, or `for_each: {package: [names]}`, or `for_each: {package: "glob"}`.

@@ -317,96 +317,110 @@ pub fn load_catalog(
     scope: Scope,
 ) -> Result<Catalog, Problems> {
     let manifest = match manifest_path {
-        Some(m) => {
-            if !m.is_file() {
-                let (what, help) = if m.is_dir() {
-                    (
-                        "is a folder",
-                        format!(
-                            "name the manifest in it: `--manifest-path {}`",
-                            m.join("Cargo.toml").display()
-                        ),
-                    )
-                } else {
-                    (
-                        "does not exist",
-                        "name a `Cargo.toml`, as in cargo".to_string(),
-                    )
-                };
-                return Err(Problem::new(
-                    "flow::manifest",
-                    format!("manifest path `{}` {what}", m.display()),
-                )
-                .with_help(help)
-                .into());
-            }
-            Some(std::path::absolute(m).unwrap_or_else(|_| m.to_path_buf()))
-        }
+        Some(m) => Some(given_manifest(m)?),
         None => workspace::find_manifest(cwd),
     };
+    let mut catalog = match manifest {
+        Some(manifest) => in_workspace(&manifest, cwd, scope)?,
+        None => outside_workspace(cwd),
+    };
+    check_unique(&catalog.workflows, &mut catalog.problems);
+    Ok(catalog)
+}
+
+/// The manifest `--manifest-path` names, which must be a file.
+fn given_manifest(m: &Path) -> Result<PathBuf, Problem> {
+    if m.is_file() {
+        return Ok(std::path::absolute(m).unwrap_or_else(|_| m.to_path_buf()));
+    }
+    let (what, help) = if m.is_dir() {
+        let inside = m.join("Cargo.toml");
+        let help = format!(
+            "name the manifest in it: `--manifest-path {}`",
+            inside.display()
+        );
+        ("is a folder", help)
+    } else {
+        (
+            "does not exist",
+            "name a `Cargo.toml`, as in cargo".to_string(),
+        )
+    };
+    Err(Problem::new(
+        "flow::manifest",
+        format!("manifest path `{}` {what}", m.display()),
+    )
+    .with_help(help))
+}
+
+/// The workflows of a cargo workspace: its root's `.flow.yaml` and manifest, and its members'
+/// manifests when `scope` asks for them.
+fn in_workspace(manifest: &Path, cwd: &Path, scope: Scope) -> Result<Catalog, Problems> {
     let mut problems = Problems::new();
     let mut workflows = Vec::new();
-    let mut found_outside = None;
-    let project = match manifest {
-        Some(manifest) => {
-            let mut project = Project::cargo(&manifest, cwd)?;
-            if let Some(file) = flow_file(&project.root) {
-                workflows.extend(from_flow_file(&file, &project.root, &mut problems));
-            }
-            if let Some(root_manifest) = &project.manifest_path {
-                from_manifest(
-                    root_manifest,
-                    None,
-                    &project.root,
-                    &mut workflows,
-                    &mut problems,
-                );
-            }
-            // Read after the root manifest, so that a syntax error there is shown with its
-            // place rather than as cargo's message about it.
-            if scope == Scope::Members
-                && let Err(p) = project.workspace()
-                && problems.is_empty()
-            {
-                problems.push(p);
-            }
-            if let Some(ws) = &project.workspace {
-                for p in ws
-                    .packages
-                    .iter()
-                    .filter(|p| Some(&p.manifest_path) != project.manifest_path.as_ref())
-                {
-                    from_manifest(
-                        &p.manifest_path,
-                        Some(p),
-                        &p.dir,
-                        &mut workflows,
-                        &mut problems,
-                    );
-                }
-            }
-            project
+    let mut project = Project::cargo(manifest, cwd)?;
+    if let Some(file) = flow_file(&project.root) {
+        workflows.extend(from_flow_file(&file, &project.root, &mut problems));
+    }
+    if let Some(root_manifest) = &project.manifest_path {
+        from_manifest(
+            root_manifest,
+            None,
+            &project.root,
+            &mut workflows,
+            &mut problems,
+        );
+    }
+    // Read after the root manifest, so that a syntax error there is shown with its place
+    // rather than as cargo's message about it.
+    if scope == Scope::Members
+        && let Err(p) = project.workspace()
+        && problems.is_empty()
+    {
+        problems.push(p);
+    }
+    if let Some(ws) = &project.workspace {
+        let members = ws
+            .packages
+            .iter()
+            .filter(|p| Some(&p.manifest_path) != project.manifest_path.as_ref());
+        for p in members {
+            from_manifest(
+                &p.manifest_path,
+                Some(p),
+                &p.dir,
+                &mut workflows,
+                &mut problems,
+            );
         }
-        None => {
-            let found = cwd.ancestors().find_map(flow_file);
-            match found {
-                Some(file) => {
-                    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-                    workflows.extend(from_flow_file(&file, &dir, &mut problems));
-                    found_outside = Some(file);
-                    Project::plain(&dir)
-                }
-                None => Project::plain(cwd),
-            }
-        }
-    };
-    check_unique(&workflows, &mut problems);
+    }
     Ok(Catalog {
         workflows,
         project,
         problems,
-        found_outside,
+        found_outside: None,
     })
+}
+
+/// Outside a workspace: the `.flow.yaml` of the current folder or its nearest ancestor.
+fn outside_workspace(cwd: &Path) -> Catalog {
+    let mut problems = Problems::new();
+    let Some(file) = cwd.ancestors().find_map(flow_file) else {
+        return Catalog {
+            workflows: Vec::new(),
+            project: Project::plain(cwd),
+            problems,
+            found_outside: None,
+        };
+    };
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let workflows = from_flow_file(&file, &dir, &mut problems);
+    Catalog {
+        workflows,
+        project: Project::plain(&dir),
+        problems,
+        found_outside: Some(file),
+    }
 }
 
 fn flow_file(dir: &Path) -> Option<PathBuf> {
@@ -418,15 +432,9 @@ fn flow_file(dir: &Path) -> Option<PathBuf> {
 
 /// The workflows of a `.flow.yaml`: one (top-level `steps`) or several (`workflows:`).
 fn from_flow_file(path: &Path, base_dir: &Path, problems: &mut Problems) -> Vec<Workflow> {
-    let source = match read_source(path) {
-        Ok(s) => s,
-        Err(p) => {
-            problems.push(p);
-            return Vec::new();
-        }
-    };
-    let node = match parse(&source) {
-        Ok(n) => n,
+    let parsed = read_source(path).and_then(|source| parse(&source).map(|node| (source, node)));
+    let (source, node) = match parsed {
+        Ok(p) => p,
         Err(p) => {
             problems.push(p);
             return Vec::new();
@@ -442,78 +450,88 @@ fn from_flow_file(path: &Path, base_dir: &Path, problems: &mut Problems) -> Vec<
         base_dir: base_dir.to_path_buf(),
         package: None,
     };
-    match node.get("workflows") {
-        Some(all) => {
-            if let Some(entries) = node.as_map() {
-                for (key, _) in entries.iter().filter(|(k, _)| k.name != "workflows") {
-                    let help = if build::WORKFLOW_KEYS.contains(&key.name.as_str()) {
-                        "with `workflows:`, every workflow's keys go under its own name".to_string()
-                    } else {
-                        "the top level holds either one workflow (`steps:`) or `workflows:`"
-                            .to_string()
-                    };
-                    problems.push(
-                        Problem::at(
-                            "flow::unknown-key",
-                            format!("unexpected top-level key `{}` beside `workflows`", key.name),
-                            &source,
-                            key.span,
-                            "unexpected",
-                        )
-                        .with_help(help),
-                    );
-                }
+    let Some(all) = node.get("workflows") else {
+        return single_workflow(&source, &node, origin, problems);
+    };
+    unexpected_beside_workflows(&source, &node, problems);
+    let Some(entries) = all.as_map() else {
+        problems.push(build::wrong_type(
+            &source,
+            all,
+            "`workflows`",
+            "a map of workflow names to workflows",
+        ));
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(key, wf)| {
+            if !valid_workflow_name(&key.name) {
+                problems.push(invalid_name(&source, key));
+                return None;
             }
-            let Some(entries) = all.as_map() else {
-                problems.push(build::wrong_type(
-                    &source,
-                    all,
-                    "`workflows`",
-                    "a map of workflow names to workflows",
-                ));
-                return Vec::new();
-            };
-            entries
-                .iter()
-                .filter_map(|(key, wf)| {
-                    if !valid_workflow_name(&key.name) {
-                        problems.push(invalid_name(&source, key));
-                        return None;
-                    }
-                    Some(build::workflow(
-                        &source,
-                        wf,
-                        key.name.clone(),
-                        origin(key.span),
-                        problems,
-                    ))
-                })
-                .collect()
-        }
-        None => {
-            let span = node.get("name").map_or(Span::new(0, 0), |n| n.span);
-            let name = node
-                .get("name")
-                .and_then(|n| n.scalar_text())
-                .unwrap_or("default")
-                .to_string();
-            let wf = build::workflow(&source, &node, name, origin(span), problems);
-            if valid_workflow_name(&wf.name) {
-                vec![wf]
-            } else {
-                problems.push(
-                    Problem::at(
-                        "flow::invalid-name",
-                        format!("invalid workflow name `{}`", wf.name),
-                        &source,
-                        span,
-                        "invalid name",
-                    )
-                    .with_help("workflow names may use letters, digits, `_`, `.` and `-`"),
-                );
-                Vec::new()
-            }
-        }
+            let origin = origin(key.span);
+            Some(build::workflow(
+                &source,
+                wf,
+                key.name.clone(),
+                origin,
+                problems,
+            ))
+        })
+        .collect()
+}
+
+/// The one workflow of a `.flow.yaml` with a top-level `steps:`, called by its `name:`, or
+/// `default`.
+fn single_workflow(
+    source: &Source,
+    node: &Node,
+    origin: impl Fn(Span) -> Origin,
+    problems: &mut Problems,
+) -> Vec<Workflow> {
+    let span = node.get("name").map_or(Span::new(0, 0), |n| n.span);
+    let name = node
+        .get("name")
+        .and_then(|n| n.scalar_text())
+        .unwrap_or("default")
+        .to_string();
+    let wf = build::workflow(source, node, name, origin(span), problems);
+    if valid_workflow_name(&wf.name) {
+        return vec![wf];
+    }
+    problems.push(
+        Problem::at(
+            "flow::invalid-name",
+            format!("invalid workflow name `{}`", wf.name),
+            source,
+            span,
+            "invalid name",
+        )
+        .with_help("workflow names may use letters, digits, `_`, `.` and `-`"),
+    );
+    Vec::new()
+}
+
+/// Keys beside `workflows:` at the top level, which belong under a workflow's name.
+fn unexpected_beside_workflows(source: &Source, node: &Node, problems: &mut Problems) {
+    let Some(entries) = node.as_map() else { return };
+    for (key, _) in entries.iter().filter(|(k, _)| k.name != "workflows") {
+        let help = if build::WORKFLOW_KEYS.contains(&key.name.as_str()) {
+            "with `workflows:`, every workflow's keys go under its own name"
+        } else {
+            "the top level holds either one workflow (`steps:`) or `workflows:`"
+        };
+        problems.push(
+            Problem::at(
+                "flow::unknown-key",
+                format!("unexpected top-level key `{}` beside `workflows`", key.name),
+                source,
+                key.span,
+                "unexpected",
+            )
+            .with_help(help),
+        );
     }
 }
 

@@ -113,94 +113,85 @@ enum Tok {
     Dot,
 }
 
+/// The tokens of a condition, each with its start and length.
 fn lex(text: &str) -> Result<Vec<(Tok, usize, usize)>, ConditionError> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        if c.is_ascii_whitespace() {
+        if bytes[i].is_ascii_whitespace() {
             i += 1;
             continue;
         }
-        let tok = match c {
-            b'(' => Tok::LParen,
-            b')' => Tok::RParen,
-            b',' => Tok::Comma,
-            b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => Tok::Dot,
-            b'\'' | b'"' => {
-                let close = text[i + 1..]
-                    .find(c as char)
-                    .ok_or_else(|| ConditionError {
-                        message: "this string is never closed".into(),
-                        start,
-                        len: text.len() - start,
-                        help: Some(format!("end it with {}", c as char)),
-                    })?;
-                i += close + 2;
-                out.push((
-                    Tok::Str(text[start + 1..start + 1 + close].to_string()),
-                    start,
-                    i - start,
-                ));
-                continue;
-            }
-            b'0'..=b'9' | b'.' => {
-                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-                    i += 1;
-                }
-                let n = text[start..i].parse::<f64>().map_err(|_| ConditionError {
-                    message: format!("`{}` is not a number", &text[start..i]),
-                    start,
-                    len: i - start,
-                    help: None,
-                })?;
-                out.push((Tok::Num(n), start, i - start));
-                continue;
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-'))
-                {
-                    i += 1;
-                }
-                out.push((Tok::Ident(text[start..i].to_string()), start, i - start));
-                continue;
-            }
-            _ => {
-                let two = text.get(i..i + 2).unwrap_or("");
-                let op = match two {
-                    "==" => "==",
-                    "!=" => "!=",
-                    "<=" => "<=",
-                    ">=" => ">=",
-                    "&&" => "&&",
-                    "||" => "||",
-                    _ => match c {
-                        b'<' => "<",
-                        b'>' => ">",
-                        b'!' => "!",
-                        _ => {
-                            let ch = text[i..].chars().next().unwrap_or('?');
-                            return Err(ConditionError {
-                                message: format!("unexpected `{ch}`"),
-                                start,
-                                len: ch.len_utf8(),
-                                help: Some("conditions use `==`, `!=`, `<`, `>`, `&&`, `||`, `!` and parentheses".into()),
-                            });
-                        }
-                    },
-                };
-                i += op.len();
-                out.push((Tok::Op(op), start, op.len()));
-                continue;
-            }
-        };
-        i += 1;
-        out.push((tok, start, 1));
+        let (tok, len) = token(text, i)?;
+        out.push((tok, i, len));
+        i += len;
     }
     Ok(out)
+}
+
+/// The token that starts at `i`, and its length.
+fn token(text: &str, i: usize) -> Result<(Tok, usize), ConditionError> {
+    let bytes = text.as_bytes();
+    let c = bytes[i];
+    Ok(match c {
+        b'(' => (Tok::LParen, 1),
+        b')' => (Tok::RParen, 1),
+        b',' => (Tok::Comma, 1),
+        b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => (Tok::Dot, 1),
+        b'\'' | b'"' => {
+            let close = text[i + 1..]
+                .find(c as char)
+                .ok_or_else(|| ConditionError {
+                    message: "this string is never closed".into(),
+                    start: i,
+                    len: text.len() - i,
+                    help: Some(format!("end it with {}", c as char)),
+                })?;
+            (Tok::Str(text[i + 1..i + 1 + close].to_string()), close + 2)
+        }
+        b'0'..=b'9' | b'.' => {
+            let len = text[i..]
+                .bytes()
+                .take_while(|b| b.is_ascii_digit() || *b == b'.')
+                .count();
+            let n = text[i..i + len]
+                .parse::<f64>()
+                .map_err(|_| ConditionError {
+                    message: format!("`{}` is not a number", &text[i..i + len]),
+                    start: i,
+                    len,
+                    help: None,
+                })?;
+            (Tok::Num(n), len)
+        }
+        c if c.is_ascii_alphabetic() || c == b'_' => {
+            let len = text[i..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+                .count();
+            (Tok::Ident(text[i..i + len].to_string()), len)
+        }
+        _ => {
+            let op = operator(text, i)?;
+            (Tok::Op(op), op.len())
+        }
+    })
+}
+
+/// The operator that starts at `i`.
+fn operator(text: &str, i: usize) -> Result<&'static str, ConditionError> {
+    const OPERATORS: [&str; 9] = ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "!"];
+    if let Some(op) = OPERATORS.iter().find(|op| text[i..].starts_with(**op)) {
+        return Ok(op);
+    }
+    let ch = text[i..].chars().next().unwrap_or('?');
+    Err(ConditionError {
+        message: format!("unexpected `{ch}`"),
+        start: i,
+        len: ch.len_utf8(),
+        help: Some("conditions use `==`, `!=`, `<`, `>`, `&&`, `||`, `!` and parentheses".into()),
+    })
 }
 
 struct Parser<'a> {

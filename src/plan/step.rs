@@ -139,23 +139,9 @@ impl Planner<'_> {
         };
         let mut found = Found::default();
         let command = self.command(step, &ctx, &mut found, problems);
-        let output_refs = found
-            .outputs
-            .iter()
-            .map(|(d, key)| OutputRef {
-                step: ranges[*d].start,
-                key: key.clone(),
-                env: names::output_var(&self.wf.steps[*d].id.value, key),
-            })
-            .collect();
+        let output_refs = self.output_refs(&found, ranges);
         passed.extend(found.artifacts.iter().cloned());
-        let reevaluates = match &command {
-            Some(Run::Shell { line, shell }) => {
-                let safe = shell.as_deref().is_some_and(reevaluate::shell_is_safe);
-                (!safe).then(|| reevaluate::construct(line)).flatten()
-            }
-            _ => None,
-        };
+        let reevaluates = command.as_ref().and_then(reevaluates);
         if let Some(construct) = &reevaluates {
             self.unsafe_values(step, &id, construct, &vars, &passed, inst, unsafe_values);
         }
@@ -195,6 +181,19 @@ impl Planner<'_> {
             cache,
             reevaluates,
         }
+    }
+
+    /// The outputs a step's command reads, each from the one instance of its step.
+    fn output_refs(&self, found: &Found, ranges: &[Range<usize>]) -> Vec<OutputRef> {
+        found
+            .outputs
+            .iter()
+            .map(|(d, key)| OutputRef {
+                step: ranges[*d].start,
+                key: key.clone(),
+                env: names::output_var(&self.wf.steps[*d].id.value, key),
+            })
+            .collect()
     }
 
     /// A step's variables: the workflow's, and for a package's instance its facts, which it
@@ -411,6 +410,18 @@ fn shortened(name: &str) -> String {
     match name.char_indices().nth(40) {
         Some((cut, _)) => format!("{}…", &name[..cut]),
         None => name.to_string(),
+    }
+}
+
+/// Where bash may evaluate a value again in a shell command, unless its shell is known not
+/// to (see [`reevaluate`]).
+fn reevaluates(command: &Run) -> Option<String> {
+    match command {
+        Run::Shell { line, shell } => {
+            let safe = shell.as_deref().is_some_and(reevaluate::shell_is_safe);
+            (!safe).then(|| reevaluate::construct(line)).flatten()
+        }
+        Run::Argv(_) => None,
     }
 }
 

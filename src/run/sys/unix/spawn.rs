@@ -218,6 +218,31 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
         .map(|d| CString::new(d.as_os_str().as_bytes()).map_err(|_| nul_error()))
         .transpose()?;
 
+    let actions = file_actions(spec, addchdir, cwd.as_deref())?;
+    let attr = attributes()?;
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: program, argv and envp are NUL-terminated strings in NULL-terminated arrays
+    // that outlive the call; actions and attr are initialised.
+    check(unsafe {
+        libc::posix_spawn(
+            &mut pid,
+            program.as_ptr(),
+            actions.as_ptr(),
+            attr.as_ptr(),
+            argv_ptrs.as_ptr(),
+            envp.as_ptr(),
+        )
+    })?;
+    Ok(Process { pid })
+}
+
+/// What the child does before `exec`: its standard streams set from the spec's descriptors,
+/// and its folder changed when `cwd` is given.
+fn file_actions(
+    spec: &Spec,
+    addchdir: Option<AddChdir>,
+    cwd: Option<&std::ffi::CStr>,
+) -> io::Result<Object<libc::posix_spawn_file_actions_t>> {
     let mut actions = Object::new(
         libc::posix_spawn_file_actions_init,
         libc::posix_spawn_file_actions_destroy,
@@ -228,10 +253,16 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
             libc::posix_spawn_file_actions_adddup2(actions.as_mut(), fd.as_raw_fd(), target as i32)
         })?;
     }
-    if let (Some(add), Some(dir)) = (addchdir, &cwd) {
+    if let (Some(add), Some(dir)) = (addchdir, cwd) {
         // SAFETY: `add` is posix_spawn_file_actions_addchdir_np; `dir` outlives the spawn.
         check(unsafe { add(actions.as_mut(), dir.as_ptr()) })?;
     }
+    Ok(actions)
+}
+
+/// The child's attributes: a process group of its own, an empty signal mask, and signals at
+/// their defaults (see [`to_default`]).
+fn attributes() -> io::Result<Object<libc::posix_spawnattr_t>> {
     let mut attr = Object::new(libc::posix_spawnattr_init, libc::posix_spawnattr_destroy)?;
     // SAFETY: every pointer is to initialised local data; the sigset functions only write
     // into `set`.
@@ -255,20 +286,7 @@ pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
             flags as libc::c_short,
         ))?;
     }
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: program, argv and envp are NUL-terminated strings in NULL-terminated arrays
-    // that outlive the call; actions and attr are initialised.
-    check(unsafe {
-        libc::posix_spawn(
-            &mut pid,
-            program.as_ptr(),
-            actions.as_ptr(),
-            attr.as_ptr(),
-            argv_ptrs.as_ptr(),
-            envp.as_ptr(),
-        )
-    })?;
-    Ok(Process { pid })
+    Ok(attr)
 }
 
 /// The signals a child starts with at their default disposition: all but those ignored in
