@@ -5,13 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use cargo_flow::diagnostic::Problems;
-use cargo_flow::load::model::{Origin, Workflow};
-use cargo_flow::load::{Project, build, yaml};
-use cargo_flow::plan::{self, Plan, PlanOptions};
-use cargo_flow::run::scheduler::{self, Executor, RunOptions};
-use cargo_flow::run::{Event, EventKind, Outcome, ReportError, Reporter, Status, Stop};
-use cargo_flow::source::{Source, SourceFile, Span};
+use cargo_flow::{
+    Event, EventKind, Executor, Outcome, Plan, ReportError, Reporter, RunOptions, Status, Stop,
+    Upstream, Workflow,
+};
 
 const SIZES: &[usize] = &[100, 10_000, 100_000];
 
@@ -42,37 +39,23 @@ fn workflow_text(n: usize) -> String {
     s
 }
 
-fn source(n: usize) -> Source {
-    SourceFile::new(Path::new("bench.yaml"), workflow_text(n))
-}
-
-fn load(source: &Source) -> Workflow {
-    let node = yaml::parse(source).expect("valid YAML");
-    let origin = Origin {
-        source: source.clone(),
-        span: Span::new(0, 0),
-        base_dir: "/".into(),
-        package: None,
-    };
-    let mut problems = Problems::new();
-    let wf = build::workflow(source, &node, "bench".into(), origin, &mut problems);
-    assert!(problems.is_empty());
-    wf
+fn load(text: &str) -> Workflow {
+    cargo_flow::parse(Path::new("/bench.yaml"), text).expect("valid workflow")
 }
 
 fn planned(wf: &Workflow) -> Plan {
-    plan::plan(wf, &Project::plain(Path::new("/")), &PlanOptions::default()).expect("valid plan")
+    cargo_flow::plan(wf, &[]).expect("valid plan")
 }
 
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn parse_and_build(bencher: divan::Bencher, n: usize) {
-    let source = source(n);
-    bencher.bench(|| load(&source));
+    let text = workflow_text(n);
+    bencher.bench(|| load(&text));
 }
 
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn validate_and_plan(bencher: divan::Bencher, n: usize) {
-    let wf = load(&source(n));
+    let wf = load(&workflow_text(n));
     bencher.bench(|| planned(&wf));
 }
 
@@ -82,7 +65,7 @@ impl Executor for Instant {
     fn execute(
         &self,
         _index: usize,
-        _upstream: &cargo_flow::run::cache::Upstream,
+        _upstream: &Upstream,
         _emit: &(dyn Fn(EventKind) + Sync),
         _under_way: &dyn Fn(),
     ) -> Outcome {
@@ -101,11 +84,11 @@ impl Reporter for Quiet {
 
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn schedule(bencher: divan::Bencher, n: usize) {
-    let plan = planned(&load(&source(n)));
+    let plan = planned(&load(&workflow_text(n)));
     let options = RunOptions {
         parallel: 2,
         fail_fast: false,
         grace: Duration::from_secs(1),
     };
-    bencher.bench(|| scheduler::run(&plan, &Instant, &options, &mut Quiet, |_| {}));
+    bencher.bench(|| cargo_flow::run(&plan, &Instant, &options, &mut Quiet, |_| {}));
 }

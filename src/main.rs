@@ -1,5 +1,5 @@
 //! The `cargo-flow` binary; cargo runs it as `cargo-flow flow ...`.
 
 fn main() {
-    std::process::exit(cargo_flow::cli::main());
+    std::process::exit(cargo_flow::main());
 }

@@ -32,7 +32,7 @@ impl From<Span> for miette::SourceSpan {
 
 /// A value together with where it was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Spanned<T> {
+pub(crate) struct Spanned<T> {
     /// The value.
     pub value: T,
     /// Where it was written.
@@ -41,7 +41,7 @@ pub struct Spanned<T> {
 
 impl<T> Spanned<T> {
     /// Pairs a value with its span.
-    pub const fn new(value: T, span: Span) -> Self {
+    pub(crate) const fn new(value: T, span: Span) -> Self {
         Self { value, span }
     }
 }
@@ -58,7 +58,7 @@ pub struct SourceFile {
 }
 
 /// A shared handle on a source file.
-pub type Source = Arc<SourceFile>;
+pub(crate) type Source = Arc<SourceFile>;
 
 impl SourceFile {
     /// Wraps text read from `path`.
@@ -96,7 +96,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// A path relative to the current directory when it lies below it, else as given.
-pub fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir()
         && let Ok(rel) = path.strip_prefix(&cwd)
         && !rel.as_os_str().is_empty()

@@ -2,55 +2,29 @@
 //! that thousands of runs take seconds.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cargo_flow::load::model::{Retry, Timeout};
-use cargo_flow::plan::{Plan, PlannedStep, Run, graph};
-use cargo_flow::run::scheduler::{self, Executor, RunOptions};
-use cargo_flow::run::{
-    Event, EventKind, Outcome, ReportError, Reporter, Status, StepEnd, StepError, Stop,
+use cargo_flow::{
+    Event, EventKind, Executor, Outcome, Plan, ReportError, Reporter, RunOptions, Status, StepEnd,
+    StepError, Stop, Upstream,
 };
 use proptest::prelude::*;
 
-/// A plan from dependency lists (each step depends only on earlier ones).
+/// A plan from dependency lists (each step depends only on earlier ones), made as any plan is:
+/// from a workflow's text.
 fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
-    let order = graph::topo_order(&deps).expect("acyclic by construction");
-    let dependents = graph::dependents(&deps);
-    let weights = graph::critical_weights(&order, &dependents, &vec![1; deps.len()]);
-    let steps = deps
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| PlannedStep {
-            id: format!("s{i}"),
-            command: Run::Argv(vec!["true".into()]),
-            written: "true".into(),
-            deps: d,
-            dependents: dependents[i].clone(),
-            weight: weights[i],
-            timeout: Timeout::Never,
-            env: Vec::new(),
-            passed: Vec::new(),
-            shown: Vec::new(),
-            cwd: PathBuf::from("/"),
-            description: None,
-            condition: None,
-            retry: Retry::NONE,
-            output_refs: Vec::new(),
-            artifacts: Vec::new(),
-            cache: None,
-            reevaluates: None,
-        })
-        .collect();
-    Plan {
-        workflow: "prop".into(),
-        steps,
-        order,
-        env: Vec::new(),
-        dir: PathBuf::from("/nonexistent"),
-        root: PathBuf::from("/nonexistent"),
+    let mut yaml = String::from("name: prop\nsteps:\n");
+    for (i, d) in deps.iter().enumerate() {
+        let names: Vec<String> = d.iter().map(|p| format!("s{p}")).collect();
+        yaml.push_str(&format!(
+            "  - id: s{i}\n    run: \"true\"\n    timeout: none\n    depends_on: [{}]\n",
+            names.join(", ")
+        ));
     }
+    let wf = cargo_flow::parse(Path::new("/nonexistent/prop.yaml"), &yaml).expect("parses");
+    cargo_flow::plan(&wf, &[]).expect("acyclic by construction")
 }
 
 #[derive(Default)]
@@ -74,13 +48,13 @@ impl Executor for Fake<'_> {
     fn execute(
         &self,
         i: usize,
-        _upstream: &cargo_flow::run::cache::Upstream,
+        _upstream: &Upstream,
         _emit: &(dyn Fn(EventKind) + Sync),
         _under_way: &dyn Fn(),
     ) -> Outcome {
         {
             let mut w = self.watch.lock().expect("lock");
-            for &d in &self.plan.steps[i].deps {
+            for &d in self.plan.steps()[i].deps() {
                 if !w.succeeded[d] {
                     w.violations
                         .push(format!("s{i} started before its dependency s{d} succeeded"));
@@ -150,11 +124,11 @@ fn dag() -> impl Strategy<Value = (Vec<Vec<usize>>, Vec<bool>)> {
 fn descendants(plan: &Plan, roots: impl Iterator<Item = usize>) -> HashSet<usize> {
     let mut seen = HashSet::new();
     let mut stack: Vec<usize> = roots
-        .flat_map(|r| plan.steps[r].dependents.clone())
+        .flat_map(|r| plan.steps()[r].dependents().to_vec())
         .collect();
     while let Some(i) = stack.pop() {
         if seen.insert(i) {
-            stack.extend(plan.steps[i].dependents.iter().copied());
+            stack.extend(plan.steps()[i].dependents().iter().copied());
         }
     }
     seen
@@ -167,7 +141,7 @@ proptest! {
     fn scheduling_properties((deps, fails) in dag(), parallel in 1usize..=8) {
         let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
         let plan = plan_of(deps);
-        let n = plan.steps.len();
+        let n = plan.steps().len();
         let fake = Fake {
             plan: &plan,
             fails: fails.clone(),
@@ -175,7 +149,7 @@ proptest! {
         };
         let mut record = Record::default();
         let options = RunOptions { parallel, fail_fast: false, grace: Duration::from_secs(1) };
-        let (summary, _) = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
+        let (summary, _) = cargo_flow::run(&plan, &fake, &options, &mut record, |_| {});
         let watch = fake.watch.into_inner().expect("lock");
 
         prop_assert!(watch.violations.is_empty(), "{:?}", watch.violations);
@@ -210,28 +184,28 @@ proptest! {
         // declaration order.
         let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
         let plan = plan_of(deps);
-        let n = plan.steps.len();
+        let n = plan.steps().len();
         let fake = Fake {
             plan: &plan,
             fails: vec![false; n],
             watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
         };
         let options = RunOptions { parallel: 1, fail_fast: false, grace: Duration::from_secs(1) };
-        scheduler::run(&plan, &fake, &options, &mut Record::default(), |_| {});
+        cargo_flow::run(&plan, &fake, &options, &mut Record::default(), |_| {});
         let order = fake.watch.into_inner().expect("lock").order;
 
-        let mut pending: Vec<usize> = plan.steps.iter().map(|s| s.deps.len()).collect();
+        let mut pending: Vec<usize> = plan.steps().iter().map(|s| s.deps().len()).collect();
         let mut ready: std::collections::BinaryHeap<(u64, std::cmp::Reverse<usize>)> = (0..n)
             .filter(|&i| pending[i] == 0)
-            .map(|i| (plan.steps[i].weight, std::cmp::Reverse(i)))
+            .map(|i| (plan.steps()[i].weight(), std::cmp::Reverse(i)))
             .collect();
         let mut expected = Vec::new();
         while let Some((_, std::cmp::Reverse(i))) = ready.pop() {
             expected.push(i);
-            for &d in &plan.steps[i].dependents {
+            for &d in plan.steps()[i].dependents() {
                 pending[d] -= 1;
                 if pending[d] == 0 {
-                    ready.push((plan.steps[d].weight, std::cmp::Reverse(d)));
+                    ready.push((plan.steps()[d].weight(), std::cmp::Reverse(d)));
                 }
             }
         }
@@ -242,7 +216,7 @@ proptest! {
     fn fail_fast_starts_nothing_after_a_failure((deps, fails) in dag()) {
         let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
         let plan = plan_of(deps);
-        let n = plan.steps.len();
+        let n = plan.steps().len();
         let fake = Fake {
             plan: &plan,
             fails: fails.clone(),
@@ -251,7 +225,7 @@ proptest! {
         let mut record = Record::default();
         // One at a time, so "after" is well defined.
         let options = RunOptions { parallel: 1, fail_fast: true, grace: Duration::from_secs(1) };
-        let (summary, _) = scheduler::run(&plan, &fake, &options, &mut record, |_| {});
+        let (summary, _) = cargo_flow::run(&plan, &fake, &options, &mut record, |_| {});
         let ran: Vec<usize> = (0..n).filter(|&i| matches!(summary.steps[i], StepEnd::Ran(_))).collect();
         let failures = ran.iter().filter(|&&i| fails[i]).count();
         prop_assert!(failures <= 1, "with -j 1 and --fail-fast at most one step fails");
@@ -265,7 +239,7 @@ impl Executor for Panics {
     fn execute(
         &self,
         i: usize,
-        _upstream: &cargo_flow::run::cache::Upstream,
+        _upstream: &Upstream,
         _emit: &(dyn Fn(EventKind) + Sync),
         _under_way: &dyn Fn(),
     ) -> Outcome {
@@ -286,7 +260,7 @@ fn a_panicking_step_ends_as_an_error_instead_of_hanging_the_run() {
         fail_fast: false,
         grace: Duration::from_secs(1),
     };
-    let (summary, _) = scheduler::run(&plan, &Panics, &options, &mut Record::default(), |_| {});
+    let (summary, _) = cargo_flow::run(&plan, &Panics, &options, &mut Record::default(), |_| {});
     match &summary.steps[0] {
         StepEnd::Ran(o) => assert_eq!(
             o.status,

@@ -4,9 +4,4 @@
 #[path = "common.rs"]
 mod common;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Some(source) = common::source("fuzz.toml", data) else { return };
-    if let Ok(node) = cargo_flow::load::toml::parse(&source) {
-        common::build_and_plan(&source, &node);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::load_and_plan("fuzz.toml", data));

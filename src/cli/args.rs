@@ -9,7 +9,7 @@ use crate::report::graph::GraphFormat;
 
 /// `--output`: when to show steps' output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// A step's output as one block when it ends: the tail of a failure always, a success's
     /// whole output with `-v`.
     Grouped,
@@ -34,7 +34,7 @@ impl From<Output> for OutputMode {
 
 /// `graph --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Each step with what it depends on.
     Text,
     /// Graphviz dot.
@@ -62,7 +62,7 @@ impl From<Format> for GraphFormat {
     about,
     after_help = "With no command, lists the workflows. `cargo flow <WORKFLOW> [STEP...]` is short for `cargo flow run <WORKFLOW> [STEP...]`."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Cmd>,
@@ -73,7 +73,7 @@ pub struct Cli {
 
 /// Options every command takes, as in cargo.
 #[derive(Debug, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// Path to Cargo.toml of the workspace to read workflows from
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
@@ -90,7 +90,7 @@ pub struct Global {
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Color {
+pub(crate) enum Color {
     /// Colour when writing to a terminal and NO_COLOR is not set.
     Auto,
     /// Always colour.
@@ -101,7 +101,7 @@ pub enum Color {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Cmd {
+pub(crate) enum Cmd {
     /// Run a workflow, or only the named steps and what they need
     Run(RunArgs),
     /// List the workflows, or one workflow's steps and dependencies
@@ -135,7 +135,7 @@ pub enum Cmd {
 
 /// `cargo flow cache ...`.
 #[derive(Debug, Subcommand)]
-pub enum CacheCmd {
+pub(crate) enum CacheCmd {
     /// Forget every recorded success, so that every cached step runs again
     Clean {
         /// Only this workflow's records (a name or a workflow file)
@@ -145,7 +145,7 @@ pub enum CacheCmd {
 
 /// `--context`, for every command that resolves variables.
 #[derive(Debug, Args, Default)]
-pub struct ContextArgs {
+pub(crate) struct ContextArgs {
     /// Set a context variable, used as `${KEY}` in steps (repeatable)
     #[arg(short = 'c', long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
     pub context: Vec<(String, String)>,
@@ -153,7 +153,7 @@ pub struct ContextArgs {
 
 /// `cargo flow run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The workflow name, or a path to a workflow file
     pub target: String,
     /// Run only these steps and the steps they depend on
@@ -194,7 +194,7 @@ pub struct RunArgs {
 
 /// `--report json=PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReportSpec {
+pub(crate) enum ReportSpec {
     /// A JSON file.
     Json(PathBuf),
 }
@@ -253,7 +253,7 @@ const VALUED: &[&str] = &[
 
 /// Normalises the arguments: drops the `flow` that cargo passes, and turns the bare
 /// `cargo flow <WORKFLOW> [STEP...]` into `cargo flow run <WORKFLOW> [STEP...]`.
-pub fn normalize(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub(crate) fn normalize(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     if args.get(1).is_some_and(|a| a == "flow") {
         args.remove(1);
     }

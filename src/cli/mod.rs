@@ -1,6 +1,6 @@
 //! The command line: parses arguments and wires load, plan, run and report together.
 
-pub mod args;
+pub(crate) mod args;
 mod commands;
 mod run;
 mod workflows;

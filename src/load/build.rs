@@ -12,7 +12,7 @@ use crate::source::{Source, Span, Spanned};
 use crate::suggest::did_you_mean;
 
 /// The keys a workflow may have.
-pub const WORKFLOW_KEYS: &[&str] = &[
+pub(crate) const WORKFLOW_KEYS: &[&str] = &[
     "name",
     "description",
     "context",
@@ -23,7 +23,7 @@ pub const WORKFLOW_KEYS: &[&str] = &[
     "steps",
 ];
 /// The keys a step may have.
-pub const STEP_KEYS: &[&str] = &[
+pub(crate) const STEP_KEYS: &[&str] = &[
     "id",
     "run",
     "depends_on",
@@ -101,7 +101,7 @@ fn synonym(key: &str) -> Option<&'static str> {
 }
 
 /// A "expected X, found Y" problem.
-pub fn wrong_type(source: &Source, node: &Node, what: &str, expected: &str) -> Problem {
+pub(crate) fn wrong_type(source: &Source, node: &Node, what: &str, expected: &str) -> Problem {
     Problem::at(
         "flow::wrong-type",
         format!("{what} must be {expected}, found {}", node.kind()),
@@ -157,7 +157,7 @@ fn has_nul(source: &Source, node: &Node, text: &str, what: &str, problems: &mut 
 }
 
 /// Builds one workflow from its map. Problems are collected; what could be read is returned.
-pub fn workflow(
+pub(crate) fn workflow(
     source: &Source,
     node: &Node,
     name: String,
@@ -316,7 +316,6 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         artifacts,
         cache,
         shell,
-        span: node.span,
     })
 }
 
@@ -715,7 +714,7 @@ fn for_each(
 
 /// Whether `id` is a valid step id: `[A-Za-z0-9_.-]+`, not only dots (an id names the
 /// step's log file and artifact folder, and `..` would name a folder outside).
-pub fn is_valid_id(id: &str) -> bool {
+pub(crate) fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && !id.bytes().all(|b| b == b'.')
         && id

@@ -7,7 +7,7 @@ use super::model::Timeout;
 
 /// Why a duration did not parse; the message is shown under the offending token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DurationError(pub String);
+pub(crate) struct DurationError(pub String);
 
 impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -16,7 +16,7 @@ impl fmt::Display for DurationError {
 }
 
 /// Parses a timeout: a duration, or `none` for no limit.
-pub fn parse_timeout(text: &str) -> Result<Timeout, DurationError> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, DurationError> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("none") {
         return Ok(Timeout::Never);
@@ -31,7 +31,7 @@ pub fn parse_timeout(text: &str) -> Result<Timeout, DurationError> {
 }
 
 /// Parses a sequence of `<number><unit>` parts, units `ms`, `s`, `m`, `h`, `d`.
-pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let bad = || {
         DurationError(format!(
             "`{text}` is not a duration: write a number with a unit, like `90s`, `5m` or `1h30m`"
@@ -80,7 +80,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 }
 
 /// Formats a duration the way it is written: `5m`, `1h30m`, `90s` -> `1m30s`, `1.2s`.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 && !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
@@ -105,7 +105,7 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// Formats an elapsed time for progress lines and summaries: `0.3s`, `12.4s`, `3m05s`.
-pub fn format_elapsed(d: Duration) -> String {
+pub(crate) fn format_elapsed(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 60.0 {
         format!("{secs:.1}s")

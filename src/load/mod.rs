@@ -4,13 +4,13 @@
 //! from the root manifest's `[workspace.metadata.flow.<name>]` or `[package.metadata.flow.<name>]`,
 //! and from member manifests' `[package.metadata.flow.<name>]` (as `<package>:<name>`).
 
-pub mod build;
-pub mod duration;
-pub mod model;
-pub mod node;
-pub mod toml;
-pub mod workspace;
-pub mod yaml;
+pub(crate) mod build;
+pub(crate) mod duration;
+pub(crate) mod model;
+pub(crate) mod node;
+pub(crate) mod toml;
+pub(crate) mod workspace;
+pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -18,14 +18,14 @@ use crate::diagnostic::{Problem, Problems};
 use crate::source::{Source, SourceFile, Span};
 use model::{Origin, Workflow};
 use node::Node;
-pub use workspace::{Package, Workspace};
+pub(crate) use workspace::{Package, Workspace};
 
 /// Files larger than this are refused before parsing; no workflow is this large.
 const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Every workflow that could be found, and the project they belong to.
 #[derive(Debug)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     /// The workflows, in discovery order: `.flow.yaml`, the root manifest, then members.
     pub workflows: Vec<Workflow>,
     /// The project they belong to.
@@ -39,7 +39,7 @@ pub struct Catalog {
 
 /// A workflow read from a file named on the command line.
 #[derive(Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The workflow, as far as it could be read.
     pub workflow: Workflow,
     /// The project it belongs to.
@@ -50,7 +50,7 @@ pub struct Loaded {
 
 /// Where workflows run: a cargo workspace, or a plain folder.
 #[derive(Debug, Clone)]
-pub struct Project {
+pub(crate) struct Project {
     /// The folder steps run in by default: the workspace root, or the workflow's folder.
     pub root: PathBuf,
     /// The root `Cargo.toml`, in a cargo project.
@@ -63,7 +63,7 @@ pub struct Project {
 
 /// Which manifests a catalog reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// `.flow.yaml` and the root manifest: every workflow whose name has no `<package>:`.
     Root,
     /// Member manifests too, which needs `cargo metadata`.
@@ -103,7 +103,7 @@ impl Project {
 
     /// The workspace's members and exact facts, read with `cargo metadata --no-deps` the
     /// first time they are needed; `None` outside a cargo project.
-    pub fn workspace(&mut self) -> Result<Option<&Workspace>, Problem> {
+    pub(crate) fn workspace(&mut self) -> Result<Option<&Workspace>, Problem> {
         if self.workspace.is_none()
             && let Some(manifest) = &self.manifest_path
         {
@@ -116,7 +116,7 @@ impl Project {
     }
 
     /// A project that is just a folder, outside any cargo workspace.
-    pub fn plain(dir: &Path) -> Self {
+    pub(crate) fn plain(dir: &Path) -> Self {
         Self {
             root: dir.to_path_buf(),
             manifest_path: None,
@@ -128,12 +128,12 @@ impl Project {
 
 impl Catalog {
     /// The workflow called `name`.
-    pub fn get(&self, name: &str) -> Option<&Workflow> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Workflow> {
         self.workflows.iter().find(|w| w.name == name)
     }
 
     /// A usage problem for a workflow name that is not in the catalog.
-    pub fn unknown(&self, name: &str) -> Problem {
+    pub(crate) fn unknown(&self, name: &str) -> Problem {
         let names: Vec<&str> = self.workflows.iter().map(|w| w.name.as_str()).collect();
         let help = crate::suggest::did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
             if names.is_empty() {
@@ -151,7 +151,7 @@ impl Catalog {
 }
 
 /// Whether a command-line target names a file rather than a workflow.
-pub fn is_file_target(target: &str) -> bool {
+pub(crate) fn is_file_target(target: &str) -> bool {
     let p = Path::new(target);
     target.contains('/')
         || target.contains(std::path::MAIN_SEPARATOR)
@@ -162,7 +162,7 @@ pub fn is_file_target(target: &str) -> bool {
 }
 
 /// Reads a file as text, with a clear problem when it is missing, a folder, huge or not UTF-8.
-pub fn read_source(path: &Path) -> Result<Source, Problem> {
+pub(crate) fn read_source(path: &Path) -> Result<Source, Problem> {
     let shown = crate::source::display_path(path);
     let meta = std::fs::metadata(path).map_err(|e| {
         Problem::new(
@@ -236,7 +236,7 @@ fn empty_file(source: &Source) -> Problem {
 
 /// Loads the single workflow in a file named on the command line. Problems that stop reading
 /// (a missing file, a syntax error) are the error; the others travel with the workflow.
-pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
+pub(crate) fn load_file(path: &Path) -> Result<Loaded, Problems> {
     let source = read_source(path)?;
     let node = parse(&source)?;
     if matches!(node.value, node::Value::Null) {
@@ -261,7 +261,6 @@ pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
         source: source.clone(),
         span: Span::new(0, 0),
         base_dir: project.root.clone(),
-        package: None,
     };
     let mut problems = Problems::new();
     if node.get("workflows").is_some() && node.get("steps").is_none() {
@@ -304,6 +303,26 @@ pub fn load_file(path: &Path) -> Result<Loaded, Problems> {
     })
 }
 
+/// Reads one workflow from a file's text, outside any workspace: its base folder is the
+/// file's.
+pub(crate) fn parse_text(path: &Path, text: &str) -> Result<Workflow, Problems> {
+    let source = SourceFile::new(path, text.to_string());
+    let node = parse(&source)?;
+    let origin = Origin {
+        source: source.clone(),
+        span: Span::new(0, 0),
+        base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("workflow")
+        .to_string();
+    let mut problems = Problems::new();
+    let wf = build::workflow(&source, &node, name, origin, &mut problems);
+    problems.into_result(wf)
+}
+
 fn current_dir() -> PathBuf {
     std::env::current_dir().unwrap_or_default()
 }
@@ -311,7 +330,7 @@ fn current_dir() -> PathBuf {
 /// Finds the workflows of the project around `cwd` (or the one `manifest_path` names), with
 /// members' workflows when `scope` asks for them. Problems in the workflows travel in the
 /// catalog, so that planning can add its own.
-pub fn load_catalog(
+pub(crate) fn load_catalog(
     cwd: &Path,
     manifest_path: Option<&Path>,
     scope: Scope,
@@ -448,7 +467,6 @@ fn from_flow_file(path: &Path, base_dir: &Path, problems: &mut Problems) -> Vec<
         source: source.clone(),
         span,
         base_dir: base_dir.to_path_buf(),
-        package: None,
     };
     let Some(all) = node.get("workflows") else {
         return single_workflow(&source, &node, origin, problems);
@@ -611,7 +629,6 @@ fn from_manifest(
                 source: source.clone(),
                 span: key.span,
                 base_dir: base_dir.to_path_buf(),
-                package: package.map(|p| p.name.clone()),
             };
             out.push(build::workflow(&source, wf, name, origin, problems));
         }

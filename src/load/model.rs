@@ -9,43 +9,41 @@ use crate::source::{Source, Span, Spanned};
 #[derive(Debug, Clone)]
 pub struct Workflow {
     /// The name it is run by (`ci`, `mypkg:release`, or a file's stem).
-    pub name: String,
+    pub(crate) name: String,
     /// The `name:` written in the file, when there is one.
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// `description:`, shown by `list`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `context:` defaults for variables.
-    pub context: Vec<ContextEntry>,
+    pub(crate) context: Vec<ContextEntry>,
     /// `env:` for every step.
-    pub env: Vec<EnvVar>,
+    pub(crate) env: Vec<EnvVar>,
     /// `timeout:` default for its steps.
-    pub timeout: Option<Spanned<Timeout>>,
+    pub(crate) timeout: Option<Spanned<Timeout>>,
     /// `retry:` default for its steps.
-    pub retry: Option<Spanned<Retry>>,
+    pub(crate) retry: Option<Spanned<Retry>>,
     /// `shell:` default for its steps: the program and options that run a shell `run`.
-    pub shell: Option<Spanned<Vec<String>>>,
+    pub(crate) shell: Option<Spanned<Vec<String>>>,
     /// The steps in declaration order.
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
     /// Where it was declared.
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }
 
 /// Where a workflow was declared, for diagnostics, working directories and log folders.
 #[derive(Debug, Clone)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// The file.
     pub source: Source,
     /// The span of the workflow's name or table, for "defined here" labels.
     pub span: Span,
     /// The folder a step's `cwd` is relative to and where it runs by default.
     pub base_dir: PathBuf,
-    /// The member package that declared it, for workflows listed as `<package>:<name>`.
-    pub package: Option<String>,
 }
 
 /// A default value of a context variable.
 #[derive(Debug, Clone)]
-pub struct ContextEntry {
+pub(crate) struct ContextEntry {
     /// The variable's name.
     pub name: Spanned<String>,
     /// Its value.
@@ -54,7 +52,7 @@ pub struct ContextEntry {
 
 /// A context value: one word, or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContextValue {
+pub(crate) enum ContextValue {
     /// One value.
     One(String),
     /// A list of values; it stands as several words.
@@ -63,7 +61,7 @@ pub enum ContextValue {
 
 /// One step of a workflow.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     /// Its unique id.
     pub id: Spanned<String>,
     /// What it runs.
@@ -91,14 +89,12 @@ pub struct Step {
     pub cache: Option<Spanned<Cache>>,
     /// `shell:`: the program and options that run its command, over the workflow's.
     pub shell: Option<Spanned<Vec<String>>>,
-    /// The span of the whole step entry.
-    pub span: Span,
 }
 
 /// `cache: {inputs, outputs, env}`: a step that is run again only when something it depends
 /// on changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cache {
+pub(crate) struct Cache {
     /// Paths or globs of the files it reads, relative to its working directory.
     pub inputs: Vec<Spanned<String>>,
     /// Paths or globs of the files it writes, which must still be there, unchanged, for it
@@ -110,7 +106,7 @@ pub struct Cache {
 
 /// Which member packages a `for_each: package` step runs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackageFilter {
+pub(crate) enum PackageFilter {
     /// Every member.
     All,
     /// The members with these names.
@@ -121,7 +117,7 @@ pub enum PackageFilter {
 
 /// What a step runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// A command line for `sh -c`.
     Shell(String),
     /// A program and its arguments, executed directly.
@@ -130,7 +126,7 @@ pub enum Command {
 
 /// An environment variable set for steps.
 #[derive(Debug, Clone)]
-pub struct EnvVar {
+pub(crate) struct EnvVar {
     /// Its name.
     pub name: Spanned<String>,
     /// Its value.
@@ -139,7 +135,7 @@ pub struct EnvVar {
 
 /// How a failing step is tried again.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Retry {
+pub(crate) struct Retry {
     /// How many more times to try after a failure (`retry: 3`: up to 4 attempts in all).
     pub retries: u32,
     /// The wait before the first retry.
@@ -155,7 +151,7 @@ pub struct Retry {
 
 impl Retry {
     /// No retries.
-    pub const NONE: Retry = Retry {
+    pub(crate) const NONE: Retry = Retry {
         retries: 0,
         delay: Duration::ZERO,
         exponential: false,
@@ -165,7 +161,7 @@ impl Retry {
 
     /// The wait before retry number `retry` (1 for the first), given a random `unit` in
     /// [0, 1) for the jitter.
-    pub fn delay_before(&self, retry: u32, unit: f64) -> Duration {
+    pub(crate) fn delay_before(&self, retry: u32, unit: f64) -> Duration {
         let base = if self.exponential {
             let factor = 2f64.powi(retry.saturating_sub(1).min(60) as i32);
             self.delay.mul_f64(factor.min(1e9))
@@ -186,7 +182,7 @@ impl Retry {
 
 /// How long a step may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
+pub(crate) enum Timeout {
     /// Stop it after this long.
     After(Duration),
     /// Never stop it.
@@ -195,7 +191,7 @@ pub enum Timeout {
 
 impl Timeout {
     /// The seed's default: five minutes.
-    pub const DEFAULT: Timeout = Timeout::After(Duration::from_secs(300));
+    pub(crate) const DEFAULT: Timeout = Timeout::After(Duration::from_secs(300));
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::source::Span;
 
 /// A value and where it was written.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub(crate) struct Node {
     /// The value.
     pub value: Value,
     /// Where it was written; for maps and lists, where they start.
@@ -14,7 +14,7 @@ pub struct Node {
 
 /// A key of a map and where it was written.
 #[derive(Debug, Clone)]
-pub struct Key {
+pub(crate) struct Key {
     /// The key's text.
     pub name: String,
     /// Where it was written.
@@ -24,7 +24,7 @@ pub struct Key {
 /// What a node holds. Scalars other than strings keep their source text, so that `run: true`
 /// or `run: 1.10` is the command text exactly as written.
 #[derive(Debug, Clone)]
-pub enum Value {
+pub(crate) enum Value {
     /// `~`, `null` or nothing.
     Null,
     /// `true` or `false`, with its text.
@@ -41,7 +41,7 @@ pub enum Value {
 
 impl Node {
     /// "a string", "a list", ... for "expected X, found Y".
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match &self.value {
             Value::Null => "nothing (null)",
             Value::Bool(_) => "a boolean",
@@ -53,7 +53,7 @@ impl Node {
     }
 
     /// The text of a scalar (string, number, boolean); `None` for null, lists and maps.
-    pub fn scalar_text(&self) -> Option<&str> {
+    pub(crate) fn scalar_text(&self) -> Option<&str> {
         match &self.value {
             Value::Bool(s) | Value::Number(s) | Value::String(s) => Some(s),
             _ => None,
@@ -61,7 +61,7 @@ impl Node {
     }
 
     /// The entries of a map.
-    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+    pub(crate) fn as_map(&self) -> Option<&[(Key, Node)]> {
         match &self.value {
             Value::Map(m) => Some(m),
             _ => None,
@@ -69,7 +69,7 @@ impl Node {
     }
 
     /// The value under `key` of a map.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?
             .iter()
             .find(|(k, _)| k.name == key)

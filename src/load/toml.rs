@@ -10,7 +10,7 @@ use crate::source::{Source, Span};
 const MAX_DEPTH: usize = 64;
 
 /// Parses a whole TOML document into the tree.
-pub fn parse(source: &Source) -> Result<Node, Problem> {
+pub(crate) fn parse(source: &Source) -> Result<Node, Problem> {
     let text = source.text.as_str();
     let table = DeTable::parse(text).map_err(|err| {
         let span = err

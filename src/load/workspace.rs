@@ -7,7 +7,7 @@ use crate::diagnostic::Problem;
 
 /// The facts of a cargo workspace.
 #[derive(Debug, Clone)]
-pub struct Workspace {
+pub(crate) struct Workspace {
     /// The workspace root folder.
     pub root: PathBuf,
     /// The root manifest.
@@ -20,7 +20,7 @@ pub struct Workspace {
 
 /// A member package of the workspace.
 #[derive(Debug, Clone)]
-pub struct Package {
+pub(crate) struct Package {
     /// Its name.
     pub name: String,
     /// Its version.
@@ -32,7 +32,7 @@ pub struct Package {
 }
 
 /// The nearest `Cargo.toml` at or above `dir`.
-pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn find_manifest(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .map(|d| d.join("Cargo.toml"))
         .find(|p| p.is_file())
@@ -42,7 +42,7 @@ pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
 /// without cargo: `manifest` declares `[workspace]` itself, or no manifest above it does.
 /// `None` means only `cargo metadata` can say (a `[workspace]` further up may or may not
 /// include this package).
-pub fn root_without_cargo(manifest: &Path) -> Option<PathBuf> {
+pub(crate) fn root_without_cargo(manifest: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(manifest).ok()?;
     let Ok(table) = toml::de::DeTable::parse(&text) else {
         // Broken TOML: our own diagnostics will say where, if this is visibly the root.
@@ -71,7 +71,7 @@ pub fn root_without_cargo(manifest: &Path) -> Option<PathBuf> {
 /// The target directory as cargo resolves it, without running cargo: `CARGO_TARGET_DIR`,
 /// `CARGO_BUILD_TARGET_DIR`, `build.target-dir` in the `.cargo/config.toml` files from `cwd`
 /// up and in `CARGO_HOME`, else `<root>/target`.
-pub fn target_dir_without_cargo(root: &Path, cwd: &Path) -> PathBuf {
+pub(crate) fn target_dir_without_cargo(root: &Path, cwd: &Path) -> PathBuf {
     for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
         if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             let dir = PathBuf::from(dir);
@@ -119,7 +119,7 @@ fn config_target_dir(text: &str) -> Option<PathBuf> {
 }
 
 /// Reads the workspace that `manifest` belongs to.
-pub fn read(manifest: &Path) -> Result<Workspace, Problem> {
+pub(crate) fn read(manifest: &Path) -> Result<Workspace, Problem> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
     cmd.no_deps().manifest_path(manifest);
     let meta = cmd.exec().map_err(|e| {

@@ -12,15 +12,16 @@ use crate::diagnostic::Problem;
 use crate::source::{Source, Span};
 
 /// Nesting deeper than this is refused; no workflow needs a tenth of it.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// What to do about a document nested too deeply, in YAML or TOML.
-pub const TOO_DEEP_HELP: &str = "a workflow never needs this much nesting; write it out plainly";
+pub(crate) const TOO_DEEP_HELP: &str =
+    "a workflow never needs this much nesting; write it out plainly";
 /// How many nodes aliases may copy in all; a workflow that reuses a block of steps a few
 /// times is far below, a "billion laughs" far above.
 const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// Parses a YAML document into the tree.
-pub fn parse(source: &Source) -> Result<Node, Problem> {
+pub(crate) fn parse(source: &Source) -> Result<Node, Problem> {
     let text = source.text.as_str();
     let mut options = granit_parser::Options::default();
     // The parser's own limits stop runaway nesting before our depth check could.

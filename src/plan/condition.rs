@@ -29,7 +29,7 @@ const MAX_OPERATORS: usize = 256;
 
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
+pub(crate) struct Condition {
     /// As written, for `condition false: <expr>`.
     pub text: String,
     expr: Expr,
@@ -39,7 +39,7 @@ pub struct Condition {
 
 /// A value of the language.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     /// Text.
     Str(String),
     /// A number.
@@ -81,7 +81,7 @@ enum Expr {
 
 /// A problem with a condition, at a byte range of its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConditionError {
+pub(crate) struct ConditionError {
     /// What is wrong.
     pub message: String,
     /// Where, within the condition's text.
@@ -94,7 +94,7 @@ pub struct ConditionError {
 
 /// What the status functions see: how the step's dependencies ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DependencyState {
+pub(crate) struct DependencyState {
     /// Every dependency succeeded.
     pub all_succeeded: bool,
     /// Some dependency failed, or was skipped because something before it failed.
@@ -437,7 +437,7 @@ impl Parser<'_> {
 }
 
 /// Parses and checks a condition; names are resolved from `vars`.
-pub fn parse(text: &str, vars: &Vars) -> Result<Condition, ConditionError> {
+pub(crate) fn parse(text: &str, vars: &Vars) -> Result<Condition, ConditionError> {
     let toks = lex(text)?;
     if toks.is_empty() {
         return Err(ConditionError {
@@ -555,12 +555,12 @@ fn eval(expr: &Expr, deps: DependencyState, cwd: &Path) -> Value {
 impl Condition {
     /// Whether it calls `success()`, `failure()` or `always()`, and so is asked even when a
     /// dependency did not succeed.
-    pub fn status_aware(&self) -> bool {
+    pub(crate) fn status_aware(&self) -> bool {
         self.status_aware
     }
 
     /// Whether the step runs, given how its dependencies ended; `exists()` looks in `cwd`.
-    pub fn holds(&self, deps: DependencyState, cwd: &Path) -> bool {
+    pub(crate) fn holds(&self, deps: DependencyState, cwd: &Path) -> bool {
         if !self.status_aware && !deps.all_succeeded {
             return false;
         }

@@ -9,7 +9,7 @@ use crate::source::{Source, Spanned};
 use crate::suggest::did_you_mean;
 
 /// The packages a `for_each` step runs for, in the workspace's order.
-pub fn packages<'w>(
+pub(crate) fn packages<'w>(
     source: &Source,
     step: &Step,
     filter: &Spanned<PackageFilter>,

@@ -2,10 +2,10 @@
 //! critical-path weights. Everything is iterative, so no input can overflow the stack.
 
 /// A cycle, as step indices `a, b, c` meaning `a` depends on `b`, `b` on `c`, `c` on `a`.
-pub type Cycle = Vec<usize>;
+pub(crate) type Cycle = Vec<usize>;
 
 /// A topological order (dependencies first), or every cycle found.
-pub fn topo_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Cycle>> {
+pub(crate) fn topo_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Cycle>> {
     let n = deps.len();
     let mut pending: Vec<usize> = deps.iter().map(Vec::len).collect();
     let dependents = dependents(deps);
@@ -66,7 +66,7 @@ fn find_cycles(deps: &[Vec<usize>], pending: &[usize]) -> Vec<Cycle> {
 }
 
 /// The reverse edges: for each step, the steps that depend on it.
-pub fn dependents(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+pub(crate) fn dependents(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new(); deps.len()];
     for (i, ds) in deps.iter().enumerate() {
         for &d in ds {
@@ -78,7 +78,11 @@ pub fn dependents(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
 
 /// For each step, the cost of the longest chain of work from it to the end of the run,
 /// itself included. `order` must be topological.
-pub fn critical_weights(order: &[usize], dependents: &[Vec<usize>], cost: &[u64]) -> Vec<u64> {
+pub(crate) fn critical_weights(
+    order: &[usize],
+    dependents: &[Vec<usize>],
+    cost: &[u64],
+) -> Vec<u64> {
     let mut weight = vec![0u64; cost.len()];
     for &i in order.iter().rev() {
         let behind = dependents[i].iter().map(|&d| weight[d]).max().unwrap_or(0);
@@ -88,7 +92,7 @@ pub fn critical_weights(order: &[usize], dependents: &[Vec<usize>], cost: &[u64]
 }
 
 /// Every step that `roots` need, transitively, roots included, as a membership mask.
-pub fn ancestors(deps: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
+pub(crate) fn ancestors(deps: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
     let mut keep = vec![false; deps.len()];
     let mut stack: Vec<usize> = roots.to_vec();
     while let Some(i) = stack.pop() {

@@ -5,16 +5,16 @@
 //! steps themselves (in [`step`]), the selection asked for on the command line, and the
 //! names and values that must fit the platform. A plan is made only when none found any.
 
-pub mod condition;
-pub mod expand;
-pub mod graph;
-pub mod names;
-pub mod rank;
-pub mod reevaluate;
+pub(crate) mod condition;
+pub(crate) mod expand;
+pub(crate) mod graph;
+pub(crate) mod names;
+pub(crate) mod rank;
+pub(crate) mod reevaluate;
 mod step;
-pub use step::{MACHINE_VARIABLES, MAX_VALUE_BYTES};
-pub mod substitute;
-pub mod vars;
+pub(crate) use step::MAX_VALUE_BYTES;
+pub(crate) mod substitute;
+pub(crate) mod vars;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -31,20 +31,30 @@ use vars::Vars;
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The workflow's name.
-    pub workflow: String,
+    pub(crate) workflow: String,
     /// The steps, in declaration order; indices are used everywhere else.
-    pub steps: Vec<PlannedStep>,
+    pub(crate) steps: Vec<PlannedStep>,
     /// A topological order of the step indices.
-    pub order: Vec<usize>,
+    pub(crate) order: Vec<usize>,
     /// Every context variable as `FLOW_CTX_*`, for every step's environment.
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// cargo flow's folder in the target dir (`target/flow`): logs, artifacts, the cache.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The project's root: the workspace root, or the workflow's folder outside one.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl Plan {
+    /// The workflow's name.
+    pub fn workflow(&self) -> &str {
+        &self.workflow
+    }
+
+    /// The steps, in declaration order; a step is named by its index.
+    pub fn steps(&self) -> &[PlannedStep] {
+        &self.steps
+    }
+
     /// The folder name a workflow's files go in (see [`names::file_name`]): `pkg:release` is
     /// `pkg@release`.
     pub fn folder(&self) -> String {
@@ -74,12 +84,12 @@ impl Plan {
 }
 
 /// Where a workflow's cached steps are recorded: `target/flow/cache/<workflow>`.
-pub fn cache_dir(state_dir: &Path, workflow: &str) -> PathBuf {
+pub(crate) fn cache_dir(state_dir: &Path, workflow: &str) -> PathBuf {
     state_dir.join("cache").join(names::file_name(workflow))
 }
 
 /// cargo flow's folder in a project's target dir.
-pub fn state_dir(project: &Project) -> PathBuf {
+pub(crate) fn state_dir(project: &Project) -> PathBuf {
     project.target_dir.join("flow")
 }
 
@@ -92,49 +102,72 @@ fn artifacts_root(dir: &Path, workflow: &str) -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
     /// Its id.
-    pub id: String,
+    pub(crate) id: String,
     /// What it runs, variables substituted.
-    pub command: Run,
+    pub(crate) command: Run,
     /// Its command as written in the workflow, for its log and `--dry-run`.
-    pub written: String,
+    pub(crate) written: String,
     /// Indices of the steps it waits for.
-    pub deps: Vec<usize>,
+    pub(crate) deps: Vec<usize>,
     /// Indices of the steps that wait for it.
-    pub dependents: Vec<usize>,
+    pub(crate) dependents: Vec<usize>,
     /// The longest chain of work from this step to the end, itself included (in steps).
-    pub weight: u64,
+    pub(crate) weight: u64,
     /// How long it may run.
-    pub timeout: Timeout,
+    pub(crate) timeout: Timeout,
     /// Environment variables its workflow and itself set (`env:`), variables substituted.
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// Environment variables cargo flow sets for it alone, beyond every step's `FLOW_CTX_*`:
     /// its package's facts and the artifact folders its command reads.
-    pub passed: Vec<(String, String)>,
+    pub(crate) passed: Vec<(String, String)>,
     /// The values its shell command reads, as written there (`${target}`), with the value:
     /// what its log and `--dry-run` show. The outputs it reads are in `output_refs`.
-    pub shown: Vec<(String, String)>,
+    pub(crate) shown: Vec<(String, String)>,
     /// Where it runs.
-    pub cwd: PathBuf,
+    pub(crate) cwd: PathBuf,
     /// Its description.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `if:`: when it runs; `None` runs it when every dependency succeeded.
-    pub condition: Option<condition::Condition>,
+    pub(crate) condition: Option<condition::Condition>,
     /// How it is tried again after a failure.
-    pub retry: Retry,
+    pub(crate) retry: Retry,
     /// The outputs of earlier steps its command reads, through environment variables.
-    pub output_refs: Vec<OutputRef>,
+    pub(crate) output_refs: Vec<OutputRef>,
     /// Paths or globs, relative to `cwd`, copied to its artifact folder after it succeeds.
-    pub artifacts: Vec<String>,
+    pub(crate) artifacts: Vec<String>,
     /// What decides whether it has to run again, when it is cached.
-    pub cache: Option<CachePlan>,
+    pub(crate) cache: Option<CachePlan>,
     /// Where bash may evaluate a value again in its command (see [`reevaluate`]), when its
     /// shell is not known not to: the outputs it reads must then hold no `$` or backtick.
-    pub reevaluates: Option<String>,
+    pub(crate) reevaluates: Option<String>,
+}
+
+impl PlannedStep {
+    /// Its id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The steps it waits for.
+    pub fn deps(&self) -> &[usize] {
+        &self.deps
+    }
+
+    /// The steps that wait for it.
+    pub fn dependents(&self) -> &[usize] {
+        &self.dependents
+    }
+
+    /// The longest chain of steps from it to the end, itself included: the higher, the
+    /// sooner it starts among ready steps.
+    pub fn weight(&self) -> u64 {
+        self.weight
+    }
 }
 
 /// A cached step's `cache:`, variables substituted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CachePlan {
+pub(crate) struct CachePlan {
     /// Paths or globs of the files it reads, relative to its working directory.
     pub inputs: Vec<String>,
     /// Paths or globs of the files it writes.
@@ -149,7 +182,7 @@ pub struct CachePlan {
 
 /// An output of an earlier step that a step reads: `${steps.<id>.outputs.<key>}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputRef {
+pub(crate) struct OutputRef {
     /// The index of the step that writes it.
     pub step: usize,
     /// Its key.
@@ -160,7 +193,7 @@ pub struct OutputRef {
 
 /// A resolved command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Run {
+pub(crate) enum Run {
     /// A command line for a shell, run as `<shell> -c <line>`.
     Shell {
         /// The line, each value a reference to the environment variable that holds it.
@@ -174,7 +207,7 @@ pub enum Run {
 
 impl Run {
     /// The command as one line, for listings.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             Run::Shell { line, .. } => line.clone(),
             Run::Argv(args) => shell_words::join(args),
@@ -184,7 +217,7 @@ impl Run {
 
 /// What the command line adds to a workflow when planning it.
 #[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// `--context name=value`, in the order given.
     pub context: Vec<(String, String)>,
     /// `--timeout`: the default for steps that set none, over the workflow's.
@@ -196,7 +229,7 @@ pub struct PlanOptions {
 }
 
 /// The variables a workflow sees: `--context`, its `context:` defaults, the workspace facts.
-pub fn variables(wf: &Workflow, project: &Project, options: &PlanOptions) -> Vars {
+pub(crate) fn variables(wf: &Workflow, project: &Project, options: &PlanOptions) -> Vars {
     let mut vars = Vars::default();
     for (k, v) in &options.context {
         vars.insert_default(k, ContextValue::One(v.clone()));
@@ -233,7 +266,7 @@ const WORKSPACE_FACTS: &[&str] = &["packages"];
 
 /// Whether planning this workflow needs the workspace's members: a `for_each` step, or a
 /// reference to `${packages}` that neither `--context` nor `context:` defines.
-pub fn needs_workspace(wf: &Workflow, options: &PlanOptions) -> bool {
+pub(crate) fn needs_workspace(wf: &Workflow, options: &PlanOptions) -> bool {
     if wf.steps.iter().any(|s| s.for_each.is_some()) {
         return true;
     }
@@ -290,7 +323,11 @@ struct Planner<'a> {
 }
 
 /// Validates a workflow and builds its plan, reporting every problem found.
-pub fn plan(wf: &Workflow, project: &Project, options: &PlanOptions) -> Result<Plan, Problems> {
+pub(crate) fn plan(
+    wf: &Workflow,
+    project: &Project,
+    options: &PlanOptions,
+) -> Result<Plan, Problems> {
     let planner = Planner::new(wf, project, options);
     let mut problems = Problems::new();
     planner.check_name(&mut problems);

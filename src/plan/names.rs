@@ -4,19 +4,19 @@
 
 /// The environment variable through which a step receives context variable `name`:
 /// `FLOW_CTX_` and [`env_part`] of the name (`target` is `FLOW_CTX_TARGET`).
-pub fn context_var(name: &str) -> String {
+pub(crate) fn context_var(name: &str) -> String {
     format!("FLOW_CTX_{}", env_part(name))
 }
 
 /// The environment variable through which a step receives output `key` of step `id`:
 /// `FLOW_OUTPUT_<ID>__<KEY>` (`version` of `build` is `FLOW_OUTPUT_BUILD__VERSION`).
-pub fn output_var(id: &str, key: &str) -> String {
+pub(crate) fn output_var(id: &str, key: &str) -> String {
     format!("FLOW_OUTPUT_{}__{}", env_part(id), env_part(key))
 }
 
 /// The environment variable through which a step receives the artifact folder of step `id`:
 /// `FLOW_ARTIFACTS_<ID>`.
-pub fn artifacts_var(id: &str) -> String {
+pub(crate) fn artifacts_var(id: &str) -> String {
     format!("FLOW_ARTIFACTS_{}", env_part(id))
 }
 
@@ -76,7 +76,7 @@ pub fn file_name(name: &str) -> String {
 /// The longest a file name made by [`file_name`] may be: file systems take 255 bytes, and a
 /// log (`.log`), outputs file (`.outputs`) or cache record (`.json`, and its temporary copy)
 /// adds to it.
-pub const MAX_FILE_NAME: usize = 200;
+pub(crate) const MAX_FILE_NAME: usize = 200;
 
 #[cfg(test)]
 mod tests {

@@ -8,15 +8,15 @@ use std::collections::BinaryHeap;
 use super::Plan;
 
 /// Where a step stands among ready steps: the higher, the sooner it starts.
-pub type Rank = (u64, Reverse<usize>);
+pub(crate) type Rank = (u64, Reverse<usize>);
 
 /// The rank of step `i`.
-pub fn rank(plan: &Plan, i: usize) -> Rank {
+pub(crate) fn rank(plan: &Plan, i: usize) -> Rank {
     (plan.steps[i].weight, Reverse(i))
 }
 
 /// The order in which steps start when all succeed and one runs at a time.
-pub fn start_order(plan: &Plan) -> Vec<usize> {
+pub(crate) fn start_order(plan: &Plan) -> Vec<usize> {
     let mut pending: Vec<usize> = plan.steps.iter().map(|s| s.deps.len()).collect();
     let mut ready: BinaryHeap<Rank> = (0..plan.steps.len())
         .filter(|&i| pending[i] == 0)

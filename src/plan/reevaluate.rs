@@ -19,7 +19,7 @@ const NAMING: &[(&str, &str)] = &[("printf", "-v"), ("test", "-v"), ("wait", "-p
 /// there: `((` (in `$((...))`, `((...))` and `for ((...))`), `$[`, `[[`, `${!`, an array
 /// subscript (`a[`), a substring (`${v:`), one of [`WORDS`], or an option of [`NAMING`] or
 /// `[ -v`. `None` when there is none.
-pub fn construct(text: &str) -> Option<String> {
+pub(crate) fn construct(text: &str) -> Option<String> {
     for seq in ["((", "$[", "[[", "${!"] {
         if text.contains(seq) {
             return Some(seq.to_string());
@@ -76,13 +76,13 @@ fn substring(text: &str) -> Option<String> {
 /// Whether a value could run a command if bash evaluated it again: it holds `$` or a
 /// backtick. Without one, an array subscript in it has nothing to run, and a name in it
 /// leads only to another value, which is checked in turn or is not cargo flow's.
-pub fn is_risky(value: &str) -> bool {
+pub(crate) fn is_risky(value: &str) -> bool {
     value.contains(['$', '`'])
 }
 
 /// Whether a step's shell is one that never evaluates a value again: `dash` (Debian's and
 /// Ubuntu's `/bin/sh`, named explicitly, since `/bin/sh` is bash elsewhere).
-pub fn shell_is_safe(shell: &[String]) -> bool {
+pub(crate) fn shell_is_safe(shell: &[String]) -> bool {
     shell.first().is_some_and(|program| {
         std::path::Path::new(program)
             .file_name()

@@ -16,12 +16,12 @@ use crate::source::{Span, Spanned};
 
 /// The most an environment variable may hold, its name and `=` included: what Linux lets
 /// `exec` carry in one string (`MAX_ARG_STRLEN`).
-pub const MAX_VALUE_BYTES: usize = 128 * 1024;
+pub(crate) const MAX_VALUE_BYTES: usize = 128 * 1024;
 
 /// Variables of cargo flow's environment that differ from machine to machine without changing
 /// what a step does: a command that names one as `${NAME}` is not run again when it changes,
 /// so that cache keys stay the same across machines.
-pub const MACHINE_VARIABLES: &[&str] = &[
+pub(crate) const MACHINE_VARIABLES: &[&str] = &[
     "HOME",
     "USER",
     "LOGNAME",

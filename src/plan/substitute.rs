@@ -17,7 +17,7 @@ use crate::suggest::did_you_mean;
 
 /// Who reads the text once it is substituted.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Quote {
+pub(crate) enum Quote {
     /// A shell: each value is a reference to the environment variable that holds it.
     Shell,
     /// Nobody parses it (`env`, `cwd`, paths, an argument of the list form): the text as it
@@ -26,7 +26,7 @@ pub enum Quote {
 }
 
 /// Where a text was written, for diagnostics.
-pub struct At<'a> {
+pub(crate) struct At<'a> {
     /// The file.
     pub source: &'a Source,
     /// The step the text belongs to.
@@ -39,7 +39,7 @@ pub struct At<'a> {
 
 /// The steps whose outputs and artifacts a step may use: those it depends on, directly or
 /// not.
-pub struct OutputScope<'a> {
+pub(crate) struct OutputScope<'a> {
     /// The folder that holds each step's artifacts in a subfolder named for its id.
     pub artifacts: &'a std::path::Path,
     /// Declared step ids and their indices.
@@ -52,7 +52,7 @@ pub struct OutputScope<'a> {
 
 /// What the references in a step's texts use, gathered as they are substituted.
 #[derive(Debug, Default)]
-pub struct Found {
+pub(crate) struct Found {
     /// The values a shell command reads through the environment, as `${...}` is written,
     /// with the value, for its log and `--dry-run`; outputs are in `outputs`.
     pub shown: Vec<(String, String)>,
@@ -74,7 +74,7 @@ impl Found {
 
 /// Substitutes `${name}` in a text. Names that no source defines are left for the shell when
 /// the environment has them, else are an error pointing at the reference.
-pub fn resolve(
+pub(crate) fn resolve(
     vars: &Vars,
     text: &str,
     quote: Quote,
@@ -298,7 +298,7 @@ fn escaped(text: &str, pos: usize) -> bool {
 }
 
 /// One argument of the list form: a lone `${list}` becomes several arguments.
-pub fn resolve_arg(
+pub(crate) fn resolve_arg(
     vars: &Vars,
     text: &str,
     at: &At<'_>,
@@ -342,7 +342,7 @@ fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Probl
 
 /// The span of `text[start..start+len]` within the source, when the text appears there as
 /// written (plain or quoted without escapes); else the whole value.
-pub fn sub_span(at: &At<'_>, text: &str, start: usize, len: usize) -> Span {
+pub(crate) fn sub_span(at: &At<'_>, text: &str, start: usize, len: usize) -> Span {
     let written = at
         .source
         .text

@@ -8,28 +8,28 @@ use crate::load::model::ContextValue;
 /// `context:` defaults, then the workspace facts. Names found in none of them are left for
 /// the shell when the environment has them.
 #[derive(Debug, Clone, Default)]
-pub struct Vars {
+pub(crate) struct Vars {
     map: HashMap<String, ContextValue>,
 }
 
 impl Vars {
     /// Sets a variable unless a more specific source already did.
-    pub fn insert_default(&mut self, name: &str, value: ContextValue) {
+    pub(crate) fn insert_default(&mut self, name: &str, value: ContextValue) {
         self.map.entry(name.to_string()).or_insert(value);
     }
 
     /// Sets a variable over any other source.
-    pub fn insert(&mut self, name: &str, value: ContextValue) {
+    pub(crate) fn insert(&mut self, name: &str, value: ContextValue) {
         self.map.insert(name.to_string(), value);
     }
 
     /// The value of `name`.
-    pub fn get(&self, name: &str) -> Option<&ContextValue> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ContextValue> {
         self.map.get(name)
     }
 
     /// Every variable with its value, sorted by name.
-    pub fn sorted(&self) -> Vec<(&str, &ContextValue)> {
+    pub(crate) fn sorted(&self) -> Vec<(&str, &ContextValue)> {
         let mut all: Vec<(&str, &ContextValue)> =
             self.map.iter().map(|(k, v)| (k.as_str(), v)).collect();
         all.sort_by_key(|(k, _)| *k);
@@ -37,12 +37,12 @@ impl Vars {
     }
 
     /// Every variable name, for "did you mean".
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.map.keys().map(String::as_str)
     }
 
     /// Every variable as the environment variable a step sees it as, sorted by name.
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self
             .map
             .iter()
@@ -55,7 +55,7 @@ impl Vars {
 
 /// One `${...}` reference found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
+pub(crate) struct Reference {
     /// The variable's name.
     pub name: String,
     /// Byte offset of `$` within the text.
@@ -68,7 +68,7 @@ pub struct Reference {
 
 /// A piece of a text: literal or a reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece<'a> {
+pub(crate) enum Piece<'a> {
     /// Text as written (with `$${` already turned into `${`).
     Literal(std::borrow::Cow<'a, str>),
     /// A `${name}` reference.
@@ -77,7 +77,7 @@ pub enum Piece<'a> {
 
 /// A `${` without its `}` or with an invalid name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadReference {
+pub(crate) struct BadReference {
     /// Byte offset of `$`.
     pub start: usize,
     /// Byte length of what was read.
@@ -87,7 +87,7 @@ pub struct BadReference {
 }
 
 /// Whether `name` is a valid variable name: `[A-Za-z_][A-Za-z0-9_.-]*`.
-pub fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
@@ -96,7 +96,7 @@ pub fn is_valid_name(name: &str) -> bool {
 /// Splits a text into literals and references. `$${` is a literal `${`. A shell's own form
 /// (`${VAR:-default}`, `${#x}`) is left as it is, but references inside it are found:
 /// `${a:-${x}}` refers to `x`.
-pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
+pub(crate) fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
     let mut pieces = Vec::new();
     let bytes = text.as_bytes();
     let mut lit_start = 0;
@@ -187,7 +187,7 @@ fn looks_like_shell_expansion(inner: &str) -> bool {
 }
 
 /// A value as plain text, for `env` and `cwd`: a list is joined with spaces.
-pub fn plain_text_of(value: &ContextValue) -> String {
+pub(crate) fn plain_text_of(value: &ContextValue) -> String {
     match value {
         ContextValue::One(s) => s.clone(),
         ContextValue::Many(items) => items.join(" "),

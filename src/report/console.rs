@@ -16,7 +16,7 @@ use crate::run::{Event, EventKind, Outcome, ReportError, Reporter, StepInfo, Sum
 
 /// When to show a step's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputMode {
+pub(crate) enum OutputMode {
     /// A step's output as one block when it ends: the tail of a failure always, a success's
     /// whole output with `-v`.
     Grouped,
@@ -30,7 +30,7 @@ pub enum OutputMode {
 
 /// How the console reporter behaves.
 #[derive(Debug, Clone)]
-pub struct ConsoleOptions {
+pub(crate) struct ConsoleOptions {
     /// `--output`.
     pub output: OutputMode,
     /// `-v` count.
@@ -49,7 +49,7 @@ pub struct ConsoleOptions {
 
 /// Where a run's lines go: whether to draw progress bars (on a terminal, not in CI) and
 /// whether to speak GitHub Actions' workflow commands.
-pub fn surroundings() -> (bool, bool) {
+pub(crate) fn surroundings() -> (bool, bool) {
     use std::io::IsTerminal;
     let github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
     let bars = io::stderr().is_terminal() && !github && std::env::var_os("CI").is_none();
@@ -57,7 +57,7 @@ pub fn surroundings() -> (bool, bool) {
 }
 
 /// The human-facing reporter.
-pub struct Console {
+pub(crate) struct Console {
     options: ConsoleOptions,
     workflow: String,
     steps: Arc<[StepInfo]>,
@@ -80,12 +80,12 @@ struct Bars {
 
 impl Console {
     /// A reporter writing to stderr.
-    pub fn new(options: ConsoleOptions) -> Self {
+    pub(crate) fn new(options: ConsoleOptions) -> Self {
         Self::to(options, Box::new(io::stderr()))
     }
 
     /// A reporter writing to `out`, without bars (for tests).
-    pub fn to(options: ConsoleOptions, out: Box<dyn Write>) -> Self {
+    pub(crate) fn to(options: ConsoleOptions, out: Box<dyn Write>) -> Self {
         Self {
             options,
             workflow: String::new(),

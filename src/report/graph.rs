@@ -8,7 +8,7 @@ use crate::plan::Plan;
 
 /// The formats `graph` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     /// Each step with what it depends on.
     Text,
     /// Graphviz dot.
@@ -18,7 +18,7 @@ pub enum GraphFormat {
 }
 
 /// The dry run: what would run, in which order, with what.
-pub fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> String {
+pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -74,7 +74,7 @@ pub fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> String {
 }
 
 /// The graph in the given format.
-pub fn render(plan: &Plan, format: GraphFormat) -> String {
+pub(crate) fn render(plan: &Plan, format: GraphFormat) -> String {
     let mut out = String::new();
     match format {
         GraphFormat::Text => {

@@ -8,10 +8,10 @@ use serde::Serialize;
 use crate::run::{Event, EventKind, ReportError, Reporter, Status, StepEnd, StepInfo, Summary};
 
 /// The version of the report's format; raised on any incompatible change.
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 /// Writes the JSON report when the run ends.
-pub struct JsonReport {
+pub(crate) struct JsonReport {
     path: PathBuf,
     workflow: String,
     steps: Arc<[StepInfo]>,
@@ -19,7 +19,7 @@ pub struct JsonReport {
 
 impl JsonReport {
     /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         Self {
             path,
             workflow: String::new(),

@@ -10,7 +10,7 @@ fn id(steps: &[StepInfo], step: usize) -> &str {
 }
 
 /// The line for a step that ran.
-pub fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> String {
+pub(crate) fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> String {
     let id = style(id(steps, step)).bold();
     match &outcome.status {
         Status::Success => {
@@ -45,7 +45,7 @@ pub fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> String {
 
 /// Why a step failed, in words, with what else there is to say: `exit 101`, `killed by
 /// SIGSEGV`, `command not found: `foo``.
-pub fn failure(outcome: &Outcome) -> String {
+pub(crate) fn failure(outcome: &Outcome) -> String {
     match &outcome.note {
         Some(n) => format!("{}: {n}", outcome.status),
         None => outcome.status.to_string(),
@@ -54,7 +54,7 @@ pub fn failure(outcome: &Outcome) -> String {
 
 /// The lines saying why a cached step ran: `  ran because input `src/lib.rs` was edited`,
 /// or a list when there are several reasons.
-pub fn explain(outcome: &Outcome) -> Vec<String> {
+pub(crate) fn explain(outcome: &Outcome) -> Vec<String> {
     match outcome.why.as_slice() {
         [] => Vec::new(),
         [one] => vec![format!("  {} {one}", style("ran because").dim())],
@@ -65,7 +65,7 @@ pub fn explain(outcome: &Outcome) -> Vec<String> {
 }
 
 /// The line for a step that did not run.
-pub fn skipped(steps: &[StepInfo], step: usize, reason: &SkipReason) -> String {
+pub(crate) fn skipped(steps: &[StepInfo], step: usize, reason: &SkipReason) -> String {
     format!(
         "{} {} {}",
         style("-").yellow().bold(),
@@ -75,7 +75,7 @@ pub fn skipped(steps: &[StepInfo], step: usize, reason: &SkipReason) -> String {
 }
 
 /// `flaky: passed on attempt 2 of 4`, for a step that passed after failing.
-pub fn flaky(steps: &[StepInfo], step: usize, outcome: &Outcome) -> Option<String> {
+pub(crate) fn flaky(steps: &[StepInfo], step: usize, outcome: &Outcome) -> Option<String> {
     outcome.is_flaky().then(|| {
         let of = steps.get(step).map_or(outcome.attempts, |s| s.attempts);
         format!("flaky: passed on attempt {} of {of}", outcome.attempts)
@@ -84,7 +84,7 @@ pub fn flaky(steps: &[StepInfo], step: usize, outcome: &Outcome) -> Option<Strin
 
 /// The line for a failed attempt that will be retried:
 /// `↻ test failed (exit 1); retrying in 2.0s (attempt 2 of 4)`.
-pub fn retrying(
+pub(crate) fn retrying(
     steps: &[StepInfo],
     step: usize,
     failed: &Outcome,
@@ -110,7 +110,7 @@ pub fn retrying(
 }
 
 /// The line when cargo flow is interrupted.
-pub fn interrupted(signal: &str, forced: bool) -> String {
+pub(crate) fn interrupted(signal: &str, forced: bool) -> String {
     let head = style("Interrupted").yellow().bold();
     if forced {
         format!("{head} {signal} again: killing every step now")

@@ -4,7 +4,7 @@ use crate::load::model::Workflow;
 use crate::plan::Plan;
 
 /// A workflow's steps, each with what it waits for and its description.
-pub fn steps(wf: &Workflow, plan: &Plan) -> String {
+pub(crate) fn steps(wf: &Workflow, plan: &Plan) -> String {
     let mut out = wf.name.clone();
     if let Some(d) = &wf.description {
         out.push_str(&format!(": {d}"));
@@ -27,7 +27,7 @@ pub fn steps(wf: &Workflow, plan: &Plan) -> String {
 }
 
 /// Every workflow found, with its number of steps, description and where it is declared.
-pub fn workflows(workflows: &[Workflow]) -> String {
+pub(crate) fn workflows(workflows: &[Workflow]) -> String {
     let width = workflows.iter().map(|w| w.name.len()).max().unwrap_or(0);
     let mut out = String::from("Workflows:\n");
     for wf in workflows {
@@ -48,7 +48,7 @@ pub fn workflows(workflows: &[Workflow]) -> String {
 }
 
 /// What `list` says when there is nothing to list.
-pub fn none_found(root: &std::path::Path) -> String {
+pub(crate) fn none_found(root: &std::path::Path) -> String {
     format!(
         "No workflows found in {}.\nAdd `.flow.yaml` there, or `[workspace.metadata.flow.<name>]` steps in Cargo.toml.",
         crate::source::display_path(root)
@@ -56,7 +56,7 @@ pub fn none_found(root: &std::path::Path) -> String {
 }
 
 /// `Checked 3 workflows, 12 steps: no problems`.
-pub fn checked(workflows: usize, steps: usize) -> String {
+pub(crate) fn checked(workflows: usize, steps: usize) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     format!(
         "{} {workflows} workflow{}, {steps} step{}: no problems",

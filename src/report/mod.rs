@@ -2,27 +2,27 @@
 //! lines, summaries and JSON (they see events only, never the plan), and the presentation of
 //! plans and workflows (`list`, `graph`, `--dry-run`).
 
-pub mod console;
-pub mod graph;
-pub mod json;
-pub mod line;
-pub mod list;
-pub mod notes;
-pub mod output;
-pub mod problems;
-pub mod summary;
+pub(crate) mod console;
+pub(crate) mod graph;
+pub(crate) mod json;
+pub(crate) mod line;
+pub(crate) mod list;
+pub(crate) mod notes;
+pub(crate) mod output;
+pub(crate) mod problems;
+pub(crate) mod summary;
 
 use crate::run::{Event, ReportError, Reporter};
 
 /// Passes every event to each of several reporters, in order. A reporter that fails is told
 /// no more; the first failure is returned, which stops the run.
-pub struct Fanout<'r> {
+pub(crate) struct Fanout<'r> {
     reporters: Vec<Option<&'r mut dyn Reporter>>,
 }
 
 impl<'r> Fanout<'r> {
     /// Combines reporters.
-    pub fn new(reporters: Vec<&'r mut dyn Reporter>) -> Self {
+    pub(crate) fn new(reporters: Vec<&'r mut dyn Reporter>) -> Self {
         Self {
             reporters: reporters.into_iter().map(Some).collect(),
         }

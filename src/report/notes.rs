@@ -4,7 +4,7 @@
 use console::style;
 
 /// `Blocking: waiting for another run of ci (pid 1234)`.
-pub fn blocking(workflow: &str, pid: Option<u32>) -> String {
+pub(crate) fn blocking(workflow: &str, pid: Option<u32>) -> String {
     let by = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
     format!(
         "{} waiting for another run of {workflow}{by}",
@@ -13,7 +13,7 @@ pub fn blocking(workflow: &str, pid: Option<u32>) -> String {
 }
 
 /// `Interrupted by SIGINT while waiting for another run of ci`.
-pub fn interrupted_waiting(signal: &str, workflow: &str) -> String {
+pub(crate) fn interrupted_waiting(signal: &str, workflow: &str) -> String {
     format!(
         "{} by {signal} while waiting for another run of {workflow}",
         style("Interrupted").yellow().bold()
@@ -21,13 +21,13 @@ pub fn interrupted_waiting(signal: &str, workflow: &str) -> String {
 }
 
 /// How many processes that left their step's group were stopped at the end of a run.
-pub fn strays(n: usize) -> String {
+pub(crate) fn strays(n: usize) -> String {
     let s = if n == 1 { "" } else { "es" };
     format!("Stopped {n} process{s} that steps left running outside their process groups")
 }
 
 /// `Removed 3 cache records from target/flow/cache/ci`.
-pub fn removed_records(n: usize, from: &std::path::Path) -> String {
+pub(crate) fn removed_records(n: usize, from: &std::path::Path) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!(
         "Removed {n} cache record{s} from {}",

@@ -7,11 +7,11 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 /// How many lines of a failed step's output are shown in grouped mode.
-pub const TAIL_LINES: usize = 40;
+pub(crate) const TAIL_LINES: usize = 40;
 
 /// Writes the whole log to `out`, each line prefixed, in bounded chunks whatever the length
 /// of its lines; bytes that are not UTF-8 are shown as replacement characters.
-pub fn copy_all(log: &Path, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn copy_all(log: &Path, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, File::open(log)?);
     let mut at_line_start = true;
     loop {
@@ -58,7 +58,7 @@ fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
 }
 
 /// The last `n` lines of the log and how many lines were left out before them.
-pub fn tail(log: &Path, n: usize) -> io::Result<(usize, Vec<String>)> {
+pub(crate) fn tail(log: &Path, n: usize) -> io::Result<(usize, Vec<String>)> {
     let file = File::open(log)?;
     let mut reader = BufReader::new(file);
     let mut lines: VecDeque<String> = VecDeque::with_capacity(n + 1);
@@ -91,7 +91,7 @@ pub fn tail(log: &Path, n: usize) -> io::Result<(usize, Vec<String>)> {
 
 /// What a failed step shows of its output: the last [`TAIL_LINES`] lines of its log (in a
 /// `::group::` fold on GitHub Actions) and where the whole log is.
-pub fn failure_block(id: &str, log: &Path, github: bool) -> String {
+pub(crate) fn failure_block(id: &str, log: &Path, github: bool) -> String {
     use console::style;
     let Ok((skipped, lines)) = tail(log, TAIL_LINES) else {
         return String::new();

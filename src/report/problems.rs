@@ -7,7 +7,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use crate::diagnostic::Problems;
 
 /// Renders every problem as a miette diagnostic on stderr.
-pub fn print(problems: Problems, color: bool) {
+pub(crate) fn print(problems: Problems, color: bool) {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {

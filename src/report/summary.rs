@@ -12,7 +12,7 @@ use crate::load::duration::format_elapsed;
 use crate::run::{StepEnd, StepInfo, Summary};
 
 /// Renders the summary; with `quiet`, only the closing line.
-pub fn render(workflow: &str, steps: &[StepInfo], summary: &Summary, quiet: bool) -> String {
+pub(crate) fn render(workflow: &str, steps: &[StepInfo], summary: &Summary, quiet: bool) -> String {
     let mut out = String::new();
     if !quiet && !steps.is_empty() {
         out.push('\n');

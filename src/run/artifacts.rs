@@ -11,7 +11,7 @@ use super::files::{self, Ignored, Search};
 
 /// Empties a step's artifact folder, so that a failed run never leaves the artifacts of an
 /// earlier one looking like its own.
-pub fn clear(folder: &Path) -> Result<(), String> {
+pub(crate) fn clear(folder: &Path) -> Result<(), String> {
     match std::fs::remove_dir_all(folder) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -35,7 +35,7 @@ pub struct Kept {
 
 /// Where artifacts may come from: the folders of the project (its root, its target dir),
 /// links resolved.
-pub struct Project {
+pub(crate) struct Project {
     given: Vec<PathBuf>,
     /// The folders with links resolved, found when first needed.
     roots: std::sync::OnceLock<Vec<PathBuf>>,
@@ -43,7 +43,7 @@ pub struct Project {
 
 impl Project {
     /// The project whose files lie below `roots`.
-    pub fn new(roots: &[&Path]) -> Self {
+    pub(crate) fn new(roots: &[&Path]) -> Self {
         Self {
             given: roots.iter().map(|r| r.to_path_buf()).collect(),
             roots: std::sync::OnceLock::new(),
@@ -65,7 +65,7 @@ impl Project {
 /// copies, sorted. A file keeps its name, a folder its name and what is inside it, a glob's
 /// match its path below the glob's first folder with a wildcard. A pattern that names nothing
 /// is an error: a declared artifact is a promise. On an error the folder is left empty.
-pub fn collect(
+pub(crate) fn collect(
     cwd: &Path,
     patterns: &[String],
     folder: &Path,

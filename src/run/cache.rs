@@ -28,7 +28,7 @@ const UNSET: &str = "unset";
 /// A file as it was when it was hashed. The size and modification time let an unchanged
 /// file skip being read again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileSig {
+pub(crate) struct FileSig {
     /// blake3 of its content, in hex.
     pub hash: String,
     /// Its size in bytes.
@@ -40,7 +40,7 @@ pub struct FileSig {
 /// What a key is made of, part by part, so that two can be compared. Values that could be
 /// secrets (environment, context, outputs, the command) are kept only as hashes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Parts {
+pub(crate) struct Parts {
     /// The resolved command.
     pub command: String,
     /// The working directory.
@@ -64,7 +64,7 @@ pub struct Parts {
 
 /// The state of a cached step before it runs: its key and what it was computed from.
 #[derive(Debug, Clone)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     /// The key, in hex.
     pub key: String,
     /// What it is made of.
@@ -75,7 +75,7 @@ pub struct Fingerprint {
 
 /// The record of a cached step's last success.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     format: u32,
     /// The key it ran with.
     pub key: String,
@@ -100,7 +100,7 @@ const MAX_RECORD_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What is recorded of a step's last success.
 #[derive(Debug)]
-pub enum Recorded {
+pub(crate) enum Recorded {
     /// No success is recorded.
     Nothing,
     /// The record.
@@ -111,7 +111,7 @@ pub enum Recorded {
 
 impl Recorded {
     /// The record, when there is one to use.
-    pub fn entry(&self) -> Option<&Entry> {
+    pub(crate) fn entry(&self) -> Option<&Entry> {
         match self {
             Recorded::Entry(e) => Some(e),
             _ => None,
@@ -130,7 +130,7 @@ pub struct Upstream {
 
 /// Whether a cached step needs to run.
 #[derive(Debug)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It does not: this is its last success.
     Hit(Box<Entry>),
     /// It does, for these reasons.
@@ -139,7 +139,7 @@ pub enum Verdict {
 
 /// The key a step without `cache:` passes on to cached steps after it: a hash of what it
 /// hands them, the outputs it wrote and the contents of its artifacts.
-pub fn handed_digest(outputs: &[(String, String)], artifacts: &[Kept]) -> String {
+pub(crate) fn handed_digest(outputs: &[(String, String)], artifacts: &[Kept]) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"outputs");
     for (k, v) in outputs {
@@ -157,13 +157,13 @@ pub fn handed_digest(outputs: &[(String, String)], artifacts: &[Kept]) -> String
 }
 
 /// The records of one workflow's cached steps, one file per step.
-pub struct Store {
+pub(crate) struct Store {
     dir: PathBuf,
 }
 
 impl Store {
     /// The store of `plan`'s workflow.
-    pub fn new(plan: &Plan) -> Self {
+    pub(crate) fn new(plan: &Plan) -> Self {
         Self {
             dir: plan.cache_dir(),
         }
@@ -174,7 +174,7 @@ impl Store {
     }
 
     /// The record of a step's last success, or why there is none to use.
-    pub fn load(&self, step: &PlannedStep) -> Recorded {
+    pub(crate) fn load(&self, step: &PlannedStep) -> Recorded {
         let path = self.path(step);
         let bytes = match contents::read_own(&path, MAX_RECORD_BYTES) {
             Ok(Some(b)) => b,
@@ -202,7 +202,7 @@ impl Store {
 
     /// Records a success, replacing the earlier record at once (never half-written), through
     /// a temporary file of a name of its own.
-    pub fn save(&self, step: &PlannedStep, entry: &Entry) -> io::Result<()> {
+    pub(crate) fn save(&self, step: &PlannedStep, entry: &Entry) -> io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let text = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
@@ -210,15 +210,10 @@ impl Store {
         tmp.persist(self.path(step)).map_err(|e| e.error)?;
         Ok(())
     }
-
-    /// Forgets a step's record, so that a failure after it is not mistaken for its success.
-    pub fn forget(&self, step: &PlannedStep) {
-        let _ = std::fs::remove_file(self.path(step));
-    }
 }
 
 /// Forgets every record in a workflow's cache folder; how many there were.
-pub fn forget_all(folder: &Path) -> io::Result<usize> {
+pub(crate) fn forget_all(folder: &Path) -> io::Result<usize> {
     let records = count_files(folder);
     match std::fs::remove_dir_all(folder) {
         Ok(()) => Ok(records),
@@ -244,7 +239,7 @@ fn count_files(folder: &Path) -> usize {
 
 /// Computes a step's fingerprint before it runs. `previous` lets files whose size and time
 /// did not change keep their hashes.
-pub fn fingerprint(
+pub(crate) fn fingerprint(
     plan: &Plan,
     index: usize,
     cache: &CachePlan,
@@ -312,7 +307,7 @@ pub fn fingerprint(
 }
 
 /// Whether a step with this fingerprint can be skipped, given its last recorded success.
-pub fn check(
+pub(crate) fn check(
     step: &PlannedStep,
     artifact_dir: &Path,
     fp: &Fingerprint,
@@ -365,7 +360,7 @@ pub fn check(
 /// The record of a success: the fingerprint it ran with, and the outputs and artifacts it
 /// left, which must all exist.
 #[allow(clippy::too_many_arguments)]
-pub fn record(
+pub(crate) fn record(
     step: &PlannedStep,
     cache: &CachePlan,
     fp: Fingerprint,

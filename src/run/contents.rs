@@ -15,7 +15,7 @@ const PIECE: usize = 1024 * 1024;
 
 /// What a path is, as far as its contents go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A regular file.
     File,
     /// A folder.
@@ -28,7 +28,7 @@ pub enum Kind {
 
 impl Kind {
     /// The kind a file's metadata says.
-    pub fn of(meta: &Metadata) -> Kind {
+    pub(crate) fn of(meta: &Metadata) -> Kind {
         let t = meta.file_type();
         if t.is_file() {
             Kind::File
@@ -44,7 +44,7 @@ impl Kind {
 
 /// What a path is and when it last changed, as `stat` (`follow`) or `lstat` sees it. With
 /// `follow`, a link that cannot be followed (dangling, or a loop) is taken as the link.
-pub fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
+pub(crate) fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
     let meta = if follow {
         match std::fs::metadata(path) {
             Ok(m) => m,
@@ -67,7 +67,7 @@ pub fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
 /// The blake3 hash, in hex, of what a path holds: a file's contents; a link's target (a link
 /// is never followed when `follow` is false, nor when it cannot be); for anything else, what
 /// it is. `stop` is asked between pieces, and ends the work with an `Interrupted` error.
-pub fn digest(
+pub(crate) fn digest(
     path: &Path,
     kind: Kind,
     follow: bool,
@@ -125,14 +125,14 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// The error that says the work was stopped by an interrupt.
-pub fn interrupted() -> io::Error {
+pub(crate) fn interrupted() -> io::Error {
     io::Error::new(io::ErrorKind::Interrupted, "interrupted")
 }
 
 /// Copies a regular file to `to` (created anew), in pieces, asking `stop` between them, and
 /// returns its length and the blake3 hash of its contents, in hex. The holes of a sparse file,
 /// and blocks of zeros, are left as holes in the copy.
-pub fn copy(from: &Path, to: &Path, stop: &dyn Fn() -> bool) -> io::Result<(u64, String)> {
+pub(crate) fn copy(from: &Path, to: &Path, stop: &dyn Fn() -> bool) -> io::Result<(u64, String)> {
     let mut src = sys::open_for_reading(from, true)?;
     let meta = src.metadata()?;
     if !meta.is_file() {
@@ -194,7 +194,7 @@ fn hash_zeros(h: &mut blake3::Hasher, mut n: u64, stop: &dyn Fn() -> bool) -> io
 
 impl Kind {
     /// What it is, for a message: `a FIFO`, `a link`.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Kind::File => "a file",
             Kind::Folder => "a folder",
@@ -207,7 +207,7 @@ impl Kind {
 /// Reads a small regular file that cargo flow wrote itself (a cache record): `None` when it
 /// does not exist; an error when it is a link, a FIFO or anything else, or larger than
 /// `limit`, which is never read.
-pub fn read_own(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_own(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
     let file = match sys::open_for_reading(path, false) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -10,7 +10,7 @@ use super::contents::{self, Kind};
 
 /// What one path or glob names.
 #[derive(Debug)]
-pub struct Matches {
+pub(crate) struct Matches {
     /// The files, each with the name it is known by: for a file named as it is, its file
     /// name; for a folder, its name and the path inside it; for a glob, the path below the
     /// glob's first folder that holds a wildcard. Sorted by name.
@@ -22,7 +22,7 @@ pub struct Matches {
 
 /// One file a pattern matched.
 #[derive(Debug, Clone)]
-pub struct Match {
+pub(crate) struct Match {
     /// Where it is.
     pub path: PathBuf,
     /// Its name below the pattern's folder: where an artifact is copied to.
@@ -34,7 +34,7 @@ pub struct Match {
 
 /// What a search needs beyond the pattern.
 #[derive(Clone, Copy)]
-pub struct Search<'a> {
+pub(crate) struct Search<'a> {
     /// Whether `.gitignore` rules leave files out.
     pub ignored: Ignored,
     /// The folder whose `.gitignore` files apply, with those below it: the repository's root,
@@ -47,7 +47,7 @@ pub struct Search<'a> {
 /// Whether `.gitignore` files are read while walking folders: inputs respect them (a build
 /// folder is never an input); outputs and artifacts usually live in ignored folders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ignored {
+pub(crate) enum Ignored {
     /// Leave out what `.gitignore` (and `.git/info/exclude`) ignore.
     Skip,
     /// Take every file.
@@ -57,7 +57,7 @@ pub enum Ignored {
 /// The files `pattern` names relative to `base`: a file, every file in a folder, or every
 /// file a glob matches (`*` within a folder, `**` across folders). Folders named `.git` are
 /// never entered; links to folders are not followed.
-pub fn find(base: &Path, pattern: &str, search: Search<'_>) -> io::Result<Matches> {
+pub(crate) fn find(base: &Path, pattern: &str, search: Search<'_>) -> io::Result<Matches> {
     let components: Vec<&str> = pattern.split('/').collect();
     let wild = |c: &str| c.contains(['*', '?', '[', '{']);
     let Some(first_wild) = components.iter().position(|c| wild(c)) else {
@@ -102,7 +102,7 @@ pub fn find(base: &Path, pattern: &str, search: Search<'_>) -> io::Result<Matche
 
 /// The files a declared pattern names, which must be at least one: `what` names the pattern
 /// in the error (`artifact`, `cache output`), as a promise that was not kept.
-pub fn find_promised(
+pub(crate) fn find_promised(
     base: &Path,
     pattern: &str,
     search: Search<'_>,
@@ -251,7 +251,7 @@ fn ignored_above(rules: &[(PathBuf, Gitignore)], path: &Path, is_dir: bool) -> b
 
 /// The folder whose `.gitignore` rules apply to paths below `dir`: the nearest ancestor
 /// holding `.git` (a folder, or a file in a worktree), or else `project`.
-pub fn ignore_boundary(dir: &Path, project: &Path) -> PathBuf {
+pub(crate) fn ignore_boundary(dir: &Path, project: &Path) -> PathBuf {
     dir.ancestors()
         .find(|d| d.join(".git").exists())
         .unwrap_or(project)

@@ -13,13 +13,13 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// The lock of one workflow's state, held until dropped.
 #[derive(Debug)]
-pub struct RunLock {
+pub(crate) struct RunLock {
     _file: File,
 }
 
 /// Why a lock was not taken.
 #[derive(Debug)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// The lock file could not be made or locked.
     Io(PathBuf, io::Error),
     /// A signal came while waiting for another run.
@@ -27,7 +27,7 @@ pub enum LockError {
 }
 
 /// The file that locks the state of the workflow whose files are named `folder`.
-pub fn lock_path(state_dir: &Path, folder: &str) -> PathBuf {
+pub(crate) fn lock_path(state_dir: &Path, folder: &str) -> PathBuf {
     state_dir.join("locks").join(format!("{folder}.lock"))
 }
 
@@ -36,7 +36,7 @@ impl RunLock {
     /// (`target/flow`). When another run holds it, `waiting` is told once, with that run's
     /// process id when it is known, and the lock is taken as soon as that run ends; a signal
     /// that `interrupted` reports meanwhile gives up.
-    pub fn acquire(
+    pub(crate) fn acquire(
         state_dir: &Path,
         folder: &str,
         waiting: impl FnOnce(Option<u32>),

@@ -3,10 +3,10 @@
 //! of several lines.
 
 /// Largest outputs file read; outputs are for small values, logs for the rest.
-pub const MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
 
 /// The outputs in `text`, in order, a later key replacing an earlier one; or what is wrong.
-pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut lines = text.lines().enumerate();
     while let Some((n, line)) = lines.next() {

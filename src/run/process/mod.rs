@@ -22,7 +22,7 @@ use super::sys::{self, Environment, Groups, Input, Stop};
 use crate::plan::Plan;
 
 /// Runs plan steps as real processes.
-pub struct ProcessExecutor<'a> {
+pub(crate) struct ProcessExecutor<'a> {
     plan: &'a Plan,
     /// Time between SIGTERM and SIGKILL.
     pub grace: Duration,
@@ -49,7 +49,7 @@ pub struct ProcessExecutor<'a> {
 
 impl<'a> ProcessExecutor<'a> {
     /// An executor for `plan`, whose log folder must exist.
-    pub fn new(plan: &'a Plan) -> Self {
+    pub(crate) fn new(plan: &'a Plan) -> Self {
         // Outputs files an interrupted run left behind would pass for new ones.
         if let Ok(entries) = std::fs::read_dir(plan.log_dir()) {
             for e in entries.flatten() {
@@ -81,7 +81,7 @@ impl<'a> ProcessExecutor<'a> {
 
     /// Stops what steps left running outside their groups, once the run is over; how many
     /// processes there were.
-    pub fn stop_strays(&self) -> usize {
+    pub(crate) fn stop_strays(&self) -> usize {
         sys::stop_strays(self.grace)
     }
 

@@ -82,7 +82,7 @@ pub enum Message {
 /// How long a run goes before signals are forwarded to it: a run that ends sooner never
 /// starts the thread that forwards them. Handlers are installed before the run, so a signal
 /// that comes earlier waits, and is forwarded at this point.
-pub const FORWARD_SIGNALS_AFTER: Duration = Duration::from_millis(20);
+pub(crate) const FORWARD_SIGNALS_AFTER: Duration = Duration::from_millis(20);
 
 /// Runs a plan to its end and returns the summary, and the error of a reporter that failed
 /// (which stopped the run). `signals` delivers SIGINT/SIGTERM as [`Message::Signal`] through

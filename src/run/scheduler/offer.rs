@@ -8,7 +8,7 @@ use crate::plan::rank::Rank;
 use crate::run::cache::Upstream;
 
 /// A step the scheduler chose ahead for a worker, with what it gets from the steps before it.
-pub struct Offer {
+pub(super) struct Offer {
     /// The step.
     pub step: usize,
     /// What it gets from the steps before it.
@@ -21,16 +21,16 @@ pub struct Offer {
 /// learns that it did from the worker's
 /// [`Message::Done`](super::Message::Done).
 #[derive(Default)]
-pub struct Slot(Mutex<Option<Offer>>);
+pub(super) struct Slot(Mutex<Option<Offer>>);
 
 impl Slot {
     /// Leaves `offer` for the worker.
-    pub fn put(&self, offer: Offer) {
+    pub(super) fn put(&self, offer: Offer) {
         *self.lock() = Some(offer);
     }
 
     /// Takes what is there, by the worker or back by the scheduler.
-    pub fn take(&self) -> Option<Offer> {
+    pub(super) fn take(&self) -> Option<Offer> {
         self.lock().take()
     }
 
@@ -42,7 +42,7 @@ impl Slot {
 
 /// What the scheduler put in a job's slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offered {
+pub(super) enum Offered {
     /// Nothing is offered.
     Nothing,
     /// A step, from the ready queue (`queued`) or a dependent of the job's step that waits
@@ -58,7 +58,7 @@ pub enum Offered {
 }
 
 /// A worker's run of steps, as the scheduler sees it.
-pub struct Job {
+pub(super) struct Job {
     /// Where its offers go.
     pub slot: Arc<Slot>,
     /// The step it runs now.
@@ -72,7 +72,7 @@ pub struct Job {
 impl Job {
     /// Takes the offer back, if the worker has not taken it, and returns the rank of a step
     /// taken from the ready queue, to go back there.
-    pub fn take_back(&mut self) -> Option<Rank> {
+    pub(super) fn take_back(&mut self) -> Option<Rank> {
         let Offered::Step { rank, queued } = self.offered else {
             return None;
         };
@@ -87,7 +87,7 @@ impl Job {
 
 /// The jobs on the workers, by number; a number is reused once its job ends.
 #[derive(Default)]
-pub struct Jobs {
+pub(super) struct Jobs {
     all: Vec<Option<Job>>,
     free: Vec<usize>,
     running: usize,
@@ -95,7 +95,7 @@ pub struct Jobs {
 
 impl Jobs {
     /// Registers a job that starts with `step` and returns its number.
-    pub fn add(&mut self, step: usize) -> usize {
+    pub(super) fn add(&mut self, step: usize) -> usize {
         let job = Job {
             slot: Arc::default(),
             step,
@@ -116,7 +116,7 @@ impl Jobs {
     }
 
     /// Forgets job `n`, which ended.
-    pub fn remove(&mut self, n: usize) {
+    pub(super) fn remove(&mut self, n: usize) {
         if self.all.get_mut(n).and_then(Option::take).is_some() {
             self.running -= 1;
             self.free.push(n);
@@ -124,12 +124,12 @@ impl Jobs {
     }
 
     /// How many jobs run.
-    pub fn running(&self) -> usize {
+    pub(super) fn running(&self) -> usize {
         self.running
     }
 
     /// Job `n`, which runs.
-    pub fn get(&self, n: usize) -> &Job {
+    pub(super) fn get(&self, n: usize) -> &Job {
         match &self.all[n] {
             Some(job) => job,
             None => unreachable!("job {n} ended"),
@@ -137,7 +137,7 @@ impl Jobs {
     }
 
     /// Job `n`, which runs, to change.
-    pub fn get_mut(&mut self, n: usize) -> &mut Job {
+    pub(super) fn get_mut(&mut self, n: usize) -> &mut Job {
         match &mut self.all[n] {
             Some(job) => job,
             None => unreachable!("job {n} ended"),
@@ -145,7 +145,7 @@ impl Jobs {
     }
 
     /// Every running job, to change.
-    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
+    pub(super) fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
         self.all.iter_mut().flatten()
     }
 }

@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 
 /// Whether files can be created in `dir`, asked of the kernel in one call: permissions for
 /// ordinary users, a read-only file system for everyone.
-pub fn check_writable(dir: &std::path::Path) -> io::Result<()> {
+pub(crate) fn check_writable(dir: &std::path::Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
     // SAFETY: a valid NUL-terminated path; access has no other preconditions.
@@ -19,7 +19,7 @@ pub fn check_writable(dir: &std::path::Path) -> io::Result<()> {
 
 /// Whether the file system that holds `file` is full: a program writing there may have lost
 /// what it wrote, whether or not it noticed.
-pub fn disk_full(file: &std::fs::File) -> bool {
+pub(crate) fn disk_full(file: &std::fs::File) -> bool {
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
     // SAFETY: fstatvfs writes into the valid buffer for a descriptor we own.
     if unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
@@ -36,7 +36,7 @@ pub fn disk_full(file: &std::fs::File) -> bool {
 /// Who may have written a file: `None` when only the current user (or root) can have, else
 /// why not, in words. A file is trusted when it and its folder belong to the current user or
 /// to root, and no one else may write to the file.
-pub fn written_by_another(path: &std::path::Path) -> io::Result<Option<String>> {
+pub(crate) fn written_by_another(path: &std::path::Path) -> io::Result<Option<String>> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
@@ -64,13 +64,13 @@ pub fn written_by_another(path: &std::path::Path) -> io::Result<Option<String>> 
 }
 
 /// Whether an error says that a path's links go round in a loop (`ELOOP`).
-pub fn is_link_loop(e: &io::Error) -> bool {
+pub(crate) fn is_link_loop(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ELOOP)
 }
 
 /// Opens a file for reading without ever waiting: a FIFO opens at once (and reads as empty),
 /// and with `follow` false a link is refused (`ELOOP`) rather than followed.
-pub fn open_for_reading(path: &std::path::Path, follow: bool) -> io::Result<std::fs::File> {
+pub(crate) fn open_for_reading(path: &std::path::Path, follow: bool) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     if !follow {
@@ -85,7 +85,11 @@ pub fn open_for_reading(path: &std::path::Path, follow: bool) -> io::Result<std:
 /// The next stretch of `file` at or after `offset` that may hold data, as `(start, end)`:
 /// holes of a sparse file are skipped without reading them. `None` past the last. Where the
 /// file system cannot tell, the rest of the file is one stretch.
-pub fn next_data(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Option<(u64, u64)>> {
+pub(crate) fn next_data(
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+) -> io::Result<Option<(u64, u64)>> {
     if offset >= len {
         return Ok(None);
     }
@@ -115,7 +119,7 @@ pub fn next_data(file: &std::fs::File, offset: u64, len: u64) -> io::Result<Opti
 
 /// What a file that is not a regular file, a folder or a link is: `a FIFO`, `a socket`,
 /// `a device`.
-pub fn special_file(t: &std::fs::FileType) -> &'static str {
+pub(crate) fn special_file(t: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if t.is_fifo() {
         "a FIFO"

@@ -17,7 +17,7 @@ pub(super) fn signal_of(how: Stop) -> libc::c_int {
 
 /// Stops every process of the group `pgid` as `how` says. A group that is gone is not an
 /// error.
-pub fn stop_group(pgid: u32, how: Stop) {
+pub(crate) fn stop_group(pgid: u32, how: Stop) {
     let signal = signal_of(how);
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {
         return;
@@ -34,10 +34,10 @@ pub fn stop_group(pgid: u32, how: Stop) {
 /// What tells that a process exited, where the platform has it (Linux's pidfd), so that one
 /// `poll` waits for output, exit and timeout together with no periodic wake-ups.
 #[derive(Debug)]
-pub struct ExitWatch(OwnedFd);
+pub(crate) struct ExitWatch(OwnedFd);
 
 /// A watch on the exit of process `pid`, where the platform offers one.
-pub fn exit_watch(pid: u32) -> Option<ExitWatch> {
+pub(crate) fn exit_watch(pid: u32) -> Option<ExitWatch> {
     #[cfg(target_os = "linux")]
     {
         let pid = libc::pid_t::try_from(pid).ok()?;
@@ -58,7 +58,7 @@ pub fn exit_watch(pid: u32) -> Option<ExitWatch> {
 
 /// Whether the process has exited, without reaping it: while it is an unreaped zombie its
 /// process group id cannot be reused, so the group can still be signalled safely.
-pub fn has_exited(pid: u32) -> bool {
+pub(crate) fn has_exited(pid: u32) -> bool {
     let pid: libc::id_t = pid;
     // SAFETY: siginfo_t is plain data; waitid writes it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -76,7 +76,7 @@ pub fn has_exited(pid: u32) -> bool {
 }
 
 /// Which of the descriptors are ready, from one `poll`.
-pub struct Ready {
+pub(crate) struct Ready {
     /// The output pipe has data or reached its end.
     pub output: bool,
     /// The exit descriptor fired.
@@ -85,7 +85,7 @@ pub struct Ready {
 
 /// Waits until the output pipe or the exit descriptor is ready, or `timeout_ms` passes
 /// (`-1`: no limit).
-pub fn wait_ready(
+pub(crate) fn wait_ready(
     output: Option<&io::PipeReader>,
     exit: Option<&ExitWatch>,
     timeout_ms: i32,
@@ -130,7 +130,7 @@ pub fn wait_ready(
 
 /// The process groups of the steps now running, so that an interrupt can stop them all.
 #[derive(Debug, Default)]
-pub struct Groups {
+pub(crate) struct Groups {
     inner: Mutex<GroupsInner>,
     stopped: std::sync::Condvar,
     /// Held shared while a step's process is started and recorded, and exclusively while
@@ -151,7 +151,7 @@ struct GroupsInner {
 impl Groups {
     /// Starts a step's process with `spawn` and records its group (the pid that `pid` gives),
     /// unless the run is being stopped: then nothing is started and `None` is returned.
-    pub fn start<T>(
+    pub(crate) fn start<T>(
         &self,
         spawn: impl FnOnce() -> io::Result<T>,
         pid: impl Fn(&T) -> u32,
@@ -169,7 +169,7 @@ impl Groups {
 
     /// Records a new group. When the run is already being stopped, the group is signalled at
     /// once, so a step that started during an interrupt does not escape it.
-    pub fn add(&self, pgid: u32) {
+    pub(crate) fn add(&self, pgid: u32) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(how) = g.stopping {
             stop_group(pgid, how);
@@ -179,14 +179,14 @@ impl Groups {
 
     /// Forgets a group; call before reaping its leader, so the id is never signalled after it
     /// could have been reused.
-    pub fn remove(&self, pgid: u32) {
+    pub(crate) fn remove(&self, pgid: u32) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.running.retain(|&p| p != pgid);
     }
 
     /// Stops every running group, and every group that starts from now on; no step starts
     /// after this.
-    pub fn stop_all(&self, how: Stop) {
+    pub(crate) fn stop_all(&self, how: Stop) {
         let _gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -199,7 +199,7 @@ impl Groups {
     }
 
     /// Waits up to `timeout` for the run to be stopped; whether it was.
-    pub fn wait_for_stop(&self, timeout: std::time::Duration) -> bool {
+    pub(crate) fn wait_for_stop(&self, timeout: std::time::Duration) -> bool {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let (g, _) = self
             .stopped
@@ -209,7 +209,7 @@ impl Groups {
     }
 
     /// Whether the run is being stopped.
-    pub fn is_stopping(&self) -> bool {
+    pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -7,8 +7,8 @@ mod reaper;
 mod signals;
 mod spawn;
 
-pub use fs::*;
-pub use groups::*;
-pub use reaper::*;
-pub use signals::*;
-pub use spawn::*;
+pub(crate) use fs::*;
+pub(crate) use groups::*;
+pub(crate) use reaper::*;
+pub(crate) use signals::*;
+pub(crate) use spawn::*;

@@ -9,7 +9,7 @@ use super::groups::signal_of;
 /// Makes cargo flow the reaper of its orphaned descendants, where the platform can (Linux): a
 /// process that leaves its step's group (`setsid`, a daemon that forks twice) comes back to
 /// cargo flow as its child when its parent ends, so that [`stop_strays`] can stop it.
-pub fn adopt_orphans() {
+pub(crate) fn adopt_orphans() {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integers.
     unsafe {
@@ -21,7 +21,7 @@ pub fn adopt_orphans() {
 /// running outside their groups, adopted by [`adopt_orphans`]. Each gets SIGTERM (its group
 /// too), then SIGKILL once `grace` has passed, and is reaped; stopping one may hand its own
 /// children to cargo flow, which are stopped in turn. Returns how many there were.
-pub fn stop_strays(grace: std::time::Duration) -> usize {
+pub(crate) fn stop_strays(grace: std::time::Duration) -> usize {
     use std::time::{Duration, Instant};
     let started = Instant::now();
     let mut seen: Vec<u32> = Vec::new();

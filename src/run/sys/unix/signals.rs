@@ -8,7 +8,7 @@ use signal_hook::iterator::{Handle, Signals};
 /// Catches the signals from the start of a run and, once started, forwards them to the
 /// scheduler from a thread of its own. The thread is started only for runs that last: a
 /// thread costs a noticeable part of a short run's start-up.
-pub struct SignalForwarder {
+pub(crate) struct SignalForwarder {
     signals: Option<Signals>,
     handle: Option<Handle>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -18,7 +18,7 @@ impl SignalForwarder {
     /// Installs the handlers; signals that arrive are kept until [`Self::start`]. When the
     /// handlers cannot be installed, signals keep their default action, which still ends
     /// the run (but without the summary).
-    pub fn install() -> Self {
+    pub(crate) fn install() -> Self {
         let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok();
         Self {
             handle: signals.as_ref().map(Signals::handle),
@@ -29,7 +29,7 @@ impl SignalForwarder {
 
     /// Hands every signal from now on, and those that came before, to `forward`, until it
     /// returns `false`.
-    pub fn start(&mut self, mut forward: impl FnMut(i32) -> bool + Send + 'static) {
+    pub(crate) fn start(&mut self, mut forward: impl FnMut(i32) -> bool + Send + 'static) {
         let Some(mut signals) = self.signals.take() else {
             return;
         };
@@ -46,7 +46,7 @@ impl SignalForwarder {
     }
 
     /// A signal that arrived but was never forwarded, because the run ended first.
-    pub fn unforwarded(&mut self) -> Option<i32> {
+    pub(crate) fn unforwarded(&mut self) -> Option<i32> {
         self.signals.as_mut()?.pending().next()
     }
 }
@@ -63,7 +63,7 @@ impl Drop for SignalForwarder {
 }
 
 /// Names a signal for people: `SIGSEGV`.
-pub fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     let name = match signal {
         libc::SIGHUP => "SIGHUP",
         libc::SIGINT => "SIGINT",

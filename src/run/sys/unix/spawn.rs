@@ -23,14 +23,14 @@ use super::signals::signal_name;
 
 /// The environment every step starts from: cargo flow's own, with the run's variables set
 /// over it, as `KEY=value` C strings.
-pub struct Environment {
+pub(crate) struct Environment {
     /// Each variable's key length and its `KEY=value` string.
     vars: Vec<(usize, CString)>,
 }
 
 impl Environment {
     /// cargo flow's environment with `vars` set over it (a later one wins).
-    pub fn inherit<'a>(vars: impl IntoIterator<Item = (&'a OsStr, &'a OsStr)>) -> Self {
+    pub(crate) fn inherit<'a>(vars: impl IntoIterator<Item = (&'a OsStr, &'a OsStr)>) -> Self {
         let mut all: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         for (key, value) in vars {
             match all.iter_mut().find(|(k, _)| k == key) {
@@ -75,7 +75,7 @@ fn nul_error() -> io::Error {
 }
 
 /// What to start.
-pub struct Spec<'a> {
+pub(crate) struct Spec<'a> {
     /// The program's path; a bare name is looked up in `PATH` (see [`find_program`]).
     pub program: &'a OsStr,
     /// The arguments, the program's name as written first.
@@ -104,10 +104,10 @@ impl Spec<'_> {
 /// A step's standard input: nothing to read. One is opened per run; a spawn only duplicates
 /// it into the child.
 #[derive(Debug)]
-pub struct Input(OwnedFd);
+pub(crate) struct Input(OwnedFd);
 
 /// `/dev/null`, or, were it missing, a pipe whose writing end is closed.
-pub fn null_input() -> io::Result<Input> {
+pub(crate) fn null_input() -> io::Result<Input> {
     std::fs::File::open("/dev/null")
         .map(OwnedFd::from)
         .or_else(|_| io::pipe().map(|(reader, _)| reader.into()))
@@ -116,7 +116,7 @@ pub fn null_input() -> io::Result<Input> {
 
 /// Where a step's output goes.
 #[derive(Debug, Clone, Copy)]
-pub enum Output<'a> {
+pub(crate) enum Output<'a> {
     /// Straight into its log file.
     File(&'a std::fs::File),
     /// Into a pipe that cargo flow reads.
@@ -125,18 +125,18 @@ pub enum Output<'a> {
 
 /// A started process, in a process group of its own whose id is its pid.
 #[derive(Debug)]
-pub struct Process {
+pub(crate) struct Process {
     pid: libc::pid_t,
 }
 
 impl Process {
     /// Its process id, which is also its process group's.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.pid.unsigned_abs()
     }
 
     /// Waits for it to end, reaps it, and says how it ended.
-    pub fn wait(&self) -> io::Result<Exit> {
+    pub(crate) fn wait(&self) -> io::Result<Exit> {
         let status = self.wait_status()?;
         Ok(match (status.code(), status.signal()) {
             (Some(code), _) => Exit::Code(code),
@@ -162,7 +162,7 @@ impl Process {
 
 /// Where `name` is found for a process started from `env` in `cwd`: a name with a slash is
 /// a path already; a bare name is looked up in that process's `PATH`, as `execvp` would.
-pub fn find_program(
+pub(crate) fn find_program(
     name: &OsStr,
     env: &Environment,
     over: &[(&OsStr, &OsStr)],
@@ -187,7 +187,7 @@ pub fn find_program(
 /// Starts `spec` in a new process group, with the signal mask cleared and every signal at its
 /// default disposition but those cargo flow was started ignoring (SIGPIPE, which Rust ignores,
 /// goes back to its default too).
-pub fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
+pub(crate) fn spawn(env: &Environment, spec: &Spec) -> io::Result<Process> {
     let Some(addchdir) = spec.cwd.map_or(Some(None), |_| chdir_action().map(Some)) else {
         // A C library too old to change folders in posix_spawn: std's way, which forks.
         return spawn_with_std(env, spec);
