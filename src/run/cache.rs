@@ -124,7 +124,8 @@ impl Recorded {
 pub struct Upstream {
     /// Environment variables holding the outputs of earlier steps that it reads.
     pub outputs: Vec<(String, String)>,
-    /// For a cached step, each dependency's id and key (see [`Parts::deps`]).
+    /// For a cached step, each dependency's id and key: a cached dependency's own key, else a
+    /// hash of what it hands on.
     pub deps: Vec<(String, String)>,
 }
 

@@ -86,7 +86,7 @@ pub(crate) const FORWARD_SIGNALS_AFTER: Duration = Duration::from_millis(20);
 
 /// Runs a plan to its end and returns the summary, and the error of a reporter that failed
 /// (which stopped the run). `signals` delivers SIGINT/SIGTERM as [`Message::Signal`] through
-/// the sender it is given; it is called once the run has lasted [`FORWARD_SIGNALS_AFTER`], if
+/// the sender it is given; it is called once the run has lasted 20 ms, if
 /// it lasts that long.
 pub fn run<E: Executor>(
     plan: &Plan,
