@@ -851,16 +851,26 @@ fn timeout(source: &Source, node: &Node, problems: &mut Problems) -> Option<Span
     }
 }
 
-fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
-    let Some(entries) = node.as_map() else {
+/// The entries of a map of variable names to values (`env`, `context`), or a problem.
+fn variables<'n>(
+    source: &Source,
+    node: &'n Node,
+    what: &str,
+    problems: &mut Problems,
+) -> &'n [(Key, Node)] {
+    node.as_map().unwrap_or_else(|| {
         problems.push(wrong_type(
             source,
             node,
-            "`env`",
+            what,
             "a map of variable names to values",
         ));
-        return Vec::new();
-    };
+        &[]
+    })
+}
+
+fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
+    let entries = variables(source, node, "`env`", problems);
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         if key.name.is_empty() || key.name.contains('=') || key.name.contains('\0') {
@@ -912,15 +922,7 @@ fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
 }
 
 fn context(source: &Source, node: &Node, problems: &mut Problems) -> Vec<ContextEntry> {
-    let Some(entries) = node.as_map() else {
-        problems.push(wrong_type(
-            source,
-            node,
-            "`context`",
-            "a map of variable names to values",
-        ));
-        return Vec::new();
-    };
+    let entries = variables(source, node, "`context`", problems);
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         let v = match &value.value {

@@ -41,14 +41,20 @@ pub(crate) struct Origin {
     pub base_dir: PathBuf,
 }
 
-/// A default value of a context variable.
+/// A named value written in a map: a context default, an environment variable.
 #[derive(Debug, Clone)]
-pub(crate) struct ContextEntry {
-    /// The variable's name.
+pub(crate) struct Entry<T> {
+    /// Its name.
     pub name: Spanned<String>,
     /// Its value.
-    pub value: Spanned<ContextValue>,
+    pub value: Spanned<T>,
 }
+
+/// A default value of a context variable.
+pub(crate) type ContextEntry = Entry<ContextValue>;
+
+/// An environment variable set for steps.
+pub(crate) type EnvVar = Entry<String>;
 
 /// A context value: one word, or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,15 +128,6 @@ pub(crate) enum Command {
     Shell(String),
     /// A program and its arguments, executed directly.
     Argv(Vec<Spanned<String>>),
-}
-
-/// An environment variable set for steps.
-#[derive(Debug, Clone)]
-pub(crate) struct EnvVar {
-    /// Its name.
-    pub name: Spanned<String>,
-    /// Its value.
-    pub value: Spanned<String>,
 }
 
 /// How a failing step is tried again.

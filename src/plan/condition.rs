@@ -250,23 +250,26 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Expr, ConditionError> {
-        let mut left = self.and()?;
-        while self.peek() == Some(&Tok::Op("||")) {
-            self.operator()?;
-            self.pos += 1;
-            let right = self.and()?;
-            left = Expr::Bin(Op::Or, Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain("||", Op::Or, Self::and)
     }
 
     fn and(&mut self) -> Result<Expr, ConditionError> {
-        let mut left = self.not()?;
-        while self.peek() == Some(&Tok::Op("&&")) {
+        self.chain("&&", Op::And, Self::not)
+    }
+
+    /// `next (token next)*`, as `op` applied from the left.
+    fn chain(
+        &mut self,
+        token: &'static str,
+        op: Op,
+        next: fn(&mut Self) -> Result<Expr, ConditionError>,
+    ) -> Result<Expr, ConditionError> {
+        let mut left = next(self)?;
+        while self.peek() == Some(&Tok::Op(token)) {
             self.operator()?;
             self.pos += 1;
-            let right = self.not()?;
-            left = Expr::Bin(Op::And, Box::new(left), Box::new(right));
+            let right = next(self)?;
+            left = Expr::Bin(op, Box::new(left), Box::new(right));
         }
         Ok(left)
     }

@@ -61,73 +61,84 @@ impl Project {
     }
 }
 
-/// Copies the files that `patterns` name (relative to `cwd`) into `folder` and returns the
-/// copies, sorted. A file keeps its name, a folder its name and what is inside it, a glob's
-/// match its path below the glob's first folder with a wildcard. A pattern that names nothing
-/// is an error: a declared artifact is a promise. On an error the folder is left empty.
-pub(crate) fn collect(
-    cwd: &Path,
-    patterns: &[String],
-    folder: &Path,
-    project: &Project,
-    stop: &dyn Fn() -> bool,
-) -> Result<Vec<Kept>, String> {
-    clear(folder)?;
-    copy_all(cwd, patterns, folder, project, stop).inspect_err(|_| {
-        let _ = clear(folder);
-    })
+/// What a step keeps, and where.
+pub(crate) struct Keep<'a> {
+    /// The step's working directory, which its patterns are relative to.
+    pub(crate) cwd: &'a Path,
+    /// Its `artifacts:`.
+    pub(crate) patterns: &'a [String],
+    /// Its artifact folder.
+    pub(crate) folder: &'a Path,
+    /// Where artifacts may come from.
+    pub(crate) project: &'a Project,
+    /// Asked between pieces of work; `true` ends it with an interrupt.
+    pub(crate) stop: &'a dyn Fn() -> bool,
 }
 
-fn copy_all(
-    cwd: &Path,
-    patterns: &[String],
-    folder: &Path,
-    project: &Project,
-    stop: &dyn Fn() -> bool,
-) -> Result<Vec<Kept>, String> {
-    let search = Search {
-        ignored: Ignored::Take,
-        boundary: cwd,
-        stop,
-    };
-    let mut names = BTreeSet::new();
-    let mut kept = Vec::new();
-    for pattern in patterns {
-        for file in files::find_promised(cwd, pattern, search, "artifact")? {
-            if !names.insert(file.name.clone()) {
-                return Err(format!(
-                    "two of its artifacts would both be copied to `{}`; name them by folder or with a glob",
-                    file.name.display()
-                ));
-            }
-            check_source(&file.path, file.kind, project)?;
-            let to = folder.join(&file.name);
-            if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    format!(
-                        "cannot create its artifact folder `{}`: {e}",
-                        parent.display()
-                    )
-                })?;
-            }
-            let (size, hash) =
-                contents::copy(&file.path, &to, stop).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::Interrupted => "interrupted".to_string(),
-                    _ => format!(
-                        "cannot copy its artifact `{}` to `{}`: {e}",
-                        file.path.display(),
-                        to.display()
-                    ),
-                })?;
-            kept.push(Kept {
-                path: to,
-                size,
-                hash,
-            });
-        }
+impl Keep<'_> {
+    /// Copies the files that the patterns name into the folder and returns the copies,
+    /// sorted. A file keeps its name, a folder its name and what is inside it, a glob's match
+    /// its path below the glob's first folder with a wildcard. A pattern that names nothing is
+    /// an error: a declared artifact is a promise. On an error the folder is left empty.
+    pub(crate) fn collect(&self) -> Result<Vec<Kept>, String> {
+        clear(self.folder)?;
+        self.copy_all().inspect_err(|_| {
+            let _ = clear(self.folder);
+        })
     }
-    kept.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(kept)
+
+    fn copy_all(&self) -> Result<Vec<Kept>, String> {
+        let Keep {
+            cwd,
+            patterns,
+            folder,
+            project,
+            stop,
+        } = *self;
+        let search = Search {
+            ignored: Ignored::Take,
+            boundary: cwd,
+            stop,
+        };
+        let mut names = BTreeSet::new();
+        let mut kept = Vec::new();
+        for pattern in patterns {
+            for file in files::find_promised(cwd, pattern, search, "artifact")? {
+                if !names.insert(file.name.clone()) {
+                    return Err(format!(
+                        "two of its artifacts would both be copied to `{}`; name them by folder or with a glob",
+                        file.name.display()
+                    ));
+                }
+                check_source(&file.path, file.kind, project)?;
+                let to = folder.join(&file.name);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        format!(
+                            "cannot create its artifact folder `{}`: {e}",
+                            parent.display()
+                        )
+                    })?;
+                }
+                let (size, hash) =
+                    contents::copy(&file.path, &to, stop).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::Interrupted => "interrupted".to_string(),
+                        _ => format!(
+                            "cannot copy its artifact `{}` to `{}`: {e}",
+                            file.path.display(),
+                            to.display()
+                        ),
+                    })?;
+                kept.push(Kept {
+                    path: to,
+                    size,
+                    hash,
+                });
+            }
+        }
+        kept.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(kept)
+    }
 }
 
 /// An artifact must be a regular file of the project, reached through links or not.

@@ -123,8 +123,14 @@ impl Executor for ProcessExecutor<'_> {
         under_way: &dyn Fn(),
     ) -> Outcome {
         let step = &self.plan.steps[index];
+        let call = Call {
+            index,
+            inputs: &upstream.outputs,
+            emit,
+            under_way,
+        };
         let Some(spec) = &step.cache else {
-            return self.run_and_keep(index, &upstream.outputs, emit, under_way);
+            return self.run_and_keep(&call);
         };
         // Hashing its inputs may take a while.
         under_way();
@@ -144,7 +150,7 @@ impl Executor for ProcessExecutor<'_> {
             },
             false => vec!["--no-cache was given".to_string()],
         };
-        let mut outcome = self.run_and_keep(index, &upstream.outputs, emit, under_way);
+        let mut outcome = self.run_and_keep(&call);
         outcome.why = why;
         // Only a success is recorded, and not one cut short by an interruption.
         if outcome.status.is_success() && !self.groups.is_stopping() {
@@ -177,27 +183,28 @@ impl Executor for ProcessExecutor<'_> {
 
 impl ProcessExecutor<'_> {
     /// Runs a step, with its retries, and copies its artifacts once it succeeded.
-    fn run_and_keep(
-        &self,
-        index: usize,
-        inputs: &[(String, String)],
-        emit: &(dyn Fn(EventKind) + Sync),
-        under_way: &dyn Fn(),
-    ) -> Outcome {
-        let step = &self.plan.steps[index];
+    fn run_and_keep(&self, call: &Call<'_>) -> Outcome {
+        let step = &self.plan.steps[call.index];
         if step.artifacts.is_empty() {
-            return self.run_attempts(index, inputs, emit, under_way);
+            return self.run_attempts(call);
         }
         // Clearing the folder may take a while.
-        under_way();
+        (call.under_way)();
         let folder = self.plan.artifact_dir(step);
         if let Err(message) = artifacts::clear(&folder) {
             return Outcome::of(Status::Errored(StepError::Artifacts(message)));
         }
-        let mut outcome = self.run_attempts(index, inputs, emit, under_way);
+        let mut outcome = self.run_attempts(call);
         if outcome.status.is_success() {
             let stop = || self.groups.is_stopping();
-            match artifacts::collect(&step.cwd, &step.artifacts, &folder, &self.project, &stop) {
+            let keep = artifacts::Keep {
+                cwd: &step.cwd,
+                patterns: &step.artifacts,
+                folder: &folder,
+                project: &self.project,
+                stop: &stop,
+            };
+            match keep.collect() {
                 Ok(copies) => outcome.artifacts = copies,
                 Err(message) => outcome.status = self.failure(StepError::Artifacts(message)),
             }
@@ -206,13 +213,13 @@ impl ProcessExecutor<'_> {
     }
 
     /// Runs a step until it succeeds or has no attempts left.
-    fn run_attempts(
-        &self,
-        index: usize,
-        inputs: &[(String, String)],
-        emit: &(dyn Fn(EventKind) + Sync),
-        under_way: &dyn Fn(),
-    ) -> Outcome {
+    fn run_attempts(&self, call: &Call<'_>) -> Outcome {
+        let Call {
+            index,
+            inputs,
+            emit,
+            under_way,
+        } = *call;
         let step = &self.plan.steps[index];
         if let Err(e) = attempt::check_inputs(self.plan, step, inputs) {
             return Outcome::of(Status::Errored(e));
@@ -253,6 +260,19 @@ impl ProcessExecutor<'_> {
             attempt += 1;
         }
     }
+}
+
+/// What running one step is given.
+#[derive(Clone, Copy)]
+struct Call<'c> {
+    /// The step.
+    index: usize,
+    /// The outputs of earlier steps it reads, as its environment variables.
+    inputs: &'c [(String, String)],
+    /// Where live output and retries go.
+    emit: &'c (dyn Fn(EventKind) + Sync),
+    /// To be called once it is under way (see [`Executor::execute`]).
+    under_way: &'c dyn Fn(),
 }
 
 /// A cached step that need not run: its last success, with what it left.
