@@ -45,3 +45,6 @@ impl Reporter for Fanout<'_> {
         first
     }
 }
+
+#[cfg(test)]
+mod tests;
