@@ -69,53 +69,14 @@ pub(crate) fn root_without_cargo(manifest: &Path) -> Option<PathBuf> {
 }
 
 /// The target directory as cargo resolves it, without running cargo: `CARGO_TARGET_DIR`,
-/// `CARGO_BUILD_TARGET_DIR`, `build.target-dir` in the `.cargo/config.toml` files from `cwd`
-/// up and in `CARGO_HOME`, else `<root>/target`.
+/// `CARGO_BUILD_TARGET_DIR` and `build.target-dir` of cargo's configuration files, read as
+/// cargo reads them (cargo-config2), else `<root>/target`. A configuration that cannot be
+/// read leaves it to `<root>/target`, as cargo itself would then stop with the error.
 pub(crate) fn target_dir_without_cargo(root: &Path, cwd: &Path) -> PathBuf {
-    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
-        if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            let dir = PathBuf::from(dir);
-            return if dir.is_absolute() {
-                dir
-            } else {
-                cwd.join(dir)
-            };
-        }
-    }
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let folders = cwd.ancestors().map(|d| d.join(".cargo")).chain(home);
-    for config in folders.flat_map(|d| [d.join("config.toml"), d.join("config")]) {
-        let Ok(text) = std::fs::read_to_string(&config) else {
-            continue;
-        };
-        if !text.contains("target-dir") {
-            continue;
-        }
-        if let Some(dir) = config_target_dir(&text) {
-            // Relative paths in a config file are relative to the folder holding `.cargo`.
-            let base = config.parent().and_then(Path::parent).unwrap_or(root);
-            return if dir.is_absolute() {
-                dir
-            } else {
-                base.join(dir)
-            };
-        }
-    }
-    root.join("target")
-}
-
-/// `build.target-dir` of a cargo config file.
-fn config_target_dir(text: &str) -> Option<PathBuf> {
-    let table = toml::de::DeTable::parse(text).ok()?;
-    let toml::de::DeValue::Table(build) = table.get_ref().get("build")?.get_ref() else {
-        return None;
-    };
-    match build.get("target-dir")?.get_ref() {
-        toml::de::DeValue::String(s) => Some(PathBuf::from(s.as_ref())),
-        _ => None,
-    }
+    cargo_config2::Config::load_with_cwd(cwd)
+        .ok()
+        .and_then(|config| config.build.target_dir)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// Reads the workspace that `manifest` belongs to.
