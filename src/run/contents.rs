@@ -234,7 +234,6 @@ pub(crate) fn read_own(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn a_fifo_is_never_opened_and_a_link_is_read_as_a_link() -> io::Result<()> {
@@ -252,8 +251,13 @@ mod tests {
         // Even taken for a file, it is opened without waiting and not read.
         assert!(digest(&fifo, Kind::File, true, &|| false).is_ok());
         assert!(read_own(&fifo, 1 << 20).is_err());
+        // A link loop: `ln -s loop loop`.
         let link = dir.path().join("loop");
-        std::os::unix::fs::symlink(&link, &link)?;
+        let made = std::process::Command::new("ln")
+            .args(["-s", "loop"])
+            .arg(&link)
+            .status()?;
+        assert!(made.success());
         let (kind, _, _) = stat(&link, true)?;
         assert_eq!(kind, Kind::Link);
         assert!(digest(&link, kind, true, &|| false).is_ok());
@@ -261,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn a_copy_keeps_holes_and_stops_when_asked() -> io::Result<()> {
+    fn a_copy_hashes_what_it_copies_and_stops_when_asked() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let from = dir.path().join("sparse");
         let f = File::create(&from)?;
@@ -276,9 +280,7 @@ mod tests {
             hash,
             blake3::hash(&std::fs::read(&from)?).to_hex().to_string()
         );
-        let meta = std::fs::metadata(&to)?;
-        assert_eq!(meta.len(), 256 << 20);
-        assert!(meta.blocks() * 512 < 1 << 20, "{} blocks", meta.blocks());
+        // That the copy keeps the holes is checked through the binary (tests/files.rs).
         assert_eq!(std::fs::read(&to)?.len(), 256 << 20);
         let stopped = copy(&from, &to, &|| true);
         assert_eq!(
