@@ -4,15 +4,13 @@
 
 mod common;
 
-use common::{flow, stderr, workflow};
+use common::{Flow, write_files};
 
 #[test]
 fn artifacts_are_copied_listed_and_reachable() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    workflow(
-        dir,
-        r#"name: wf
+    let ran = Flow::new()
+        .workflow(
+            r#"name: wf
 steps:
   - id: build
     run: mkdir -p out/docs/api dist && echo app > out/app && echo i > out/docs/index.html && echo a > out/docs/api/a.html && echo x > out/docs/api/skip.txt && echo t > dist/one.tar
@@ -29,13 +27,14 @@ steps:
     env:
       FOLDER: ${steps.build.artifacts}
 "#,
-    );
-    let out = flow(dir)
+        )
         .args(["run", "wf.yaml", "--report", "json=r.json"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let folder = dir.join("target/flow/artifacts/wf/build");
+        .run()
+        .success()
+        .stderr_has(&[
+            "artifacts of build: target/flow/artifacts/wf/build/{api/a.html, app, dist/one.tar, index.html}",
+        ]);
+    let folder = ran.dir().join("target/flow/artifacts/wf/build");
     for (file, content) in [
         ("app", "app\n"),
         ("index.html", "i\n"),
@@ -49,19 +48,11 @@ steps:
         !folder.join("api/skip.txt").exists(),
         "the glob took a file it does not match"
     );
-    let log = |id: &str| common::read_log(&dir.join(format!("target/flow/logs/wf/{id}.log")));
-    assert_eq!(log("use"), "app\na\nt\n");
+    assert_eq!(ran.log("wf", "use"), "app\na\nt\n");
     for id in ["argv", "env"] {
-        assert_eq!(log(id), "api\napp\ndist\nindex.html\n", "{id}");
+        assert_eq!(ran.log("wf", id), "api\napp\ndist\nindex.html\n", "{id}");
     }
-    let err = stderr(&out);
-    assert!(
-        err.contains("artifacts of build: target/flow/artifacts/wf/build/{api/a.html, app, dist/one.tar, index.html}"),
-        "{err}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).expect("report"))
-            .expect("json");
+    let report = ran.json("r.json");
     let listed: Vec<&str> = report["steps"][0]["artifacts"]
         .as_array()
         .expect("artifacts")
@@ -93,57 +84,34 @@ steps:
 "
         )
     };
-    workflow(dir, &yaml("[app]"));
-    assert!(
-        flow(dir)
+    let run = |artifacts: &str| {
+        Flow::at(dir)
+            .workflow(&yaml(artifacts))
             .args(["run", "wf.yaml"])
-            .output()
-            .expect("runs")
-            .status
-            .success()
-    );
+            .run()
+    };
+    run("[app]").success();
     let copy = dir.join("target/flow/artifacts/wf/build/app");
     assert!(copy.exists());
 
-    workflow(dir, &yaml("[app, missing.bin]"));
-    let out = flow(dir).args(["run", "wf.yaml"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("its artifact `missing.bin` does not exist"),
-        "{err}"
-    );
-    assert!(err.contains("- after skipped: build failed"), "{err}");
+    run("[app, missing.bin]")
+        .code(1)
+        .stderr_has(&["its artifact `missing.bin` does not exist"])
+        .stderr_has(&["- after skipped: build failed"]);
     assert!(
         !copy.exists(),
         "artifacts of an earlier run were left as if they were this run's"
     );
 
-    workflow(dir, &yaml("['*.bin']"));
-    let out = flow(dir).args(["run", "wf.yaml"]).output().expect("runs");
-    assert!(
-        stderr(&out).contains("its artifact glob `*.bin` matches no file"),
-        "{}",
-        stderr(&out)
-    );
+    run("['*.bin']").stderr_has(&["its artifact glob `*.bin` matches no file"]);
 
-    workflow(dir, &yaml("[app, sub/app]"));
-    std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
-    std::fs::write(dir.join("sub/app"), "other").expect("write");
-    let out = flow(dir).args(["run", "wf.yaml"]).output().expect("runs");
-    assert!(
-        stderr(&out).contains("would both be copied to `app`"),
-        "{}",
-        stderr(&out)
-    );
+    write_files(dir, &[("sub/app", "other")]);
+    run("[app, sub/app]").stderr_has(&["would both be copied to `app`"]);
 }
 
 #[test]
 fn a_cached_step_keeps_its_artifacts_and_runs_again_when_they_are_gone() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    workflow(
-        dir,
+    let tmp = common::workflow_dir(
         "name: wf
 steps:
   - id: build
@@ -156,16 +124,14 @@ steps:
     run: cat ${steps.build.artifacts}/app
 ",
     );
+    let dir = tmp.path();
     let run = || {
-        let out = flow(dir)
+        Flow::at(dir)
             .args(["run", "wf.yaml", "--report", "json=r.json"])
-            .output()
-            .expect("runs");
-        assert!(out.status.success(), "{}", stderr(&out));
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).expect("report"))
-                .expect("json");
-        report["steps"][0].clone()
+            .run()
+            .success()
+            .json("r.json")["steps"][0]
+            .clone()
     };
     assert_eq!(run()["status"], "success");
     let cached = run();

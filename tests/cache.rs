@@ -5,10 +5,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{flow, stderr, workflow, write_files};
+use common::{Flow, tempdir_with, wait_for, workflow_dir, write_files};
 
 /// What a run did to each step: its status and the reasons it ran.
 struct Run {
@@ -43,13 +42,11 @@ impl Run {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = flow(dir)
+    let ran = Flow::at(dir)
         .args(["run", "wf.yaml", "--report", "json=report.json"])
         .args(args)
-        .output()
-        .expect("runs");
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("a report");
-    let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+        .run();
+    let report = ran.json("report.json");
     let steps = report["steps"]
         .as_array()
         .expect("steps")
@@ -70,28 +67,23 @@ fn run(dir: &Path, args: &[&str]) -> Run {
         })
         .collect();
     Run {
-        code: out.status.code().unwrap_or(-1),
+        code: ran.status().code().unwrap_or(-1),
         steps,
-        stderr: stderr(&out),
+        stderr: ran.stderr().to_string(),
     }
 }
 
 /// A project with a cached `build` that reads `src/**` and writes `out/app`, and a cached
 /// `test` after it.
 fn project() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[
-            ("src/main.txt", "main\n"),
-            ("src/lib.txt", "lib\n"),
-            ("src/ignored.log", "noise\n"),
-            (".gitignore", "*.log\nout/\n"),
-        ],
-    );
-    workflow(
-        tmp.path(),
-        r#"name: wf
+    tempdir_with(&[
+        ("src/main.txt", "main\n"),
+        ("src/lib.txt", "lib\n"),
+        ("src/ignored.log", "noise\n"),
+        (".gitignore", "*.log\nout/\n"),
+        (
+            "wf.yaml",
+            r#"name: wf
 context:
   profile: dev
   unused: x
@@ -113,8 +105,8 @@ steps:
     depends_on: build
     run: echo "size is ${steps.build.outputs.size}"
 "#,
-    );
-    tmp
+        ),
+    ])
 }
 
 #[test]
@@ -173,30 +165,32 @@ fn each_change_to_what_a_step_depends_on_runs_it_again() {
     r.ran_because("build", "context variable `profile` changed");
     run(dir, &["--context", "profile=release"]);
 
-    let out = flow(dir)
-        .args([
-            "run",
-            "wf.yaml",
-            "--context",
-            "profile=release",
-            "--report",
-            "json=report.json",
-        ])
+    let text = Flow::at(dir)
+        .args(["run", "wf.yaml", "--context", "profile=release"])
+        .args(["--report", "json=report.json"])
         .env("FLOW_TEST_FLAG", "on")
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("report");
+        .run()
+        .success()
+        .read("report.json");
     assert!(
         text.contains("environment variable `FLOW_TEST_FLAG` was set"),
         "{text}"
     );
 
     let yaml = std::fs::read_to_string(dir.join("wf.yaml")).expect("read");
-    workflow(dir, &yaml.replace("LEVEL: \"1\"", "LEVEL: \"2\""));
+    write_files(
+        dir,
+        &[("wf.yaml", &yaml.replace("LEVEL: \"1\"", "LEVEL: \"2\""))],
+    );
     run(dir, &["--context", "profile=release"]).ran_because("build", "its `env.LEVEL` changed");
 
-    workflow(dir, &yaml.replace("test -s out/app", "test -f out/app"));
+    write_files(
+        dir,
+        &[(
+            "wf.yaml",
+            &yaml.replace("test -s out/app", "test -f out/app"),
+        )],
+    );
     let r = run(dir, &["--context", "profile=release"]);
     r.ran_because("test", "its command changed");
     run(dir, &["--context", "profile=release"]);
@@ -223,7 +217,7 @@ fn what_does_not_matter_does_not_run_it_again() {
             ("src/lib.txt", "lib\n"),
         ],
     );
-    let out = flow(dir)
+    let ran = Flow::at(dir)
         .args([
             "run",
             "wf.yaml",
@@ -233,11 +227,9 @@ fn what_does_not_matter_does_not_run_it_again() {
             "json=report.json",
         ])
         .env("SOME_OTHER_VAR", "1")
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("report");
-    let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+        .run()
+        .success();
+    let (text, report) = (ran.read("report.json"), ran.json("report.json"));
     assert_eq!(report["steps"][0]["status"], "cached", "{text}");
     assert_eq!(report["steps"][1]["status"], "cached", "{text}");
     assert!(report["steps"][0]["saved_ms"].is_u64());
@@ -265,30 +257,24 @@ fn explain_prints_why_each_cached_step_ran() {
     let dir = tmp.path();
     assert_eq!(run(dir, &[]).code, 0);
     write_files(dir, &[("src/lib.txt", "lib 2\n")]);
-    let out = flow(dir)
+    Flow::at(dir)
         .args(["run", "wf.yaml", "--explain"])
-        .output()
-        .expect("runs");
-    let err = stderr(&out);
-    assert!(
-        err.contains("✓ build") && err.contains("ran because input `src/lib.txt` was edited"),
-        "{err}"
-    );
-    let quiet = flow(dir).args(["run", "wf.yaml"]).output().expect("runs");
-    assert!(
-        !stderr(&quiet).contains("ran because"),
-        "only with --explain or -v"
-    );
+        .run()
+        .stderr_has(&["✓ build", "ran because input `src/lib.txt` was edited"]);
+    // Only with --explain or -v.
+    Flow::at(dir)
+        .args(["run", "wf.yaml"])
+        .run()
+        .stderr_lacks(&["ran because"]);
 }
 
 #[test]
 fn failures_are_never_recorded_and_cache_clean_forgets_successes() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(dir, &[("input.txt", "1")]);
-    workflow(
-        dir,
-        "name: wf
+    let tmp = tempdir_with(&[
+        ("input.txt", "1"),
+        (
+            "wf.yaml",
+            "name: wf
 steps:
   - id: flaky
     run: test \"$(cat input.txt)\" = 1
@@ -299,7 +285,9 @@ steps:
     cache:
       outputs: ['dist/*.tar']
 ",
-    );
+        ),
+    ]);
+    let dir = tmp.path();
     let first = run(dir, &[]);
     assert_eq!(first.code, 1);
     assert_eq!(first.status("flaky"), "success");
@@ -315,31 +303,25 @@ steps:
     write_files(dir, &[("input.txt", "1")]);
     assert_eq!(run(dir, &[]).status("flaky"), "cached");
 
-    let out = flow(dir).args(["cache", "clean"]).output().expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("Removed 1 cache record"),
-        "{}",
-        stderr(&out)
-    );
+    Flow::at(dir)
+        .args(["cache", "clean"])
+        .run()
+        .success()
+        .stderr_has(&["Removed 1 cache record"]);
     assert!(!dir.join("target/flow/cache/wf").exists());
     run(dir, &[]).ran_because("flaky", "no earlier success");
 
     // One workflow's records, by name or file.
-    let out = flow(dir)
+    Flow::at(dir)
         .args(["cache", "clean", "wf.yaml"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+        .run()
+        .success();
     assert!(!dir.join("target/flow/cache/wf").exists());
 }
 
 #[test]
 fn an_interrupted_step_leaves_no_record() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    workflow(
-        dir,
+    let tmp = workflow_dir(
         "name: wf
 steps:
   - id: slow
@@ -348,33 +330,21 @@ steps:
       inputs: [wf.yaml]
 ",
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
-        .args(["run", "wf.yaml"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dir.join("started").exists() {
-        assert!(Instant::now() < deadline, "the step did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // SAFETY: kill with a valid pid and signal.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().expect("waits");
-    assert_eq!(out.status.code(), Some(130));
+    let dir = tmp.path();
+    let running = Flow::at(dir).args(["run", "wf.yaml"]).spawn();
+    wait_for(&dir.join("started"), Duration::from_secs(20));
+    running.signal(libc::SIGINT);
+    running.wait().code(130);
     assert!(!dir.join("target/flow/cache/wf/slow.json").exists());
 }
 
 #[test]
 fn a_dependency_without_cache_passes_on_its_outputs() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(dir, &[("version", "1")]);
-    workflow(
-        dir,
-        "name: wf
+    let tmp = tempdir_with(&[
+        ("version", "1"),
+        (
+            "wf.yaml",
+            "name: wf
 steps:
   - id: stamp
     run: echo \"v=$(cat version)\" >> \"$FLOW_OUTPUT\"
@@ -383,7 +353,9 @@ steps:
     run: 'true'
     cache: {}
 ",
-    );
+        ),
+    ]);
+    let dir = tmp.path();
     assert_eq!(run(dir, &[]).code, 0);
     assert_eq!(run(dir, &[]).status("package"), "cached");
     write_files(dir, &[("version", "2")]);
@@ -392,10 +364,7 @@ steps:
 
 #[test]
 fn a_timed_out_step_leaves_no_record() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    workflow(
-        dir,
+    let tmp = workflow_dir(
         "name: wf
 steps:
   - id: slow
@@ -404,6 +373,7 @@ steps:
     cache: {}
 ",
     );
+    let dir = tmp.path();
     let r = run(dir, &["--grace", "100ms"]);
     assert_eq!(r.code, 1);
     assert_eq!(r.status("slow"), "timed_out");

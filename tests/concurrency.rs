@@ -4,46 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{flow, stderr, write_files};
-
-fn start(dir: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns")
-}
-
-fn wait_for(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Waits until the child's stderr has said a whole line, and returns it.
-fn stderr_line(child: &mut Child) -> String {
-    use std::io::Read;
-    let mut err = child.stderr.take().expect("stderr");
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while err.read(&mut byte).expect("reads") == 1 && byte[0] != b'\n' {
-        line.push(byte[0]);
-    }
-    child.stderr = Some(err);
-    String::from_utf8_lossy(&line).into_owned()
-}
+use common::{Flow, Running, tempdir_with, wait_for};
 
 const TWO_WORKFLOWS: &str = "workflows:
   slow:
@@ -60,14 +23,13 @@ const TWO_WORKFLOWS: &str = "workflows:
         run: touch other-ran
 ";
 
-#[test]
-fn a_second_run_waits_for_the_first_and_neither_corrupts_the_other() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(tmp.path(), &[(".flow.yaml", TWO_WORKFLOWS)]);
-    let first = start(tmp.path(), &["slow", "--report", "json=first.json"]);
-    wait_for(&tmp.path().join("started"));
-    let mut second = start(tmp.path(), &["slow", "--report", "json=second.json"]);
-    let said = stderr_line(&mut second);
+/// Starts `slow` with `first` arguments in `dir`, then, once it is under way, cargo flow with
+/// `second`, and checks that the second says it waits for the first.
+fn one_behind_the_other(dir: &Path, first: &[&str], second: &[&str]) -> (Running, Running) {
+    let first = Flow::at(dir).arg("slow").args(first).spawn();
+    wait_for(&dir.join("started"), Duration::from_secs(20));
+    let mut second = Flow::at(dir).args(second).spawn();
+    let said = second.stderr_line();
     assert!(
         said.contains(&format!(
             "Blocking: waiting for another run of slow (pid {})",
@@ -75,75 +37,59 @@ fn a_second_run_waits_for_the_first_and_neither_corrupts_the_other() {
         )),
         "{said}"
     );
+    (first, second)
+}
+
+#[test]
+fn a_second_run_waits_for_the_first_and_neither_corrupts_the_other() {
+    let tmp = tempdir_with(&[(".flow.yaml", TWO_WORKFLOWS)]);
+    let dir = tmp.path();
+    let (first, second) = one_behind_the_other(
+        dir,
+        &["--report", "json=first.json"],
+        &["slow", "--report", "json=second.json"],
+    );
     // Another workflow is not held up.
-    let other = flow(tmp.path()).arg("other").output().expect("runs");
-    assert!(other.status.success(), "{}", stderr(&other));
-    assert!(tmp.path().join("other-ran").exists());
-    std::fs::write(tmp.path().join("release"), "").expect("release");
-    let first = first.wait_with_output().expect("waits");
-    let second = second.wait_with_output().expect("waits");
-    assert!(first.status.success() && second.status.success());
-    let log = common::read_log(&tmp.path().join("target/flow/logs/slow/write.log"));
+    Flow::at(dir).arg("other").run().success();
+    assert!(dir.join("other-ran").exists());
+    std::fs::write(dir.join("release"), "").expect("release");
+    let first = first.wait().success();
+    let second = second.wait().success();
+    let log = first.log("slow", "write");
     assert_eq!(log.lines().count(), 1000, "the log is whole");
     assert!(!log.contains('\0'));
     // Each run read its own `$FLOW_OUTPUT`.
-    let value = |name: &str| {
-        let text = std::fs::read_to_string(tmp.path().join(name)).expect("report");
-        let report: serde_json::Value = serde_json::from_str(&text).expect("json");
-        report["steps"][0]["outputs"]["value"].clone()
-    };
-    assert_ne!(value("first.json"), value("second.json"));
+    let value =
+        |ran: &common::Ran, name: &str| ran.json(name)["steps"][0]["outputs"]["value"].clone();
+    assert_ne!(value(&first, "first.json"), value(&second, "second.json"));
 }
 
 #[test]
 fn ctrl_c_while_waiting_exits_130_and_leaves_the_first_run_alone() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(tmp.path(), &[(".flow.yaml", TWO_WORKFLOWS)]);
-    let first = start(tmp.path(), &["slow"]);
-    wait_for(&tmp.path().join("started"));
-    let mut second = start(tmp.path(), &["slow"]);
-    let said = stderr_line(&mut second);
-    assert!(
-        said.contains("Blocking: waiting for another run of slow"),
-        "{said}"
-    );
+    let tmp = tempdir_with(&[(".flow.yaml", TWO_WORKFLOWS)]);
+    let dir = tmp.path();
+    let (first, second) = one_behind_the_other(dir, &[], &["slow"]);
     let sent = Instant::now();
-    // SAFETY: kill with a valid pid and signal.
-    unsafe { libc::kill(second.id() as i32, libc::SIGINT) };
-    let out = second.wait_with_output().expect("waits");
+    second.signal(libc::SIGINT);
+    let second = second.wait();
     assert!(
         sent.elapsed() < Duration::from_secs(2),
         "{:?}",
         sent.elapsed()
     );
-    assert_eq!(out.status.code(), Some(130));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("while waiting for another run of slow"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(tmp.path().join("release"), "").expect("release");
-    let first = first.wait_with_output().expect("waits");
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    second
+        .code(130)
+        .stderr_has(&["while waiting for another run of slow"]);
+    std::fs::write(dir.join("release"), "").expect("release");
+    first.wait().success();
 }
 
 #[test]
 fn cache_clean_waits_for_a_run_of_the_workflow() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(tmp.path(), &[(".flow.yaml", TWO_WORKFLOWS)]);
-    let first = start(tmp.path(), &["slow"]);
-    wait_for(&tmp.path().join("started"));
-    let mut clean = start(tmp.path(), &["cache", "clean", "slow"]);
-    let said = stderr_line(&mut clean);
-    assert!(
-        said.contains("Blocking: waiting for another run of slow"),
-        "{said}"
-    );
-    std::fs::write(tmp.path().join("release"), "").expect("release");
-    assert!(first.wait_with_output().expect("waits").status.success());
-    assert!(clean.wait_with_output().expect("waits").status.success());
+    let tmp = tempdir_with(&[(".flow.yaml", TWO_WORKFLOWS)]);
+    let dir = tmp.path();
+    let (first, clean) = one_behind_the_other(dir, &[], &["cache", "clean", "slow"]);
+    std::fs::write(dir.join("release"), "").expect("release");
+    first.wait().success();
+    clean.wait().success();
 }

@@ -2,22 +2,12 @@
 
 mod common;
 
-use common::{flow, stderr, stdout, write_files};
-
-fn run_log(dir: &std::path::Path, args: &[&str], workflow: &str, step: &str) -> String {
-    let out = flow(dir).args(args).output().expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    common::read_log(&dir.join(format!("target/flow/logs/{workflow}/{step}.log")))
-}
+use common::{Flow, workflow_dir, write_files};
 
 #[test]
 fn precedence_cli_then_defaults_then_facts_then_environment() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            "name: vars
+    let tmp = workflow_dir(
+        "name: vars
 context:
   target: from-default
   workflow: renamed
@@ -25,17 +15,14 @@ steps:
   - id: show
     run: echo ${target} ${workflow} ${FLOW_TEST_FROM_ENV}
 ",
-        )],
     );
-    let dir = tmp.path();
     let run = |args: &[&str]| {
-        let out = flow(dir)
+        Flow::at(tmp.path())
             .env("FLOW_TEST_FROM_ENV", "from-env")
             .args(args)
-            .output()
-            .expect("runs");
-        assert!(out.status.success(), "{}", stderr(&out));
-        common::read_log(&dir.join("target/flow/logs/vars/show.log"))
+            .run()
+            .success()
+            .log("vars", "show")
     };
     assert_eq!(run(&["run", "wf.yaml"]), "from-default renamed from-env\n");
     assert_eq!(
@@ -46,11 +33,8 @@ steps:
 
 #[test]
 fn lists_escapes_raw_and_environment_names() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
+    let ran = Flow::new()
+        .workflow(
             "name: forms
 context:
   flags: [--alpha, 'two words']
@@ -74,33 +58,22 @@ steps:
     env:
       SHOWN: ${target}
 ",
-        )],
-    );
-    let args = ["run", "wf.yaml", "-c", "target=a b", "-c", "opts=--x --y"];
+        )
+        .args(["run", "wf.yaml", "-c", "target=a b", "-c", "opts=--x --y"])
+        .run()
+        .success();
     // A list reaches a shell as its items joined with spaces, which split like any variable.
+    assert_eq!(ran.log("forms", "list"), "--alpha|two|words|");
+    assert_eq!(ran.log("forms", "list-quoted"), "--alpha two words|");
+    assert_eq!(ran.log("forms", "argv"), "--alpha|two words|xa by|");
+    assert_eq!(ran.log("forms", "escape"), "${HOME}\n");
     assert_eq!(
-        run_log(tmp.path(), &args, "forms", "list"),
-        "--alpha|two|words|"
-    );
-    assert_eq!(
-        run_log(tmp.path(), &args, "forms", "list-quoted"),
-        "--alpha two words|"
-    );
-    assert_eq!(
-        run_log(tmp.path(), &args, "forms", "argv"),
-        "--alpha|two words|xa by|"
-    );
-    assert_eq!(run_log(tmp.path(), &args, "forms", "escape"), "${HOME}\n");
-    assert_eq!(
-        run_log(tmp.path(), &args, "forms", "raw"),
+        ran.log("forms", "raw"),
         "--x|--y|",
         "raw text becomes shell words"
     );
-    assert_eq!(
-        run_log(tmp.path(), &args, "forms", "env"),
-        "a b|--alpha two words|forms|"
-    );
-    assert_eq!(run_log(tmp.path(), &args, "forms", "env-value"), "a b");
+    assert_eq!(ran.log("forms", "env"), "a b|--alpha two words|forms|");
+    assert_eq!(ran.log("forms", "env-value"), "a b");
 }
 
 #[test]
@@ -120,47 +93,31 @@ fn hostile_workflow_defaults_run_nothing() {
             "name: hostile\ncontext:\n  target: {}\nsteps:\n  - id: show\n    run: printf '%s' \"${{target}}\"\n  - id: unquoted\n    run: printf '%s' ${{target}}\n",
             serde_json::to_string(value).expect("json string is YAML")
         );
-        write_files(tmp.path(), &[("wf.yaml", &yaml)]);
-        assert_eq!(
-            run_log(tmp.path(), &["run", "wf.yaml"], "hostile", "show"),
-            value,
-            "{value}"
-        );
+        let shown = Flow::at(tmp.path())
+            .workflow(&yaml)
+            .args(["run", "wf.yaml"])
+            .run()
+            .success()
+            .log("hostile", "show");
+        assert_eq!(shown, value, "{value}");
         assert!(!tmp.path().join("pwned").exists(), "{value} ran a command");
     }
 }
 
 #[test]
 fn undefined_and_bad_names_are_errors_before_running() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            "steps:\n  - id: a\n    run: touch ran; echo ${no_such_variable_anywhere}\n",
-        )],
-    );
-    let out = flow(tmp.path())
-        .args(["run", "wf.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("uses `${no_such_variable_anywhere}`, which is not defined"),
-        "{}",
-        stderr(&out)
-    );
+    let tmp =
+        workflow_dir("steps:\n  - id: a\n    run: touch ran; echo ${no_such_variable_anywhere}\n");
+    let run = |args: &[&str]| {
+        Flow::at(tmp.path())
+            .args(["run", "wf.yaml"])
+            .args(args)
+            .run()
+            .code(2)
+    };
+    run(&[]).stderr_has(&["uses `${no_such_variable_anywhere}`, which is not defined"]);
     assert!(!tmp.path().join("ran").exists());
-    let out = flow(tmp.path())
-        .args(["run", "wf.yaml", "-c", "1bad=x"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("not a valid variable name"),
-        "{}",
-        stderr(&out)
-    );
+    run(&["-c", "1bad=x"]).stderr_has(&["not a valid variable name"]);
 }
 
 /// A workspace with two members, and a fake `cargo` that records each `cargo metadata`.
@@ -239,28 +196,18 @@ fn cargo_metadata_runs_only_when_facts_need_it() {
     let fake = workspace(tmp.path());
     let ws = tmp.path().join("ws");
     let calls = || std::fs::read_to_string(tmp.path().join("metadata-calls")).unwrap_or_default();
-    let out = flow(&ws)
-        .env("CARGO", &fake)
-        .arg("plain")
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let run = |args: &[&str]| Flow::at(&ws).env("CARGO", &fake).args(args).run().success();
+    run(&["plain"]);
     assert_eq!(
         calls(),
         "",
         "a workflow that needs no facts starts without cargo metadata"
     );
-    let out = flow(&ws)
-        .env("CARGO", &fake)
-        .args(["facts", "-v"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let log = run(&["facts", "-v"]).log("facts", "show");
     assert!(
         calls().contains("metadata"),
         "packages needs cargo metadata"
     );
-    let log = common::read_log(&ws.join("target/flow/logs/facts/show.log"));
     let root = ws.canonicalize().expect("canonical");
     assert_eq!(
         log.trim_end(),
@@ -278,8 +225,10 @@ fn one_step_per_package_pairs_up_and_shows_the_expansion() {
     let tmp = tempfile::tempdir().expect("tempdir");
     workspace(tmp.path());
     let ws = tmp.path().join("ws");
-    let graph = stdout(&flow(&ws).args(["graph", "each"]).output().expect("runs"));
+    let run = |args: &[&str]| Flow::at(&ws).args(args).run();
+    let graph = run(&["graph", "each"]);
     let lines: Vec<String> = graph
+        .stdout()
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect();
@@ -295,72 +244,43 @@ fn one_step_per_package_pairs_up_and_shows_the_expansion() {
             "report <- test:alpha, test:beta"
         ]
     );
-    let listed = stdout(&flow(&ws).args(["list", "each"]).output().expect("runs"));
-    assert!(
-        listed.contains("test:beta") && listed.contains("after build:beta"),
-        "{listed}"
-    );
-    let dry = stdout(
-        &flow(&ws)
-            .args(["each", "--dry-run"])
-            .output()
-            .expect("runs"),
-    );
-    assert!(
-        dry.contains("build:alpha")
-            && dry.contains("run: echo build ${package} ${package_version} $FLOW_CTX_PACKAGE")
-            && dry.contains("${package} = \"alpha\"")
-            && dry.contains("${package_version} = \"0.1.0\""),
-        "{dry}"
-    );
+    run(&["list", "each"]).stdout_has(&["test:beta", "after build:beta"]);
+    run(&["each", "--dry-run"]).stdout_has(&[
+        "build:alpha",
+        "run: echo build ${package} ${package_version} $FLOW_CTX_PACKAGE",
+        "${package} = \"alpha\"",
+        "${package_version} = \"0.1.0\"",
+    ]);
 
-    let out = flow(&ws).args(["each"]).output().expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let logs = ws.join("target/flow/logs/each");
-    assert_eq!(
-        common::read_log(&logs.join("build@beta.log")),
-        "build beta 0.2.0 beta\n"
-    );
+    let ran = run(&["each"]).success();
+    assert_eq!(ran.log("each", "build@beta"), "build beta 0.2.0 beta\n");
     assert!(
-        common::read_log(&logs.join("test@alpha.log"))
+        ran.log("each", "test@alpha")
             .trim_end()
             .ends_with("/ws/alpha")
     );
     // Selecting a per-package step selects all its instances; one instance can be named too.
-    let out = flow(&ws)
-        .args(["each", "test:beta"])
-        .output()
-        .expect("runs");
-    let err = stderr(&out);
-    assert!(
-        err.contains("✓ build:beta") && err.contains("✓ test:beta") && !err.contains("alpha"),
-        "{err}"
-    );
+    run(&["each", "test:beta"])
+        .stderr_has(&["✓ build:beta", "✓ test:beta"])
+        .stderr_lacks(&["alpha"]);
 }
 
 #[test]
 fn per_package_filters_are_checked() {
     let tmp = tempfile::tempdir().expect("tempdir");
     workspace(tmp.path());
-    let ws = tmp.path().join("ws");
-    write_files(
-        &ws,
-        &[(
+    Flow::at(tmp.path().join("ws"))
+        .file(
             ".flow.yaml",
             "name: bad\nsteps:\n  - id: a\n    for_each: {package: [alpah]}\n    run: echo\n  - id: b\n    for_each: {package: 'zz*'}\n    run: echo\n  - id: c\n    for_each: crate\n    run: echo\n",
-        )],
-    );
-    let out = flow(&ws).args(["check", "bad"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("`alpah` is not a package of this workspace")
-            && err.contains("did you mean `alpha`?"),
-        "{err}"
-    );
-    assert!(err.contains("`zz*` matches no package"), "{err}");
-    assert!(
-        err.contains("`for_each` cannot iterate over `crate`"),
-        "{err}"
-    );
+        )
+        .args(["check", "bad"])
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "`alpah` is not a package of this workspace",
+            "did you mean `alpha`?",
+        ])
+        .stderr_has(&["`zz*` matches no package"])
+        .stderr_has(&["`for_each` cannot iterate over `crate`"]);
 }

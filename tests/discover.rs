@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{flow, stderr, stdout, write_files};
+use common::{Flow, tempdir_with, write_files};
 
 const LIB: &str = "";
 
@@ -68,167 +68,129 @@ run = "touch EVIL"
     );
 }
 
-#[test]
-fn lists_workflows_from_every_source_but_never_a_dependency() {
+/// The workspace above, made in a new temporary folder, which holds it under `ws`.
+fn workspace_dir() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
     workspace(tmp.path());
+    tmp
+}
+
+/// A run in the workspace above, made for it alone.
+fn in_workspace() -> Flow {
+    Flow::inside(workspace_dir(), "ws")
+}
+
+#[test]
+fn lists_workflows_from_every_source_but_never_a_dependency() {
+    let tmp = workspace_dir();
     let ws = tmp.path().join("ws");
-    let out = flow(&ws).arg("list").output().expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(text.contains("lint"), "{text}");
-    assert!(text.contains("quick checks"), "{text}");
-    assert!(text.contains("ci"), "{text}");
-    assert!(text.contains("alpha:release"), "{text}");
-    assert!(
-        !text.contains("evil"),
-        "a dependency's manifest was read: {text}"
-    );
+    let listed = Flow::at(&ws)
+        .arg("list")
+        .run()
+        .success()
+        .stdout_has(&["lint", "quick checks", "ci", "alpha:release"])
+        // A dependency's manifest is never read.
+        .stdout_lacks(&["evil"]);
     // The bare command lists too, and `cargo flow` passes `flow` first.
-    let bare = flow(&ws).output().expect("runs");
-    assert_eq!(stdout(&bare), text);
-    let as_cargo = flow(&ws).arg("flow").output().expect("runs");
-    assert_eq!(stdout(&as_cargo), text);
+    assert_eq!(Flow::at(&ws).run().stdout(), listed.stdout());
+    assert_eq!(Flow::at(&ws).arg("flow").run().stdout(), listed.stdout());
     // From a member's folder, the same workspace is found.
-    let inner = stdout(&flow(&ws.join("beta")).arg("list").output().expect("runs"));
-    assert!(
-        inner.contains("alpha:release") && inner.contains("lint"),
-        "{inner}"
-    );
+    Flow::at(ws.join("beta"))
+        .arg("list")
+        .run()
+        .stdout_has(&["alpha:release", "lint"]);
 }
 
 #[test]
 fn runs_manifest_workflows_with_the_right_working_directory() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    workspace(tmp.path());
+    let tmp = workspace_dir();
     let ws = tmp.path().join("ws");
-    let out = flow(&ws).args(["ci", "-v"]).output().expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+    Flow::at(&ws).args(["ci", "-v"]).run().success();
     assert!(ws.join("target/flow/logs/ci/test.log").is_file());
-    let out = flow(&ws)
+    let log = Flow::at(&ws)
         .args(["alpha:release", "-v"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = common::read_log(&ws.join("target/flow/logs/alpha@release/pwd.log"));
+        .run()
+        .success()
+        .log("alpha@release", "pwd");
     assert!(
         log.trim_end().ends_with("ws/alpha"),
         "a member's workflow runs in its folder: {log}"
     );
     // --manifest-path from elsewhere.
-    let out = flow(tmp.path())
-        .args([
-            "list",
-            "--manifest-path",
-            &ws.join("Cargo.toml").display().to_string(),
-        ])
-        .output()
-        .expect("runs");
-    assert!(stdout(&out).contains("alpha:release"), "{}", stderr(&out));
+    Flow::at(tmp.path())
+        .args(["list", "--manifest-path"])
+        .arg(ws.join("Cargo.toml"))
+        .run()
+        .stdout_has(&["alpha:release"]);
 }
 
 #[test]
 fn a_name_defined_twice_names_both_places() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    workspace(tmp.path());
-    let ws = tmp.path().join("ws");
-    write_files(
-        &ws,
-        &[(
+    in_workspace()
+        .file(
             ".flow.yaml",
             "workflows:\n  ci:\n    steps:\n      - id: a\n        run: echo a\n",
-        )],
-    );
-    let out = flow(&ws).arg("list").output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(err.contains("workflow `ci` is defined twice"), "{err}");
-    assert!(err.contains(".flow.yaml:2:3"), "{err}");
-    assert!(err.contains("Cargo.toml"), "{err}");
+        )
+        .arg("list")
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "workflow `ci` is defined twice",
+            ".flow.yaml:2:3",
+            "Cargo.toml",
+        ]);
 }
 
 #[test]
 fn flow_yaml_outside_a_workspace_with_one_workflow() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            ".flow.yml",
-            "name: solo\nsteps:\n  - id: a\n    run: echo solo-output\n",
-        )],
-    );
+    let tmp = tempdir_with(&[(
+        ".flow.yml",
+        "name: solo\nsteps:\n  - id: a\n    run: echo solo-output\n",
+    )]);
     std::fs::create_dir_all(tmp.path().join("sub/dir")).expect("mkdir");
-    let out = flow(&tmp.path().join("sub/dir"))
+    Flow::at(tmp.path().join("sub/dir"))
         .args(["solo", "-v"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("solo-output"));
+        .run()
+        .success()
+        .stderr_has(&["solo-output"]);
     assert!(tmp.path().join("target/flow/logs/solo/a.log").is_file());
 }
 
 #[test]
 fn unknown_workflow_suggests_the_closest() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    workspace(tmp.path());
-    let out = flow(&tmp.path().join("ws"))
+    in_workspace()
         .arg("lnt")
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("did you mean `lint`?"),
-        "{}",
-        stderr(&out)
-    );
+        .run()
+        .code(2)
+        .stderr_has(&["did you mean `lint`?"]);
 }
 
 #[test]
 fn toml_errors_point_into_the_manifest() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    workspace(tmp.path());
-    let ws = tmp.path().join("ws");
-    write_files(
-        &ws,
-        &[(
+    in_workspace()
+        .file(
             "beta/Cargo.toml",
             "[package]\nname = \"beta\"\nversion = \"0.2.0\"\nedition = \"2021\"\n\n[[package.metadata.flow.docs.steps]]\nid = \"doc\"\nrun = \"cargo doc\"\ndepend_on = [\"x\"]\n",
-        )],
-    );
-    let out = flow(&ws).args(["check"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(err.contains("unknown step key `depend_on`"), "{err}");
-    assert!(err.contains("beta/Cargo.toml:9:1"), "{err}");
-    assert!(err.contains("did you mean `depends_on`?"), "{err}");
+        )
+        .arg("check")
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "unknown step key `depend_on`",
+            "beta/Cargo.toml:9:1",
+            "did you mean `depends_on`?",
+        ]);
 }
 
 #[test]
 fn graph_formats() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    workspace(tmp.path());
+    let tmp = workspace_dir();
     let ws = tmp.path().join("ws");
-    let dot = stdout(
-        &flow(&ws)
-            .args(["graph", "ci", "--format", "dot"])
-            .output()
-            .expect("runs"),
-    );
-    assert!(dot.contains("\"fmt\" -> \"test\";"), "{dot}");
-    let mermaid = stdout(
-        &flow(&ws)
-            .args(["graph", "ci", "--format", "mermaid"])
-            .output()
-            .expect("runs"),
-    );
-    assert!(mermaid.contains("s0 --> s1"), "{mermaid}");
-    let text = stdout(&flow(&ws).args(["graph", "ci"]).output().expect("runs"));
-    assert!(text.contains("test  <- fmt"), "{text}");
-    let dry = stdout(&flow(&ws).args(["ci", "--dry-run"]).output().expect("runs"));
-    assert!(
-        dry.contains("1. fmt") && dry.contains("2. test") && dry.contains("after: fmt"),
-        "{dry}"
-    );
+    let run = |args: &[&str]| Flow::at(&ws).args(args).run();
+    run(&["graph", "ci", "--format", "dot"]).stdout_has(&["\"fmt\" -> \"test\";"]);
+    run(&["graph", "ci", "--format", "mermaid"]).stdout_has(&["s0 --> s1"]);
+    run(&["graph", "ci"]).stdout_has(&["test  <- fmt"]);
+    run(&["ci", "--dry-run"]).stdout_has(&["1. fmt", "2. test", "after: fmt"]);
     assert!(
         !ws.join("target/flow/logs/ci").exists(),
         "a dry run runs nothing"

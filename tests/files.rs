@@ -6,10 +6,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{flow, stderr, write_files};
+use common::{Flow, Ran, tempdir_with, wait_for, workflow_dir, write_files};
 
 fn mkfifo(path: &Path) {
     let made = Command::new("mkfifo")
@@ -19,32 +19,24 @@ fn mkfifo(path: &Path) {
     assert!(made.success());
 }
 
-/// Runs cargo flow and returns (exit code, stderr), failing the test if it takes 20 seconds.
-fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let started = Instant::now();
-    let out = flow(dir)
+/// Runs `cargo flow run wf.yaml ARGS` in `dir`, failing the test if it takes 20 seconds.
+fn run(dir: &Path, args: &[&str]) -> Ran {
+    let ran = Flow::at(dir)
+        .args(["run", "wf.yaml"])
         .args(args)
         .timeout(Duration::from_secs(20))
-        .output()
-        .expect("runs");
+        .run();
     assert!(
-        started.elapsed() < Duration::from_secs(19),
+        ran.took() < Duration::from_secs(19),
         "{args:?} blocked: {}",
-        stderr(&out)
+        ran.stderr()
     );
-    (out.status.code(), stderr(&out))
+    ran
 }
 
 #[test]
 fn fifos_among_inputs_outputs_artifacts_and_records_never_block() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(
-        dir,
-        &[
-            (
-                "wf.yaml",
-                "name: wf
+    let yaml = "name: wf
 steps:
   - id: reads
     run: echo ok
@@ -55,73 +47,51 @@ steps:
   - id: keeps
     run: echo ok
     artifacts: [out/pipe]
-",
-            ),
-            ("src/a.rs", "a"),
-        ],
-    );
+";
+    let tmp = tempdir_with(&[("wf.yaml", yaml), ("src/a.rs", "a")]);
+    let dir = tmp.path();
     std::fs::create_dir_all(dir.join("out")).expect("mkdir");
     mkfifo(&dir.join("src/pipe"));
     mkfifo(&dir.join("out/pipe"));
-    let (code, err) = run(dir, &["run", "wf.yaml", "--explain"]);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("✓ reads") && err.contains("✓ writes"), "{err}");
-    assert!(
-        err.contains("✗ keeps") && err.contains("is a FIFO; artifacts are files"),
-        "{err}"
-    );
+    run(dir, &["--explain"])
+        .code(1)
+        .stderr_has(&["✓ reads", "✓ writes"])
+        .stderr_has(&["✗ keeps", "is a FIFO; artifacts are files"]);
     // Both cached steps hit on the next run: the FIFOs count as what they are.
-    let (_, err) = run(dir, &["run", "wf.yaml"]);
-    assert!(
-        err.contains("✓ reads cached") && err.contains("✓ writes cached"),
-        "{err}"
-    );
+    run(dir, &[]).stderr_has(&["✓ reads cached", "✓ writes cached"]);
     // A FIFO where a cache record should be is a reason to run, not a hang.
     let record = dir.join("target/flow/cache/wf/reads.json");
     std::fs::remove_file(&record).expect("remove");
     mkfifo(&record);
-    let (_, err) = run(dir, &["run", "wf.yaml", "--explain"]);
-    assert!(
-        err.contains("its cache record cannot be read: it is a FIFO"),
-        "{err}"
-    );
+    run(dir, &["--explain"]).stderr_has(&["its cache record cannot be read: it is a FIFO"]);
 }
 
 #[test]
 fn links_among_inputs_never_fail_a_step_and_count_as_links() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(
-        dir,
-        &[
-            (
-                "wf.yaml",
-                "name: wf
+    let yaml = "name: wf
 steps:
   - id: reads
     run: echo ok
     cache: {inputs: ['src/**', src/dangling, src/loop]}
-",
-            ),
-            ("src/a.rs", "a"),
-            ("elsewhere/b.rs", "b"),
-        ],
-    );
+";
+    let tmp = tempdir_with(&[
+        ("wf.yaml", yaml),
+        ("src/a.rs", "a"),
+        ("elsewhere/b.rs", "b"),
+    ]);
+    let dir = tmp.path();
     let link = |target: &str, at: &str| {
         std::os::unix::fs::symlink(target, dir.join(at)).expect("symlink");
     };
     link("nowhere", "src/dangling");
     link("loop", "src/loop");
     link("../elsewhere", "src/folder");
-    let (code, err) = run(dir, &["run", "wf.yaml"]);
-    assert_eq!(code, Some(0), "{err}");
-    let (_, err) = run(dir, &["run", "wf.yaml"]);
-    assert!(err.contains("✓ reads cached"), "{err}");
+    run(dir, &[]).code(0);
+    run(dir, &[]).stderr_has(&["✓ reads cached"]);
     // A link is its target's name: pointing it elsewhere changes the key.
     std::fs::remove_file(dir.join("src/dangling")).expect("remove");
     link("somewhere-else", "src/dangling");
-    let (_, err) = run(dir, &["run", "wf.yaml", "--explain"]);
-    assert!(err.contains("input `src/dangling` was edited"), "{err}");
+    run(dir, &["--explain"]).stderr_has(&["input `src/dangling` was edited"]);
 }
 
 #[test]
@@ -130,12 +100,7 @@ fn an_artifact_that_leads_outside_the_project_is_not_kept() {
     let outside = tempfile::tempdir().expect("tempdir");
     std::fs::write(outside.path().join("secret"), "secret").expect("write");
     let dir = tmp.path().join("proj");
-    write_files(
-        &dir,
-        &[
-            (
-                "wf.yaml",
-                "name: wf
+    let yaml = "name: wf
 steps:
   - id: inside
     run: echo ok
@@ -146,30 +111,21 @@ steps:
   - id: dangling
     run: echo ok
     artifacts: [dist/nowhere]
-",
-            ),
-            ("dist/real", "real"),
-        ],
-    );
+";
+    write_files(&dir, &[("wf.yaml", yaml), ("dist/real", "real")]);
     std::os::unix::fs::symlink("real", dir.join("dist/linked")).expect("symlink");
     std::os::unix::fs::symlink("missing", dir.join("dist/nowhere")).expect("symlink");
     std::os::unix::fs::symlink(outside.path(), dir.join("leak")).expect("symlink");
-    let (code, err) = run(&dir, &["run", "wf.yaml"]);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("✓ inside"), "{err}");
+    run(&dir, &[])
+        .code(1)
+        .stderr_has(&["✓ inside"])
+        .stderr_has(&["✗ outside", "outside the project"])
+        .stderr_has(&["✗ dangling", "is a link that leads nowhere"]);
     assert_eq!(
         std::fs::read_to_string(dir.join("target/flow/artifacts/wf/inside/linked")).expect("kept"),
         "real"
     );
-    assert!(
-        err.contains("✗ outside") && err.contains("outside the project"),
-        "{err}"
-    );
     assert!(!dir.join("target/flow/artifacts/wf/outside/secret").exists());
-    assert!(
-        err.contains("✗ dangling") && err.contains("is a link that leads nowhere"),
-        "{err}"
-    );
 }
 
 #[test]
@@ -196,27 +152,17 @@ steps:
         ],
     );
     std::fs::create_dir_all(dir.join(".git")).expect("a repository");
-    let (code, err) = run(&dir, &["run", "wf.yaml"]);
-    assert_eq!(code, Some(0), "{err}");
+    run(&dir, &[]).code(0);
     write_files(&dir, &[("src/lib.rs", "2"), ("src/scratch.tmp", "x")]);
-    let (_, err) = run(&dir, &["run", "wf.yaml", "--explain"]);
-    assert!(err.contains("input `src/lib.rs` was edited"), "{err}");
+    run(&dir, &["--explain"]).stderr_has(&["input `src/lib.rs` was edited"]);
     // The repository's own rules still apply.
     write_files(&dir, &[("src/scratch.tmp", "y")]);
-    let (_, err) = run(&dir, &["run", "wf.yaml"]);
-    assert!(err.contains("✓ build cached"), "{err}");
+    run(&dir, &[]).stderr_has(&["✓ build cached"]);
 }
 
 #[test]
 fn what_a_cached_step_is_handed_is_part_of_its_key() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(
-        dir,
-        &[
-            (
-                "wf.yaml",
-                "name: wf
+    let yaml = "name: wf
 steps:
   - id: make
     run: cp input.txt made.txt
@@ -225,49 +171,33 @@ steps:
     depends_on: make
     run: cat ${steps.make.artifacts}/made.txt; echo ${FLOW_TEST_NAMED} ${HOME}
     cache: {inputs: [wf.yaml]}
-",
-            ),
-            ("input.txt", "1"),
-        ],
-    );
-    let with = |named: &str, home: &str, args: &[&str]| {
-        let out = flow(dir)
-            .args(args)
+";
+    let tmp = tempdir_with(&[("wf.yaml", yaml), ("input.txt", "1")]);
+    let dir = tmp.path();
+    let with = |named: &str, home: &str| {
+        Flow::at(dir)
+            .args(["run", "wf.yaml", "--explain"])
             .env("FLOW_TEST_NAMED", named)
             .env("HOME", home)
-            .output()
-            .expect("runs");
-        stderr(&out)
+            .run()
     };
-    let explain = ["run", "wf.yaml", "--explain"];
-    with("a", "/home/a", &explain);
-    assert!(with("a", "/home/a", &explain).contains("✓ use cached"));
+    with("a", "/home/a");
+    with("a", "/home/a").stderr_has(&["✓ use cached"]);
     // The artifact of a step without `cache:` changed: the step that reads it runs.
     write_files(dir, &[("input.txt", "2")]);
-    let err = with("a", "/home/a", &explain);
-    assert!(err.contains("dependency `make` changed"), "{err}");
+    with("a", "/home/a").stderr_has(&["dependency `make` changed"]);
     // A variable the command names changes the key; HOME, which differs by machine, not.
-    let err = with("b", "/home/a", &explain);
-    assert!(
-        err.contains("environment variable `FLOW_TEST_NAMED` changed"),
-        "{err}"
-    );
-    let err = with("b", "/home/elsewhere", &explain);
-    assert!(err.contains("✓ use cached"), "{err}");
+    with("b", "/home/a").stderr_has(&["environment variable `FLOW_TEST_NAMED` changed"]);
+    with("b", "/home/elsewhere").stderr_has(&["✓ use cached"]);
 }
 
 #[test]
 fn a_record_that_does_not_match_its_key_says_so() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(
-        dir,
-        &[(
-            "wf.yaml",
-            "name: wf\nsteps:\n  - id: s\n    run: echo ok\n    cache: {inputs: [wf.yaml]}\n",
-        )],
+    let tmp = workflow_dir(
+        "name: wf\nsteps:\n  - id: s\n    run: echo ok\n    cache: {inputs: [wf.yaml]}\n",
     );
-    run(dir, &["run", "wf.yaml"]);
+    let dir = tmp.path();
+    run(dir, &[]);
     let record = dir.join("target/flow/cache/wf/s.json");
     let text = std::fs::read_to_string(&record).expect("record");
     let key = serde_json::from_str::<serde_json::Value>(&text).expect("json")["key"]
@@ -275,44 +205,23 @@ fn a_record_that_does_not_match_its_key_says_so() {
         .expect("key")
         .to_string();
     std::fs::write(&record, text.replace(&key, &"0".repeat(64))).expect("write");
-    let (_, err) = run(dir, &["run", "wf.yaml", "--explain"]);
-    assert!(err.contains("does not match its own key"), "{err}");
+    run(dir, &["--explain"]).stderr_has(&["does not match its own key"]);
     std::fs::write(&record, "{\"format\": 1}").expect("write");
-    let (_, err) = run(dir, &["run", "wf.yaml", "--explain"]);
-    assert!(
-        err.contains("written by another version of cargo flow"),
-        "{err}"
-    );
+    run(dir, &["--explain"]).stderr_has(&["written by another version of cargo flow"]);
     std::fs::write(&record, "garbage").expect("write");
-    let (_, err) = run(dir, &["run", "wf.yaml", "--explain"]);
-    assert!(err.contains("its cache record is damaged"), "{err}");
+    run(dir, &["--explain"]).stderr_has(&["its cache record is damaged"]);
 }
 
 /// Starts a run, sends SIGINT once `ready` exists plus a moment, and returns how long the run
-/// took to end after the signal, its exit code and stderr.
-fn interrupt_once(dir: &Path, ready: &Path) -> (Duration, Option<i32>, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
-        .args(["run", "wf.yaml"])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(Instant::now() < deadline, "never ready");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// took to end after the signal, and the run.
+fn interrupt_once(dir: &Path, ready: &Path) -> (Duration, Ran) {
+    let running = Flow::at(dir).args(["run", "wf.yaml"]).spawn();
+    wait_for(ready, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
-    // SAFETY: kill with a valid pid and signal.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().expect("waits");
-    (
-        sent.elapsed(),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    running.signal(libc::SIGINT);
+    let ran = running.wait();
+    (sent.elapsed(), ran)
 }
 
 #[test]
@@ -324,12 +233,20 @@ fn an_interrupt_stops_hashing_and_copying_at_once_and_nothing_starts_after_it() 
         let f = std::fs::File::create(dir.join(name)).expect("create");
         f.set_len(64 << 30).expect("sparse");
     };
+    // Each workflow's first step makes `ready`; what comes after it must not start.
+    let interrupted = |yaml: &str, doing: &str, after: &str| {
+        write_files(dir, &[("wf.yaml", yaml)]);
+        let (took, ran) = interrupt_once(dir, &dir.join("ready"));
+        assert!(
+            took < Duration::from_secs(2),
+            "{doing} went on for {took:?}"
+        );
+        assert!(!dir.join(after).exists(), "{}", ran.stderr());
+        ran.code(130);
+    };
     huge("huge-input");
-    write_files(
-        dir,
-        &[(
-            "wf.yaml",
-            "name: wf
+    interrupted(
+        "name: wf
 steps:
   - id: first
     run: touch ready
@@ -338,22 +255,12 @@ steps:
     run: touch ran-after-hashing
     cache: {inputs: [huge-input]}
 ",
-        )],
+        "hashing",
+        "ran-after-hashing",
     );
-    let (took, code, err) = interrupt_once(dir, &dir.join("ready"));
-    assert_eq!(code, Some(130), "{err}");
-    assert!(
-        took < Duration::from_secs(2),
-        "hashing went on for {took:?}"
-    );
-    assert!(!dir.join("ran-after-hashing").exists(), "{err}");
-
     huge("huge-artifact");
-    write_files(
-        dir,
-        &[(
-            "wf.yaml",
-            "name: wf
+    interrupted(
+        "name: wf
 steps:
   - id: keeps
     run: touch ready
@@ -362,31 +269,19 @@ steps:
     depends_on: keeps
     run: touch ran-later
 ",
-        )],
+        "copying",
+        "ran-later",
     );
-    let (took, code, err) = interrupt_once(dir, &dir.join("ready"));
-    assert_eq!(code, Some(130), "{err}");
-    assert!(
-        took < Duration::from_secs(2),
-        "copying went on for {took:?}"
-    );
-    assert!(!dir.join("ran-later").exists(), "{err}");
 }
 
 #[test]
 fn a_sparse_artifact_stays_sparse() {
     use std::os::unix::fs::MetadataExt;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(
-        dir,
-        &[(
-            "wf.yaml",
-            "name: wf\nsteps:\n  - id: keeps\n    run: truncate -s 1G disk.img && echo data >> disk.img\n    artifacts: [disk.img]\n",
-        )],
+    let tmp = workflow_dir(
+        "name: wf\nsteps:\n  - id: keeps\n    run: truncate -s 1G disk.img && echo data >> disk.img\n    artifacts: [disk.img]\n",
     );
-    let (code, err) = run(dir, &["run", "wf.yaml"]);
-    assert_eq!(code, Some(0), "{err}");
+    let dir = tmp.path();
+    run(dir, &[]).code(0);
     let copy =
         std::fs::metadata(dir.join("target/flow/artifacts/wf/keeps/disk.img")).expect("copy");
     assert_eq!(copy.len(), (1 << 30) + 5);
@@ -414,15 +309,10 @@ fn with_full_disk(dir: &Path, script: &str) -> Option<std::process::Output> {
 
 #[test]
 fn a_log_that_could_not_be_written_in_full_fails_its_step() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    write_files(
-        dir,
-        &[(
-            "wf.yaml",
-            "name: wf\nsteps:\n  - id: loud\n    run: head -c 300000 /dev/zero | tr '\\0' x\n",
-        )],
+    let tmp = workflow_dir(
+        "name: wf\nsteps:\n  - id: loud\n    run: head -c 300000 /dev/zero | tr '\\0' x\n",
     );
+    let dir = tmp.path();
     std::fs::create_dir_all(dir.join("target")).expect("mkdir");
     let bin = env!("CARGO_BIN_EXE_cargo-flow");
     // Written by the step itself (`none`), and copied by cargo flow (`stream`).

@@ -88,6 +88,32 @@ impl Executor for Fake<'_> {
     fn stop(&self, _how: Stop) {}
 }
 
+impl<'a> Fake<'a> {
+    /// A fake for `plan` whose step `i` fails when `fails[i]`.
+    fn new(plan: &'a Plan, fails: Vec<bool>) -> Self {
+        let n = plan.steps().len();
+        let watch = Watch {
+            succeeded: vec![false; n],
+            started: vec![false; n],
+            ..Watch::default()
+        };
+        Fake {
+            plan,
+            fails,
+            watch: Mutex::new(watch),
+        }
+    }
+}
+
+/// Run options with `parallel` workers and a grace period of a second.
+fn options(parallel: usize, fail_fast: bool) -> RunOptions {
+    RunOptions {
+        parallel,
+        fail_fast,
+        grace: Duration::from_secs(1),
+    }
+}
+
 #[derive(Default)]
 struct Record {
     terminal: Vec<usize>,
@@ -121,6 +147,16 @@ fn dag() -> impl Strategy<Value = (Vec<Vec<usize>>, Vec<bool>)> {
     })
 }
 
+/// A plan from `dag()`'s dependency lists, which may name a step more than once.
+fn plan_of_dag(deps: Vec<Vec<usize>>) -> Plan {
+    let deps = deps.into_iter().map(|mut d| {
+        d.sort_unstable();
+        d.dedup();
+        d
+    });
+    plan_of(deps.collect())
+}
+
 fn descendants(plan: &Plan, roots: impl Iterator<Item = usize>) -> HashSet<usize> {
     let mut seen = HashSet::new();
     let mut stack: Vec<usize> = roots
@@ -139,16 +175,11 @@ proptest! {
 
     #[test]
     fn scheduling_properties((deps, fails) in dag(), parallel in 1usize..=8) {
-        let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
-        let plan = plan_of(deps);
+        let plan = plan_of_dag(deps);
         let n = plan.steps().len();
-        let fake = Fake {
-            plan: &plan,
-            fails: fails.clone(),
-            watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
-        };
+        let fake = Fake::new(&plan, fails.clone());
         let mut record = Record::default();
-        let options = RunOptions { parallel, fail_fast: false, grace: Duration::from_secs(1) };
+        let options = options(parallel, false);
         let (summary, _) = cargo_flow::run(&plan, &fake, &options, &mut record, |_| {});
         let watch = fake.watch.into_inner().expect("lock");
 
@@ -182,15 +213,10 @@ proptest! {
         // Steps a worker starts on its own, as the scheduler offered ahead, must follow the
         // same order as steps the scheduler starts itself: most work behind it first, then
         // declaration order.
-        let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
-        let plan = plan_of(deps);
+        let plan = plan_of_dag(deps);
         let n = plan.steps().len();
-        let fake = Fake {
-            plan: &plan,
-            fails: vec![false; n],
-            watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
-        };
-        let options = RunOptions { parallel: 1, fail_fast: false, grace: Duration::from_secs(1) };
+        let fake = Fake::new(&plan, vec![false; n]);
+        let options = options(1, false);
         cargo_flow::run(&plan, &fake, &options, &mut Record::default(), |_| {});
         let order = fake.watch.into_inner().expect("lock").order;
 
@@ -214,17 +240,12 @@ proptest! {
 
     #[test]
     fn fail_fast_starts_nothing_after_a_failure((deps, fails) in dag()) {
-        let deps: Vec<Vec<usize>> = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
-        let plan = plan_of(deps);
+        let plan = plan_of_dag(deps);
         let n = plan.steps().len();
-        let fake = Fake {
-            plan: &plan,
-            fails: fails.clone(),
-            watch: Mutex::new(Watch { succeeded: vec![false; n], started: vec![false; n], ..Watch::default() }),
-        };
+        let fake = Fake::new(&plan, fails.clone());
         let mut record = Record::default();
         // One at a time, so "after" is well defined.
-        let options = RunOptions { parallel: 1, fail_fast: true, grace: Duration::from_secs(1) };
+        let options = options(1, true);
         let (summary, _) = cargo_flow::run(&plan, &fake, &options, &mut record, |_| {});
         let ran: Vec<usize> = (0..n).filter(|&i| matches!(summary.steps[i], StepEnd::Ran(_))).collect();
         let failures = ran.iter().filter(|&&i| fails[i]).count();
@@ -255,11 +276,7 @@ impl Executor for Panics {
 #[test]
 fn a_panicking_step_ends_as_an_error_instead_of_hanging_the_run() {
     let plan = plan_of(vec![vec![], vec![0], vec![]]);
-    let options = RunOptions {
-        parallel: 2,
-        fail_fast: false,
-        grace: Duration::from_secs(1),
-    };
+    let options = options(2, false);
     let (summary, _) = cargo_flow::run(&plan, &Panics, &options, &mut Record::default(), |_| {});
     match &summary.steps[0] {
         StepEnd::Ran(o) => assert_eq!(

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{flow, stderr, stdout, write_files};
+use common::{Flow, tempdir_with, workflow_dir, write_files};
 
 /// Values meant to break out of a command: each must arrive as exactly this text.
 const HOSTILE: &[&str] = &[
@@ -140,39 +140,27 @@ fn workflow_for(shell: Option<&str>, steps: &[(&str, &str, &str)]) -> String {
     yaml
 }
 
-fn log(dir: &Path, step: &str) -> String {
-    let text = std::fs::read_to_string(dir.join(format!("target/flow/logs/hostile/{step}.log")))
-        .unwrap_or_else(|e| panic!("log of {step}: {e}"));
-    // The header says what the step received; the step's own output follows.
-    let mut rest = text.as_str();
-    while rest.starts_with("--- cargo flow:") {
-        rest = rest.split_once('\n').map_or("", |(_, r)| r);
-    }
-    rest.to_string()
-}
-
 /// Runs every position with every value under `shell`, and checks what each step printed.
 fn every_value_arrives_literally(shell: Option<&str>, steps: &[(&str, &str, &str)]) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(tmp.path(), &[("wf.yaml", &workflow_for(shell, steps))]);
+    let tmp = workflow_dir(&workflow_for(shell, steps));
     for value in HOSTILE {
-        let out = flow(tmp.path())
+        let ran = Flow::at(tmp.path())
             .args(["run", "wf.yaml", "--context", &format!("value={value}")])
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "{shell:?} {value:?}: {}",
-            stderr(&out)
-        );
+            .note(format!("under {shell:?}"))
+            .run()
+            .success();
         for (id, _, expected) in steps {
             assert_eq!(
-                log(tmp.path(), id),
+                ran.log("hostile", id),
                 expected.replace("{v}", value),
                 "{id} under {shell:?}, {value:?}"
             );
         }
-        assert_eq!(log(tmp.path(), "argv"), format!("[{value}]"), "{value:?}");
+        assert_eq!(
+            ran.log("hostile", "argv"),
+            format!("[{value}]"),
+            "{value:?}"
+        );
         assert!(
             !tmp.path().join("pwned").exists(),
             "{value:?} ran a command under {shell:?}"
@@ -212,22 +200,19 @@ fn under_bash_a_value_that_could_run_is_refused_where_bash_evaluates_values_agai
     for shell in [None, Some("bash --posix"), Some("bash")] {
         write_files(tmp.path(), &[("wf.yaml", &workflow_for(shell, ARITHMETIC))]);
         for value in HOSTILE {
-            let out = flow(tmp.path())
+            let ran = Flow::at(tmp.path())
                 .args(["run", "wf.yaml", "--context", &format!("value={value}")])
-                .output()
-                .expect("runs");
+                .note(format!("under {shell:?}"))
+                .run();
             if value.contains(['$', '`']) {
-                assert_eq!(out.status.code(), Some(2), "{value:?}: {}", stderr(&out));
-                let err = stderr(&out);
-                assert!(
-                    err.contains("flow::unsafe-value")
-                        && err.contains("context variable `value` holds `$` or a backtick")
-                        && err.contains("shell: dash"),
-                    "{err}"
-                );
+                ran.code(2).stderr_has(&[
+                    "flow::unsafe-value",
+                    "context variable `value` holds `$` or a backtick",
+                    "shell: dash",
+                ]);
             } else {
-                assert!(out.status.success(), "{value:?}: {}", stderr(&out));
-                assert_eq!(log(tmp.path(), "after-arithmetic"), format!("[{value}]"));
+                let log = ran.success().log("hostile", "after-arithmetic");
+                assert_eq!(log, format!("[{value}]"));
             }
             assert!(
                 !tmp.path().join("pwned").exists(),
@@ -282,47 +267,33 @@ fn every_place_bash_runs_a_value_is_refused() {
             command.replace('\'', "''")
         );
         write_files(tmp.path(), &[("wf.yaml", &yaml)]);
-        let out = flow(tmp.path())
-            .args(["run", "wf.yaml", "-c", &format!("value={payload}")])
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("flow::unsafe-value"),
-            "{}",
-            stderr(&out)
-        );
+        let run = |args: &[&str]| {
+            Flow::at(tmp.path())
+                .args(["run", "wf.yaml"])
+                .args(args)
+                .note(*command)
+                .run()
+                .code(2)
+        };
+        run(&["-c", &format!("value={payload}")]).stderr_has(&["flow::unsafe-value"]);
         assert!(!tmp.path().join("pwned").exists(), "{command}");
         // Another value that names a variable holding the payload is refused as well: every
         // context value reaches every step.
-        let out = flow(tmp.path())
-            .args([
-                "run",
-                "wf.yaml",
-                "-c",
-                "value=FLOW_CTX_OTHER",
-                "-c",
-                &format!("other={payload}"),
-            ])
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("context variable `other`"),
-            "{}",
-            stderr(&out)
-        );
+        run(&[
+            "-c",
+            "value=FLOW_CTX_OTHER",
+            "-c",
+            &format!("other={payload}"),
+        ])
+        .stderr_has(&["context variable `other`"]);
         assert!(!tmp.path().join("pwned").exists(), "{command}");
     }
 }
 
 #[test]
 fn an_output_that_bash_could_run_fails_the_step_that_reads_it() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
+    let ran = Flow::new()
+        .workflow(
             "name: hostile
 shell: bash
 steps:
@@ -339,31 +310,23 @@ steps:
     shell: dash
     run: (echo $(( ${steps.write.outputs.n} + 1 ))) 2>/dev/null; echo survived
 ",
-        )],
-    );
-    let out = flow(tmp.path())
+        )
         .args(["run", "wf.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("✗ count")
-            && err.contains("it reads output `n` of `write`, which holds `$` or a backtick"),
-        "{err}"
-    );
-    assert!(err.contains("✓ show") && err.contains("✓ dash"), "{err}");
-    assert_eq!(log(tmp.path(), "show"), "[a[$(touch pwned)]]");
-    assert!(!tmp.path().join("pwned").exists());
+        .run()
+        .code(1)
+        .stderr_has(&[
+            "✗ count",
+            "it reads output `n` of `write`, which holds `$` or a backtick",
+        ])
+        .stderr_has(&["✓ show", "✓ dash"]);
+    assert_eq!(ran.log("hostile", "show"), "[a[$(touch pwned)]]");
+    assert!(!ran.dir().join("pwned").exists());
 }
 
 #[test]
 fn names_that_differ_never_share_a_variable() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
+    let ran = Flow::new()
+        .workflow(
             "name: hostile
 steps:
   - id: show
@@ -371,24 +334,20 @@ steps:
   - id: env
     run: printf '[%s]' \"$FLOW_CTX_A_hB\" \"$FLOW_CTX_A_B\" \"$FLOW_CTX_a_db\" \"$FLOW_CTX_target\" \"$FLOW_CTX_TARGET\"
 ",
-        )],
-    );
-    let out = flow(tmp.path())
+        )
         .args([
             "run", "wf.yaml", "-c", "a-b=1", "-c", "a_b=2", "-c", "A.B=3", "-c", "TARGET=4", "-c",
             "target=5",
         ])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(log(tmp.path(), "show"), "[1][2][3][4][5]");
-    assert_eq!(log(tmp.path(), "env"), "[1][2][3][4][5]");
+        .run()
+        .success();
+    assert_eq!(ran.log("hostile", "show"), "[1][2][3][4][5]");
+    assert_eq!(ran.log("hostile", "env"), "[1][2][3][4][5]");
 }
 
 #[test]
 fn a_value_that_exec_cannot_carry_is_an_error_naming_it() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let yaml = format!(
+    let tmp = workflow_dir(&format!(
         "name: hostile
 context:
   big: {}
@@ -401,166 +360,116 @@ steps:
     run: printf 'z=a\\0b\\n' >> \"$FLOW_OUTPUT\"
 ",
         "x".repeat(130 * 1024)
-    );
-    write_files(tmp.path(), &[("wf.yaml", &yaml)]);
-    let out = flow(tmp.path())
-        .args(["run", "wf.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("the value of `big` is") && stderr(&out).contains("128 KiB"),
-        "{}",
-        stderr(&out)
-    );
-    let out = flow(tmp.path())
-        .args(["run", "wf.yaml", "-c", "big=small"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("✗ writer") && err.contains("`huge` is 140000 bytes"),
-        "{err}"
-    );
-    assert!(
-        err.contains("✗ nul") && err.contains("`z` holds a NUL byte"),
-        "{err}"
-    );
+    ));
+    let run = |args: &[&str]| {
+        Flow::at(tmp.path())
+            .args(["run", "wf.yaml"])
+            .args(args)
+            .run()
+    };
+    run(&[])
+        .code(2)
+        .stderr_has(&["the value of `big` is", "128 KiB"]);
+    run(&["-c", "big=small"])
+        .code(1)
+        .stderr_has(&["✗ writer", "`huge` is 140000 bytes"])
+        .stderr_has(&["✗ nul", "`z` holds a NUL byte"]);
 }
 
 #[test]
 fn a_backslash_before_a_value_is_refused() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            "name: b\nsteps:\n  - id: b\n    run: echo \\${value}\n",
-        )],
-    );
-    let out = flow(tmp.path())
+    let ran = Flow::new()
+        .workflow("name: b\nsteps:\n  - id: b\n    run: echo \\${value}\n")
         .args(["run", "wf.yaml", "-c", "value='$(touch pwned)'"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("a backslash stands right before `${value}`"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!tmp.path().join("pwned").exists());
+        .run()
+        .code(2)
+        .stderr_has(&["a backslash stands right before `${value}`"]);
+    assert!(!ran.dir().join("pwned").exists());
 }
 
 #[test]
 fn raw_is_the_only_way_to_shell_syntax() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            "name: raw\nsteps:\n  - id: raw\n    run: echo ${raw:value}\n",
-        )],
-    );
-    let out = flow(tmp.path())
+    let ran = Flow::new()
+        .workflow("name: raw\nsteps:\n  - id: raw\n    run: echo ${raw:value}\n")
         .args(["run", "wf.yaml", "-c", "value=x; touch made-by-raw"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+        .run()
+        .success();
     assert!(
-        tmp.path().join("made-by-raw").exists(),
+        ran.dir().join("made-by-raw").exists(),
         "raw text is shell syntax, as documented"
     );
 }
 
 #[test]
 fn workflows_come_only_from_the_workspace_root_or_the_path_given() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[
-            (
-                "ws/Cargo.toml",
-                "[package]\nname = \"ws\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-            ),
-            ("ws/src/lib.rs", ""),
-            (
-                "ws/.flow.yaml",
-                "name: real\nsteps:\n  - id: a\n    run: echo real\n",
-            ),
-            // A file in a subfolder (say, a vendored project) is not a source of workflows.
-            (
-                "ws/vendor/thing/.flow.yaml",
-                "name: planted\nsteps:\n  - id: a\n    run: touch pwned\n",
-            ),
-            // Nor is one above the workspace.
-            (
-                ".flow.yaml",
-                "name: above\nsteps:\n  - id: a\n    run: touch pwned\n",
-            ),
-        ],
-    );
+    let tmp = tempdir_with(&[
+        (
+            "ws/Cargo.toml",
+            "[package]\nname = \"ws\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("ws/src/lib.rs", ""),
+        (
+            "ws/.flow.yaml",
+            "name: real\nsteps:\n  - id: a\n    run: echo real\n",
+        ),
+        // A file in a subfolder (say, a vendored project) is not a source of workflows.
+        (
+            "ws/vendor/thing/.flow.yaml",
+            "name: planted\nsteps:\n  - id: a\n    run: touch pwned\n",
+        ),
+        // Nor is one above the workspace.
+        (
+            ".flow.yaml",
+            "name: above\nsteps:\n  - id: a\n    run: touch pwned\n",
+        ),
+    ]);
     let inner = tmp.path().join("ws/vendor/thing");
-    let listed = stdout(&flow(&inner).arg("list").output().expect("runs"));
-    assert!(listed.contains("real"), "{listed}");
-    assert!(
-        !listed.contains("planted") && !listed.contains("above"),
-        "{listed}"
-    );
-    let out = flow(&inner).arg("planted").output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    Flow::at(&inner)
+        .arg("list")
+        .run()
+        .stdout_has(&["real"])
+        .stdout_lacks(&["planted", "above"]);
+    Flow::at(&inner).arg("planted").run().code(2);
     assert!(!inner.join("pwned").exists());
 }
 
 #[test]
 fn nul_bytes_are_refused_before_anything_runs() {
-    let out = flow(&common::root())
+    Flow::at(common::root())
         .args(["run", "fixtures/invalid/nul-bytes.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("contains a NUL byte"),
-        "{}",
-        stderr(&out)
-    );
+        .run()
+        .code(2)
+        .stderr_has(&["contains a NUL byte"]);
 }
 
 #[test]
 fn a_flow_file_another_user_could_have_written_is_not_run() {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            ".flow.yaml",
-            "name: planted\nsteps:\n  - id: a\n    run: touch pwned\n",
-        )],
-    );
+    let tmp = tempdir_with(&[(
+        ".flow.yaml",
+        "name: planted\nsteps:\n  - id: a\n    run: touch pwned\n",
+    )]);
     let file = tmp.path().join(".flow.yaml");
     let inner = tmp.path().join("work");
     std::fs::create_dir_all(&inner).expect("mkdir");
     // Writable by anyone: whoever it belongs to, anyone may have planted its text.
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).expect("chmod");
     let refused = |dir: &Path| {
-        let out = flow(dir).arg("planted").output().expect("runs");
-        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        let err = stderr(&out);
-        assert!(
-            err.contains("flow::untrusted") && err.contains("CARGO_FLOW_SAFE_DIRECTORIES"),
-            "{err}"
-        );
+        let ran = Flow::at(dir)
+            .arg("planted")
+            .run()
+            .code(2)
+            .stderr_has(&["flow::untrusted", "CARGO_FLOW_SAFE_DIRECTORIES"]);
         assert!(!dir.join("pwned").exists() && !tmp.path().join("pwned").exists());
-        err
+        ran
     };
-    assert!(refused(&inner).contains("any user may write to it"));
+    refused(&inner).stderr_has(&["any user may write to it"]);
     // Listed as safe, it runs.
-    let out = flow(&inner)
+    Flow::at(&inner)
         .arg("planted")
         .env("CARGO_FLOW_SAFE_DIRECTORIES", tmp.path())
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+        .run()
+        .success();
     std::fs::remove_file(tmp.path().join("pwned")).expect("ran");
     // Owned by another user (only root can give a file away to show it).
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
@@ -569,12 +478,11 @@ fn a_flow_file_another_user_could_have_written_is_not_run() {
         .arg(&file)
         .status();
     if given.is_ok_and(|s| s.success()) {
-        assert!(refused(&inner).contains("belongs to another user (uid 65534)"));
+        refused(&inner).stderr_has(&["belongs to another user (uid 65534)"]);
         // Named on the command line, it is the user's explicit choice.
-        let out = flow(&inner)
+        Flow::at(&inner)
             .args(["run", "../.flow.yaml"])
-            .output()
-            .expect("runs");
-        assert!(out.status.success(), "{}", stderr(&out));
+            .run()
+            .success();
     }
 }

@@ -3,24 +3,21 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{survivors, write_files};
+use common::{Flow, Ran, survivors, wait_for, wait_for_all};
 
-fn interrupt(signals: &[i32], grace: &str) -> (Option<i32>, String, Vec<String>) {
-    let tmp = tempfile::tempdir().expect("tempdir");
+/// Sends `signals` once both steps are under way, and checks that no step starts after them
+/// and no process of any step survives them.
+fn interrupt(signals: &[i32], grace: &str) -> Ran {
     let marker = format!(
         "flowsig{}x{}",
         std::process::id(),
         signals.len() * 100 + signals[0] as usize
     );
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            &format!(
-                "steps:
+    let running = Flow::new()
+        .workflow(&format!(
+            "steps:
   - id: stubborn
     run: \"(trap '' TERM; sh -c 'sleep 60; true' {marker}) & trap '' TERM; touch started.a; sleep 60\"
   - id: plain
@@ -29,100 +26,68 @@ fn interrupt(signals: &[i32], grace: &str) -> (Option<i32>, String, Vec<String>)
     run: touch never
     depends_on: [plain]
 "
-            ),
-        )],
-    );
-    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+        ))
         .args(["run", "wf.yaml", "--grace", grace])
-        .current_dir(tmp.path())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !(tmp.path().join("started.a").exists() && tmp.path().join("started.b").exists()) {
-        assert!(Instant::now() < deadline, "steps did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .spawn();
+    let dir = running.dir();
+    wait_for_all(
+        &[&dir.join("started.a"), &dir.join("started.b")],
+        Duration::from_secs(20),
+    );
     std::thread::sleep(Duration::from_millis(100));
     for &sig in signals {
-        // SAFETY: kill with a valid pid and signal.
-        unsafe { libc::kill(child.id() as i32, sig) };
+        running.signal(sig);
         std::thread::sleep(Duration::from_millis(150));
     }
-    let out = child.wait_with_output().expect("waits");
+    let ran = running.wait();
     std::thread::sleep(Duration::from_millis(200));
     assert!(
-        !tmp.path().join("never").exists(),
+        !ran.dir().join("never").exists(),
         "a step started after the interrupt"
     );
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        survivors(&marker),
-    )
+    assert_eq!(survivors(&marker), Vec::<String>::new(), "{}", ran.stderr());
+    ran
 }
 
 #[test]
 fn sigint_stops_every_tree_and_exits_130() {
-    let (code, err, left) = interrupt(&[libc::SIGINT], "1s");
-    assert_eq!(code, Some(130), "{err}");
-    assert_eq!(left, Vec::<String>::new(), "{err}");
-    assert!(err.contains("Interrupted by SIGINT"), "{err}");
-    assert!(err.contains("- later skipped: interrupted"), "{err}");
-    assert!(
-        err.contains("Interrupted (SIGINT) wf"),
-        "the summary is printed: {err}"
-    );
+    interrupt(&[libc::SIGINT], "1s")
+        .code(130)
+        .stderr_has(&["Interrupted by SIGINT", "- later skipped: interrupted"])
+        // The summary is printed.
+        .stderr_has(&["Interrupted (SIGINT) wf"]);
 }
 
 #[test]
 fn sigterm_alone_exits_143_with_no_survivors() {
-    let (code, err, left) = interrupt(&[libc::SIGTERM], "1s");
-    assert_eq!(code, Some(143), "{err}");
-    assert_eq!(left, Vec::<String>::new(), "{err}");
+    interrupt(&[libc::SIGTERM], "1s").code(143);
 }
 
 #[test]
 fn a_second_sigint_kills_at_once() {
     let started = Instant::now();
-    let (code, err, left) = interrupt(&[libc::SIGINT, libc::SIGINT], "30s");
-    assert_eq!(code, Some(130), "{err}");
+    interrupt(&[libc::SIGINT, libc::SIGINT], "30s")
+        .code(130)
+        .stderr_has(&["again: killing every step now"]);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "the grace period was not cut short"
     );
-    assert!(err.contains("again: killing every step now"), "{err}");
-    assert_eq!(left, Vec::<String>::new(), "{err}");
 }
 
 #[test]
 fn sighup_stops_every_tree_too() {
-    let (code, err, left) = interrupt(&[libc::SIGHUP], "1s");
-    assert_eq!(code, Some(129), "{err}");
-    assert_eq!(left, Vec::<String>::new(), "{err}");
+    interrupt(&[libc::SIGHUP], "1s").code(129);
 }
 
 #[test]
 fn a_signal_in_the_first_milliseconds_of_a_run_still_stops_it() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    write_files(
-        tmp.path(),
-        &[(
-            "wf.yaml",
-            "steps:\n  - id: s\n    run: touch started; sleep 30\n",
-        )],
-    );
+    let flow = Flow::new()
+        .workflow("steps:\n  - id: s\n    run: touch started; sleep 30\n")
+        .args(["run", "wf.yaml"]);
     let begun = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
-        .args(["run", "wf.yaml"])
-        .current_dir(tmp.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    while !tmp.path().join("started").exists() {
+    let running = flow.spawn();
+    while !running.dir().join("started").exists() {
         assert!(
             begun.elapsed() < Duration::from_secs(20),
             "the step did not start"
@@ -131,15 +96,12 @@ fn a_signal_in_the_first_milliseconds_of_a_run_still_stops_it() {
     }
     // Most likely before signals are forwarded (20 ms into the run): the signal waits and
     // is forwarded then.
-    // SAFETY: kill with a valid pid and signal.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().expect("waits");
-    assert_eq!(out.status.code(), Some(130));
+    running.signal(libc::SIGINT);
+    running.wait().code(130).stderr_has(&["interrupted"]);
     assert!(
         begun.elapsed() < Duration::from_secs(10),
         "the step was not stopped"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
 
 /// A step whose processes leave its group in every way a shell and a program can.
@@ -161,44 +123,28 @@ fn escaping_workflow(marker: &str, last: &str) -> String {
 
 #[test]
 fn processes_that_leave_their_group_do_not_outlive_the_run() {
-    for (last, expected) in [("true", Some(0)), ("sleep 60", Some(130))] {
-        let tmp = tempfile::tempdir().expect("tempdir");
+    for (last, expected) in [("true", 0), ("sleep 60", 130)] {
         let marker = format!("flowescape{}x{}", std::process::id(), last.len());
-        write_files(
-            tmp.path(),
-            &[("wf.yaml", &escaping_workflow(&marker, last))],
-        );
-        let child = Command::new(env!("CARGO_BIN_EXE_cargo-flow"))
+        let running = Flow::new()
+            .workflow(&escaping_workflow(&marker, last))
             .args(["run", "wf.yaml", "--grace", "1s"])
-            .current_dir(tmp.path())
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawns");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !tmp.path().join("started").exists() {
-            assert!(Instant::now() < deadline, "the step did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            .spawn();
+        wait_for(&running.dir().join("started"), Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(200));
         assert!(
             survivors(&marker).len() >= 4,
             "the escapes did not happen: {:?}",
             survivors(&marker)
         );
-        std::fs::write(tmp.path().join("go"), "").expect("go");
-        if expected == Some(130) {
+        std::fs::write(running.dir().join("go"), "").expect("go");
+        if expected == 130 {
             std::thread::sleep(Duration::from_millis(200));
-            // SAFETY: kill with a valid pid and signal.
-            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            running.signal(libc::SIGINT);
         }
-        let out = child.wait_with_output().expect("waits");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), expected, "{err}");
-        assert_eq!(survivors(&marker), Vec::<String>::new(), "{err}");
-        assert!(
-            err.contains("that steps left running outside their process groups"),
-            "{err}"
-        );
+        let ran = running
+            .wait()
+            .code(expected)
+            .stderr_has(&["that steps left running outside their process groups"]);
+        assert_eq!(survivors(&marker), Vec::<String>::new(), "{}", ran.stderr());
     }
 }

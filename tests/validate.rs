@@ -2,21 +2,18 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{flow, root, stderr};
+use common::{Flow, Ran, root};
 
 /// Runs `cargo-flow check ARGS` under a 512 MiB address-space limit, so that a loader that
 /// blew up on some input would fail the test rather than the machine.
-fn check_bounded(args: &[&str]) -> std::process::Output {
-    let script = "ulimit -v 524288; exec \"$0\" check \"$@\"";
-    let mut cmd = std::process::Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_cargo-flow"))
-        .args(args);
-    cmd.current_dir(root()).env("NO_COLOR", "1");
-    cmd.output().expect("runs")
+fn check_bounded(args: &[&str]) -> Ran {
+    Flow::at(root())
+        .after_shell("ulimit -v 524288")
+        .arg("check")
+        .args(args)
+        .run()
 }
 
 fn names_in(dir: &str) -> Vec<String> {
@@ -37,15 +34,13 @@ fn every_invalid_fixture_has_a_pinned_diagnostic() {
         names.len()
     );
     for name in names {
-        let started = Instant::now();
-        let out = check_bounded(&[&format!("fixtures/invalid/{name}")]);
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let ran = check_bounded(&[&format!("fixtures/invalid/{name}")]).code(2);
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            ran.took() < Duration::from_secs(10),
             "{name} took {:?}",
-            started.elapsed()
+            ran.took()
         );
-        let text = stderr(&out);
+        let text = ran.stderr();
         assert!(!text.contains("panicked"), "{name} panicked: {text}");
         insta::assert_snapshot!(name.replace('.', "_"), text);
     }
@@ -57,9 +52,8 @@ fn invalid_manifests_have_pinned_diagnostics() {
     assert!(names.len() >= 5);
     for name in names {
         let manifest = format!("fixtures/invalid-manifests/{name}/Cargo.toml");
-        let out = check_bounded(&["--manifest-path", &manifest]);
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
-        let text = stderr(&out);
+        let ran = check_bounded(&["--manifest-path", &manifest]).code(2);
+        let text = ran.stderr();
         assert!(!text.contains("panicked"), "{name} panicked: {text}");
         insta::assert_snapshot!(format!("manifest_{name}"), text);
     }
@@ -77,15 +71,10 @@ fn huge_and_deep_inputs_end_in_clear_errors() {
         );
     }
     std::fs::write(&huge, &text).expect("write");
-    let started = Instant::now();
-    let out = check_bounded(&[huge.to_str().expect("utf-8 path")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("workflow files may be at most 32 MiB"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(started.elapsed() < Duration::from_secs(10));
+    let ran = check_bounded(&[huge.to_str().expect("utf-8 path")])
+        .code(2)
+        .stderr_has(&["workflow files may be at most 32 MiB"]);
+    assert!(ran.took() < Duration::from_secs(10));
     // Deep flow nesting, far past the limit.
     let deep = tmp.path().join("deep.yaml");
     std::fs::write(
@@ -93,13 +82,9 @@ fn huge_and_deep_inputs_end_in_clear_errors() {
         format!("steps: {}{}", "[".repeat(100_000), "]".repeat(100_000)),
     )
     .expect("write");
-    let out = check_bounded(&[deep.to_str().expect("utf-8 path")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("nests deeper than 64 levels"),
-        "{}",
-        stderr(&out)
-    );
+    check_bounded(&[deep.to_str().expect("utf-8 path")])
+        .code(2)
+        .stderr_has(&["nests deeper than 64 levels"]);
     // Deep TOML arrays.
     let deep = tmp.path().join("deep.toml");
     std::fs::write(
@@ -107,9 +92,9 @@ fn huge_and_deep_inputs_end_in_clear_errors() {
         format!("steps = {}{}", "[".repeat(100_000), "]".repeat(100_000)),
     )
     .expect("write");
-    let out = check_bounded(&[deep.to_str().expect("utf-8 path")]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("panicked"));
+    check_bounded(&[deep.to_str().expect("utf-8 path")])
+        .code(2)
+        .stderr_lacks(&["panicked"]);
 }
 
 #[test]
@@ -119,42 +104,24 @@ fn valid_fixtures_check_clean() {
         "seed/failure-handling.yaml",
         "valid/scalars.yaml",
     ] {
-        flow(&root())
+        Flow::at(root())
             .args(["check", &format!("fixtures/{name}")])
-            .assert()
+            .run()
             .success();
     }
-    flow(&root())
-        .args([
-            "check",
-            "fixtures/seed/development-cycle.yaml",
-            "-c",
-            "target=x",
-            "-c",
-            "env=y",
-        ])
-        .assert()
+    Flow::at(root())
+        .args(["check", "fixtures/seed/development-cycle.yaml"])
+        .args(["-c", "target=x", "-c", "env=y"])
+        .run()
         .success();
 }
 
 #[test]
 fn missing_file_and_directory_are_clear_errors() {
-    let out = flow(&root())
-        .args(["check", "fixtures/nope.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("cannot read workflow file `fixtures/nope.yaml`: no such file"),
-        "{}",
-        stderr(&out)
-    );
-    let out = flow(&root())
-        .args(["run", "fixtures/"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+    let run = |args: &[&str]| Flow::at(root()).args(args).run().code(2);
+    run(&["check", "fixtures/nope.yaml"])
+        .stderr_has(&["cannot read workflow file `fixtures/nope.yaml`: no such file"]);
+    run(&["run", "fixtures/"]).stderr_has(&["is a directory"]);
 }
 
 #[test]
@@ -168,11 +135,13 @@ fn huge_chain_and_cycle_validate_without_overflow() {
             chain.push_str(&format!("    depends_on: [s{}]\n", i - 1));
         }
     }
-    std::fs::write(tmp.path().join("chain.yaml"), &chain).expect("write");
-    flow(tmp.path())
-        .args(["check", "chain.yaml"])
-        .assert()
-        .success();
+    let check = |name: &str, yaml: &str| {
+        Flow::at(tmp.path())
+            .file(name, yaml)
+            .args(["check", name])
+            .run()
+    };
+    check("chain.yaml", &chain).success();
 
     let mut cycle = String::from("name: cycle\nsteps:\n");
     let n = 20_000;
@@ -182,50 +151,25 @@ fn huge_chain_and_cycle_validate_without_overflow() {
             (i + n - 1) % n
         ));
     }
-    std::fs::write(tmp.path().join("cycle.yaml"), &cycle).expect("write");
-    let out = flow(tmp.path())
-        .args(["check", "cycle.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    let ran = check("cycle.yaml", &cycle).code(2);
     assert!(
-        stderr(&out).contains("dependency cycle: s0 -> s19999 -> s19998"),
+        ran.stderr()
+            .contains("dependency cycle: s0 -> s19999 -> s19998"),
         "{}",
-        &stderr(&out)[..500]
+        &ran.stderr()[..500]
     );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = flow(&root())
-        .args([
-            "run",
-            "fixtures/seed/example-simple.yaml",
-            "--context",
-            "novalue",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("has no `=`"));
-    let out = flow(&root())
-        .args([
-            "run",
-            "fixtures/seed/example-simple.yaml",
-            "--timeout",
-            "5x",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let out = flow(&root())
-        .args(["run", "fixtures/seed/example-simple.yaml", "tset"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("did you mean `test`?"),
-        "{}",
-        stderr(&out)
-    );
+    let run = |args: &[&str]| {
+        Flow::at(root())
+            .args(["run", "fixtures/seed/example-simple.yaml"])
+            .args(args)
+            .run()
+            .code(2)
+    };
+    run(&["--context", "novalue"]).stderr_has(&["has no `=`"]);
+    run(&["--timeout", "5x"]);
+    run(&["tset"]).stderr_has(&["did you mean `test`?"]);
 }
