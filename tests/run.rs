@@ -563,3 +563,28 @@ fn messages_say_what_is_wrong() {
         );
     }
 }
+
+#[test]
+fn a_report_into_a_device_or_a_link_is_written_into_it_never_over_it() {
+    let ran = Flow::new()
+        .workflow("steps:\n  - id: a\n    run: \"true\"\n")
+        .file("real.json", "")
+        .args(["run", "wf.yaml", "--report", "json=/dev/stdout"])
+        .run()
+        .success()
+        .stdout_has(&["\"version\": 1"]);
+    assert!(
+        std::fs::symlink_metadata("/dev/stdout").is_ok_and(|m| m.file_type().is_symlink()),
+        "/dev/stdout was replaced"
+    );
+    std::os::unix::fs::symlink(ran.dir().join("real.json"), ran.dir().join("link.json"))
+        .expect("link");
+    Flow::at(ran.dir())
+        .args(["run", "wf.yaml", "--report", "json=link.json"])
+        .run()
+        .success();
+    assert!(
+        std::fs::symlink_metadata(ran.dir().join("link.json")).is_ok_and(|m| m.file_type().is_symlink())
+    );
+    assert!(ran.read("real.json").contains("\"version\": 1"));
+}

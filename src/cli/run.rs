@@ -146,6 +146,11 @@ fn check_report_path(path: &Path) -> Result<(), Problem> {
     if path.is_dir() {
         return Err(problem("it is a folder".into()));
     }
+    // Something that is there and is not a plain file (`/dev/stdout`, a FIFO, a link) is
+    // written into, so it is what must be writable.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+        return sys::check_writable_file(path).map_err(|e| problem(e.to_string()));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

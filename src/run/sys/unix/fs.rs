@@ -7,10 +7,19 @@ use std::os::fd::AsRawFd;
 /// Whether files can be created in `dir`, asked of the kernel in one call: permissions for
 /// ordinary users, a read-only file system for everyone.
 pub(crate) fn check_writable(dir: &std::path::Path) -> io::Result<()> {
+    access(dir, libc::W_OK | libc::X_OK)
+}
+
+/// Whether `file` (or what it leads to) can be written into.
+pub(crate) fn check_writable_file(file: &std::path::Path) -> io::Result<()> {
+    access(file, libc::W_OK)
+}
+
+fn access(path: &std::path::Path, mode: libc::c_int) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
     // SAFETY: a valid NUL-terminated path; access has no other preconditions.
-    if unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+    if unsafe { libc::access(path.as_ptr(), mode) } == 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
@@ -130,4 +139,11 @@ pub(crate) fn special_file(t: &std::fs::FileType) -> &'static str {
     } else {
         "not a regular file"
     }
+}
+
+/// The permissions of a file meant to be shared, as a plain `File::create` under the usual
+/// umask gives: read and write for its owner, read for others.
+pub(crate) fn shared_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
 }
