@@ -584,7 +584,8 @@ fn a_report_into_a_device_or_a_link_is_written_into_it_never_over_it() {
         .run()
         .success();
     assert!(
-        std::fs::symlink_metadata(ran.dir().join("link.json")).is_ok_and(|m| m.file_type().is_symlink())
+        std::fs::symlink_metadata(ran.dir().join("link.json"))
+            .is_ok_and(|m| m.file_type().is_symlink())
     );
     assert!(ran.read("real.json").contains("\"version\": 1"));
 }

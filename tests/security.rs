@@ -486,3 +486,78 @@ fn a_flow_file_another_user_could_have_written_is_not_run() {
             .success();
     }
 }
+
+/// Gives `path` (not what it leads to) to another user and group; false where only root could.
+fn give_away(path: &Path) -> bool {
+    std::process::Command::new("chown")
+        .args(["-h", "65534:65534"])
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_planted_manifest_link_or_group_writable_file_is_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    // A workspace planted above the user's folder: its manifest found by looking up.
+    let tmp = tempdir_with(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"planted\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("src/lib.rs", ""),
+        (
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: touch pwned\n",
+        ),
+    ]);
+    let inner = tmp.path().join("mine");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    if !give_away(&tmp.path().join("Cargo.toml")) {
+        eprintln!("only root can give files away: the rest of this test needs it");
+        return;
+    }
+    Flow::at(&inner).arg("ci").run().code(2).stderr_has(&[
+        "flow::untrusted",
+        "Cargo.toml",
+        "belongs to another user",
+    ]);
+    assert!(!tmp.path().join("pwned").exists());
+    // A link another user planted to the user's own workflow: steps would run beside the
+    // link, among that user's files.
+    let own = tempdir_with(&[(
+        ".flow.yaml",
+        "name: ci\nsteps:\n  - id: a\n    run: ./build.sh\n",
+    )]);
+    let planted = tempdir_with(&[("build.sh", "#!/bin/sh\ntouch pwned\n")]);
+    std::os::unix::fs::symlink(
+        own.path().join(".flow.yaml"),
+        planted.path().join(".flow.yaml"),
+    )
+    .expect("link");
+    assert!(give_away(&planted.path().join(".flow.yaml")));
+    Flow::at(planted.path())
+        .arg("ci")
+        .run()
+        .code(2)
+        .stderr_has(&["the link to it belongs to another user"]);
+    assert!(!planted.path().join("pwned").exists());
+    // Writable by a group that is not the user's own.
+    let shared = tempdir_with(&[(
+        ".flow.yaml",
+        "name: ci\nsteps:\n  - id: a\n    run: touch pwned\n",
+    )]);
+    let file = shared.path().join(".flow.yaml");
+    let chgrp = std::process::Command::new("chgrp")
+        .arg("65534")
+        .arg(&file)
+        .status();
+    assert!(chgrp.is_ok_and(|s| s.success()));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+    Flow::at(shared.path())
+        .arg("ci")
+        .run()
+        .code(2)
+        .stderr_has(&["the group 65534 may write to it"]);
+    assert!(!shared.path().join("pwned").exists());
+}

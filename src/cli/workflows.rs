@@ -21,15 +21,11 @@ pub(super) fn cwd() -> Result<PathBuf, Problems> {
 }
 
 /// The workflows of the project around the current folder, or of `--manifest-path`. A
-/// `.flow.yaml` found outside a workspace that another user may have written is not trusted,
-/// as git refuses such repositories: a file planted in a shared folder such as /tmp could run
-/// anything.
+/// `.flow.yaml` or manifest found by looking up from the current folder that another user may
+/// have written is not trusted, as git refuses such repositories: a file planted in a shared
+/// folder such as /tmp could run anything.
 pub(super) fn catalog(cli: &Cli, scope: load::Scope) -> Result<load::Catalog, Problems> {
-    let catalog = load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref(), scope)?;
-    if let Some(file) = &catalog.found_outside {
-        trust(file)?;
-    }
-    Ok(catalog)
+    load::load_catalog(&cwd()?, cli.global.manifest_path.as_deref(), scope, &trust)
 }
 
 /// Where folders whose `.flow.yaml` is trusted whoever wrote it are listed: `:`-separated, or
@@ -54,7 +50,7 @@ fn trust(file: &Path) -> Result<(), Problem> {
         format!("`{shown}` is not run: {why}, and a workflow file that someone else could have written may run anything as you"),
     )
     .with_help(format!(
-        "if you trust it, run it by path (`cargo flow run {shown}`), or list its folder in {SAFE_DIRECTORIES}={}",
+        "if you trust it, name it (`cargo flow run {shown}` for a workflow file, `--manifest-path {shown}` for a manifest), or list its folder in {SAFE_DIRECTORIES}={}",
         dir.display()
     )))
 }

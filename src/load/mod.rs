@@ -32,9 +32,6 @@ pub(crate) struct Catalog {
     pub project: Project,
     /// Problems found while reading them; planning adds its own before any is reported.
     pub problems: Problems,
-    /// The `.flow.yaml` found in the current folder or an ancestor, outside any cargo
-    /// workspace: a file whose owner must be checked before it is trusted.
-    pub found_outside: Option<PathBuf>,
 }
 
 /// A workflow read from a file named on the command line.
@@ -334,18 +331,24 @@ pub(crate) fn load_catalog(
     cwd: &Path,
     manifest_path: Option<&Path>,
     scope: Scope,
+    trust: Trust<'_>,
 ) -> Result<Catalog, Problems> {
-    let manifest = match manifest_path {
-        Some(m) => Some(given_manifest(m)?),
-        None => workspace::find_manifest(cwd),
+    let (manifest, trust) = match manifest_path {
+        // Named on the command line: the user's explicit choice.
+        Some(m) => (Some(given_manifest(m)?), None),
+        None => (workspace::find_manifest(cwd), Some(trust)),
     };
     let mut catalog = match manifest {
-        Some(manifest) => in_workspace(&manifest, cwd, scope)?,
-        None => outside_workspace(cwd),
+        Some(manifest) => in_workspace(&manifest, cwd, scope, trust)?,
+        None => outside_workspace(cwd, trust)?,
     };
     check_unique(&catalog.workflows, &mut catalog.problems);
     Ok(catalog)
 }
+
+/// Says whether a file found by looking up from the current folder may be read as the user's
+/// own (a file another user could have written may not: it could run anything).
+pub(crate) type Trust<'t> = &'t dyn Fn(&Path) -> Result<(), Problem>;
 
 /// The manifest `--manifest-path` names, which must be a file.
 fn given_manifest(m: &Path) -> Result<PathBuf, Problem> {
@@ -374,11 +377,24 @@ fn given_manifest(m: &Path) -> Result<PathBuf, Problem> {
 
 /// The workflows of a cargo workspace: its root's `.flow.yaml` and manifest, and its members'
 /// manifests when `scope` asks for them.
-fn in_workspace(manifest: &Path, cwd: &Path, scope: Scope) -> Result<Catalog, Problems> {
+fn in_workspace(
+    manifest: &Path,
+    cwd: &Path,
+    scope: Scope,
+    trust: Option<Trust<'_>>,
+) -> Result<Catalog, Problems> {
     let mut problems = Problems::new();
     let mut workflows = Vec::new();
+    let check = |file: &Path| trust.map_or(Ok(()), |t| t(file));
+    check(manifest)?;
     let mut project = Project::cargo(manifest, cwd)?;
-    if let Some(file) = flow_file(&project.root) {
+    // Before anything of them is read or handed to cargo.
+    let root_manifest = project.manifest_path.clone();
+    let root_flow = flow_file(&project.root);
+    for file in root_manifest.iter().chain(&root_flow) {
+        check(file)?;
+    }
+    if let Some(file) = root_flow {
         workflows.extend(from_flow_file(&file, &project.root, &mut problems));
     }
     if let Some(root_manifest) = &project.manifest_path {
@@ -417,29 +433,29 @@ fn in_workspace(manifest: &Path, cwd: &Path, scope: Scope) -> Result<Catalog, Pr
         workflows,
         project,
         problems,
-        found_outside: None,
     })
 }
 
 /// Outside a workspace: the `.flow.yaml` of the current folder or its nearest ancestor.
-fn outside_workspace(cwd: &Path) -> Catalog {
+fn outside_workspace(cwd: &Path, trust: Option<Trust<'_>>) -> Result<Catalog, Problem> {
     let mut problems = Problems::new();
     let Some(file) = cwd.ancestors().find_map(flow_file) else {
-        return Catalog {
+        return Ok(Catalog {
             workflows: Vec::new(),
             project: Project::plain(cwd),
             problems,
-            found_outside: None,
-        };
+        });
     };
+    if let Some(t) = trust {
+        t(&file)?;
+    }
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let workflows = from_flow_file(&file, &dir, &mut problems);
-    Catalog {
+    Ok(Catalog {
         workflows,
         project: Project::plain(&dir),
         problems,
-        found_outside: Some(file),
-    }
+    })
 }
 
 fn flow_file(dir: &Path) -> Option<PathBuf> {

@@ -42,34 +42,43 @@ pub(crate) fn disk_full(file: &std::fs::File) -> bool {
     st.f_blocks > 0 && (if root { st.f_bfree } else { st.f_bavail }) == 0
 }
 
-/// Who may have written a file: `None` when only the current user (or root) can have, else
-/// why not, in words. A file is trusted when it and its folder belong to the current user or
-/// to root, and no one else may write to the file.
+/// Who may have written a file: `None` when only the current user can have, else why not, in
+/// words. The file (and, when it is a link, the link), and the folder it is in, must belong to
+/// the current user, as git asks of a repository; neither may be writable by others, nor by a
+/// group other than the user's own.
 pub(crate) fn written_by_another(path: &std::path::Path) -> io::Result<Option<String>> {
+    let link = std::fs::symlink_metadata(path)?;
+    if link.file_type().is_symlink()
+        && let Some(why) = not_the_users(&link, "the link to it")
+    {
+        return Ok(Some(why));
+    }
+    if let Some(why) = not_the_users(&std::fs::metadata(path)?, "it") {
+        return Ok(Some(why));
+    }
+    // Steps run in the folder of the file as it was found, a link's folder included.
+    let folder = path.parent().map(std::fs::metadata).transpose()?;
+    Ok(folder.and_then(|f| not_the_users(&f, "its folder")))
+}
+
+/// Why `what`, with this metadata, is not only the current user's to write.
+fn not_the_users(meta: &std::fs::Metadata, what: &str) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    let file = std::fs::metadata(path)?;
-    let trusted = |uid: u32| uid == me || uid == 0;
-    if !trusted(file.uid()) {
-        return Ok(Some(format!(
-            "it belongs to another user (uid {})",
-            file.uid()
-        )));
+    // SAFETY: geteuid and getegid have no preconditions.
+    let (me, my_group) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if meta.uid() != me {
+        return Some(format!(
+            "{what} belongs to another user (uid {})",
+            meta.uid()
+        ));
     }
-    if file.mode() & 0o002 != 0 {
-        return Ok(Some("any user may write to it".to_string()));
+    if meta.mode() & 0o002 != 0 && !meta.is_symlink() {
+        return Some(format!("any user may write to {what}"));
     }
-    if let Some(dir) = path.parent() {
-        let folder = std::fs::metadata(dir)?;
-        if !trusted(folder.uid()) {
-            return Ok(Some(format!(
-                "its folder belongs to another user (uid {})",
-                folder.uid()
-            )));
-        }
+    if meta.mode() & 0o020 != 0 && meta.gid() != my_group && !meta.is_symlink() {
+        return Some(format!("the group {} may write to {what}", meta.gid()));
     }
-    Ok(None)
+    None
 }
 
 /// Whether an error says that a path's links go round in a loop (`ELOOP`).
