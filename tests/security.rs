@@ -242,6 +242,8 @@ const BASH_RUNS_A_VALUE: &[&str] = &[
     "for ((i=0;i<${value};i++)); do :; done",
     "x=(); x[${value}]=1",
     "set -- a b; echo ${@:${value}}",
+    "a=(1 2); unset \"${value}\"",
+    "b=([${value}]=1)",
 ];
 
 #[test]
@@ -560,4 +562,44 @@ fn a_planted_manifest_link_or_group_writable_file_is_not_trusted() {
         .code(2)
         .stderr_has(&["the group 65534 may write to it"]);
     assert!(!shared.path().join("pwned").exists());
+}
+
+#[test]
+fn a_value_that_names_a_variable_holding_code_is_refused() {
+    // In CI, a variable of cargo flow's own environment may hold text an attacker wrote (a
+    // pull request's title); a value that only names it is as dangerous.
+    let dir = workflow_dir(
+        "name: hostile\nshell: bash\nsteps:\n  - id: s\n    run: echo $(( ${n} + 1 ))\n",
+    );
+    Flow::at(dir.path())
+        .args(["run", "wf.yaml", "-c", "n=1+PR_TITLE"])
+        .env("PR_TITLE", "a[$(touch pwned)]")
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "context variable `n` holds `$` or a backtick (or names a variable that does)",
+        ]);
+    assert!(!dir.path().join("pwned").exists());
+    Flow::at(dir.path())
+        .args(["run", "wf.yaml", "-c", "n=1+PR_TITLE"])
+        .env("PR_TITLE", "41")
+        .run()
+        .success();
+}
+
+#[test]
+fn under_ksh_and_zsh_a_value_that_could_run_is_refused_in_every_step() {
+    // They evaluate values again almost everywhere (mksh even in `[ "$n" -gt 2 ]`): the
+    // refusal needs no such shell installed, as it comes before anything runs.
+    for shell in ["mksh", "ksh", "zsh"] {
+        let dir = workflow_dir(&format!(
+            "name: hostile\nshell: {shell}\nsteps:\n  - id: s\n    run: echo \"${{n}}\"\n"
+        ));
+        Flow::at(dir.path())
+            .args(["run", "wf.yaml", "-c", "n=a[$(touch pwned)]"])
+            .run()
+            .code(2)
+            .stderr_has(&["flow::unsafe-value", "any command of its shell"]);
+        assert!(!dir.path().join("pwned").exists());
+    }
 }

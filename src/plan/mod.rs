@@ -320,6 +320,8 @@ struct Planner<'a> {
     artifacts: PathBuf,
     /// The timeout of steps that set none.
     default_timeout: Timeout,
+    /// Every context value, by the environment variable it reaches steps in.
+    context_env: HashMap<String, String>,
 }
 
 /// Validates a workflow and builds its plan, reporting every problem found.
@@ -371,11 +373,13 @@ impl<'a> Planner<'a> {
             .chain(options.timeout)
             .last()
             .unwrap_or(Timeout::DEFAULT);
+        let vars = variables(wf, project, options);
         Self {
             wf,
             project,
             options,
-            vars: variables(wf, project, options),
+            context_env: vars.env().into_iter().collect(),
+            vars,
             artifacts: artifacts_root(&dir, &wf.name),
             dir,
             default_timeout,

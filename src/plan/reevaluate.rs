@@ -1,41 +1,78 @@
 //! The one place where a shell reads an expanded value again. A value reaches a shell command
 //! through an environment variable, and no shell re-parses what an expansion produced, with
-//! one exception of the shell's own: bash (and ksh and zsh) evaluate a value again where they
+//! one exception of the shell's own: bash, ksh, mksh and zsh evaluate a value again where they
 //! expect a number or a variable name, and there an array subscript runs the commands in it
-//! (`a[$(cmd)]`). cargo flow refuses a value that could do so, `$` or a backtick in it, in a
-//! step whose command has such a place. The places are found by looking for the words and
-//! signs that make them, which finds more than there are: a refusal too many is harmless, one
-//! too few is not.
+//! (`a[$(cmd)]`); a name in the value leads to that variable's value, evaluated in turn.
+//! cargo flow refuses a value that could run something so, in a step whose command has such a
+//! place (any step, for ksh, mksh and zsh, which have such places almost everywhere). The
+//! places are found by looking for the words and signs that make them, which finds more than
+//! there are: a refusal too many is harmless, one too few is not.
 
-/// Words after which bash takes a value as a number or a variable name: `let n=$x`,
-/// `declare -i n=$x`, `read "$x"`, and their relatives.
-const WORDS: &[&str] = &["let", "declare", "typeset", "local", "readonly", "read"];
+use std::collections::HashSet;
+
+/// Words after which a shell takes a value as a number, a variable name or code: `let n=$x`,
+/// `declare -i n=$x`, `read "$x"`, `unset "$x"`, `export "$x=1"` (zsh), `shift "$x"` (mksh),
+/// `eval "$x"`, and their relatives.
+const WORDS: &[&str] = &[
+    "let", "declare", "typeset", "local", "readonly", "read", "unset", "export", "integer",
+    "print", "shift", "ulimit", "exit", "return", "break", "continue", "eval", "trap", "compgen",
+    "complete", "source",
+];
 
 /// Builtins with an option that names a variable: `printf -v "$x"`, `test -v "$x"`,
 /// `wait -p "$x"` (and `[ -v "$x" ]`).
 const NAMING: &[(&str, &str)] = &[("printf", "-v"), ("test", "-v"), ("wait", "-p")];
 
-/// The first place in a shell command where bash may evaluate a value again, as it is written
-/// there: `((` (in `$((...))`, `((...))` and `for ((...))`), `$[`, `[[`, `${!`, an array
-/// subscript (`a[`), a substring (`${v:`), one of [`WORDS`], or an option of [`NAMING`] or
-/// `[ -v`. `None` when there is none.
+/// Numeric comparisons of `test` and `[`, which ksh and mksh evaluate as arithmetic.
+const COMPARISONS: &[&str] = &["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
+
+/// How a step's shell treats values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shell {
+    /// It never evaluates a value again: dash.
+    Safe,
+    /// It does in some places, which its command must be looked at for: bash, `/bin/sh`, and
+    /// any shell not known.
+    Places,
+    /// It does almost everywhere: ksh, mksh, zsh.
+    Everywhere,
+}
+
+/// How the shell that runs a step (`None` for `/bin/sh`) treats values.
+pub(crate) fn shell(shell: Option<&[String]>) -> Shell {
+    let name = shell
+        .and_then(|s| s.first())
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("sh");
+    match name {
+        "dash" => Shell::Safe,
+        "ksh" | "ksh93" | "mksh" | "pdksh" | "oksh" | "lksh" | "zsh" => Shell::Everywhere,
+        _ => Shell::Places,
+    }
+}
+
+/// Where a shell may evaluate a value again in a command, as it is written there, or `None`.
+pub(crate) fn place(shell: Shell, text: &str) -> Option<String> {
+    match shell {
+        Shell::Safe => None,
+        Shell::Everywhere => Some("any command of its shell".to_string()),
+        Shell::Places => construct(text),
+    }
+}
+
+/// The first place in a shell command where a shell may evaluate a value again, as it is
+/// written there: `((` (in `$((...))`, `((...))` and `for ((...))`), `$[`, `[[`, `${!`, an
+/// array subscript (`a[`), a compound assignment (`=(`), a substring (`${v:`), one of
+/// [`WORDS`], an option of [`NAMING`] or `[ -v`, or a numeric comparison. `None` when there
+/// is none.
 pub(crate) fn construct(text: &str) -> Option<String> {
-    for seq in ["((", "$[", "[[", "${!"] {
+    for seq in ["((", "$[", "[[", "${!", "=("] {
         if text.contains(seq) {
             return Some(seq.to_string());
         }
     }
-    let bytes = text.as_bytes();
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    if let Some(i) = (1..bytes.len()).find(|&i| bytes[i] == b'[' && ident(bytes[i - 1])) {
-        let start = (0..i)
-            .rev()
-            .take_while(|&j| ident(bytes[j]))
-            .last()
-            .unwrap_or(i);
-        return Some(text[start..=i].to_string());
-    }
-    if let Some(sub) = substring(text) {
+    if let Some(sub) = subscript(text).or_else(|| substring(text)) {
         return Some(sub);
     }
     let words: Vec<&str> = text
@@ -51,7 +88,26 @@ pub(crate) fn construct(text: &str) -> Option<String> {
     {
         return Some(format!("{w} {o}"));
     }
-    (text.contains('[') && text.contains("-v")).then(|| "[ -v".to_string())
+    if text.contains('[') && text.contains("-v") {
+        return Some("[ -v".to_string());
+    }
+    COMPARISONS
+        .iter()
+        .find(|c| text.split_whitespace().any(|w| w == **c))
+        .map(|c| (*c).to_string())
+}
+
+/// `name[`: an array subscript.
+fn subscript(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let i = (1..bytes.len()).find(|&i| bytes[i] == b'[' && ident(bytes[i - 1]))?;
+    let start = (0..i)
+        .rev()
+        .take_while(|&j| ident(bytes[j]))
+        .last()
+        .unwrap_or(i);
+    Some(text[start..=i].to_string())
 }
 
 /// `${name:` not followed by `-`, `=`, `?` or `+`: a substring, whose offset and length bash
@@ -73,21 +129,29 @@ fn substring(text: &str) -> Option<String> {
     None
 }
 
-/// Whether a value could run a command if bash evaluated it again: it holds `$` or a
-/// backtick. Without one, an array subscript in it has nothing to run, and a name in it
-/// leads only to another value, which is checked in turn or is not cargo flow's.
-pub(crate) fn is_risky(value: &str) -> bool {
-    value.contains(['$', '`'])
-}
-
-/// Whether a step's shell is one that never evaluates a value again: `dash` (Debian's and
-/// Ubuntu's `/bin/sh`, named explicitly, since `/bin/sh` is bash elsewhere).
-pub(crate) fn shell_is_safe(shell: &[String]) -> bool {
-    shell.first().is_some_and(|program| {
-        std::path::Path::new(program)
-            .file_name()
-            .is_some_and(|n| n == "dash")
-    })
+/// Whether a value could run a command if a shell evaluated it again: it holds `$` or a
+/// backtick, or a name in it leads, through the variables of the step's environment
+/// (`lookup`), to a value that does. Without either, an array subscript in it has nothing to
+/// run.
+pub(crate) fn runs_something(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> bool {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut todo = vec![value.to_string()];
+    while let Some(v) = todo.pop() {
+        if v.contains(['$', '`']) {
+            return true;
+        }
+        let names = v
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'));
+        for name in names {
+            if seen.insert(name.to_string())
+                && let Some(next) = lookup(name)
+            {
+                todo.push(next);
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -118,14 +182,16 @@ mod tests {
         "typeset -i n=${X}",
         "readonly -i n=${X}",
         "sleep 0 & wait -p \"${X}\"",
+        "a=(1 2); unset \"${X}\"",
+        "b=([${X}]=1)",
+        "[ \"${X}\" -gt 2 ]",
+        "shift \"${X}\"",
+        "export \"${X}=1\"",
     ];
 
     /// Commands where bash was seen to take the same value literally.
     const TAKES_IT_LITERALLY: &[&str] = &[
-        "[ \"${X}\" -eq 1 ]",
         "printf %d \"${X}\"",
-        "shift \"${X}\"",
-        "exit \"${X}\"",
         "echo \"${X}\" | xargs echo",
         "case 1 in ${X}) ;; esac",
         "cargo test -p \"${X}\"",
@@ -147,20 +213,36 @@ mod tests {
     }
 
     #[test]
-    fn risky_values_hold_an_expansion() {
-        assert!(is_risky("a[$(touch P)]"));
-        assert!(is_risky("a[`touch P`]"));
-        assert!(is_risky("${Y@P}"));
-        assert!(!is_risky("a[Y]"));
-        assert!(!is_risky("x; rm -rf ~"));
+    fn values_that_run_something_hold_an_expansion_or_lead_to_one() {
+        let env = |name: &str| match name {
+            "PR_TITLE" => Some("a[$(touch P)]".to_string()),
+            "PLAIN" => Some("1".to_string()),
+            "HOP" => Some("PR_TITLE".to_string()),
+            "LOOP" => Some("LOOP".to_string()),
+            _ => None,
+        };
+        for risky in [
+            "a[$(touch P)]",
+            "a[`touch P`]",
+            "${Y@P}",
+            "PR_TITLE",
+            "1+HOP",
+        ] {
+            assert!(runs_something(risky, &env), "{risky}");
+        }
+        for inert in ["a[Y]", "x; rm -rf ~", "PLAIN", "LOOP", "release"] {
+            assert!(!runs_something(inert, &env), "{inert}");
+        }
     }
 
     #[test]
-    fn only_dash_is_known_safe() {
+    fn shells_are_told_apart() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(shell_is_safe(&s(&["dash"])));
-        assert!(shell_is_safe(&s(&["/usr/bin/dash", "-e"])));
-        assert!(!shell_is_safe(&s(&["/bin/sh"])));
-        assert!(!shell_is_safe(&s(&["bash", "--posix"])));
+        assert_eq!(shell(Some(&s(&["dash"]))), Shell::Safe);
+        assert_eq!(shell(Some(&s(&["/usr/bin/dash", "-e"]))), Shell::Safe);
+        assert_eq!(shell(None), Shell::Places);
+        assert_eq!(shell(Some(&s(&["bash", "--posix"]))), Shell::Places);
+        assert_eq!(shell(Some(&s(&["mksh"]))), Shell::Everywhere);
+        assert_eq!(shell(Some(&s(&["/bin/zsh"]))), Shell::Everywhere);
     }
 }

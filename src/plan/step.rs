@@ -142,8 +142,10 @@ impl Planner<'_> {
         let output_refs = self.output_refs(&found, ranges);
         passed.extend(found.artifacts.iter().cloned());
         let reevaluates = command.as_ref().and_then(reevaluates);
+        let env = self.env(step, &ctx, problems);
         if let Some(construct) = &reevaluates {
-            self.unsafe_values(step, &id, construct, &vars, &passed, inst, unsafe_values);
+            let own = (env.as_slice(), passed.as_slice());
+            self.unsafe_values(step, &id, construct, &vars, own, inst, unsafe_values);
         }
         let cache = step.cache.as_ref().map(|c| CachePlan {
             inputs: ctx.paths(&c.value.inputs, problems),
@@ -162,7 +164,7 @@ impl Planner<'_> {
                 .timeout
                 .as_ref()
                 .map_or(self.default_timeout, |t| t.value),
-            env: self.env(step, &ctx, problems),
+            env,
             passed,
             shown: found.shown,
             cwd: match &step.cwd {
@@ -365,7 +367,7 @@ impl Planner<'_> {
         id: &str,
         construct: &str,
         vars: &Vars,
-        passed: &[(String, String)],
+        (env, passed): (&[(String, String)], &[(String, String)]),
         inst: &Instance<'_>,
         out: &mut Vec<Unsafe>,
     ) {
@@ -382,16 +384,23 @@ impl Planner<'_> {
             };
             substitute::sub_span(&at_run, text, at, construct.len())
         });
+        // What the step's environment holds: cargo flow's own, every context value, its own.
+        let lookup = |name: &str| {
+            let own = env.iter().chain(passed).find(|(k, _)| k == name);
+            own.map(|(_, v)| v.clone())
+                .or_else(|| self.context_env.get(name).cloned())
+                .or_else(|| std::env::var(name).ok())
+        };
         let mut risky: Vec<String> = vars
             .sorted()
             .into_iter()
-            .filter(|(_, v)| reevaluate::is_risky(&vars::plain_text_of(v)))
+            .filter(|(_, v)| reevaluate::runs_something(&vars::plain_text_of(v), &lookup))
             .map(|(name, _)| format!("context variable `{name}`"))
             .collect();
         risky.extend(
             passed
                 .iter()
-                .filter(|(_, v)| reevaluate::is_risky(v) && inst.package.is_some())
+                .filter(|(_, v)| reevaluate::runs_something(v, &lookup) && inst.package.is_some())
                 .map(|(k, _)| format!("`${k}`")),
         );
         for what in risky {
@@ -417,10 +426,7 @@ fn shortened(name: &str) -> String {
 /// to (see [`reevaluate`]).
 fn reevaluates(command: &Run) -> Option<String> {
     match command {
-        Run::Shell { line, shell } => {
-            let safe = shell.as_deref().is_some_and(reevaluate::shell_is_safe);
-            (!safe).then(|| reevaluate::construct(line)).flatten()
-        }
+        Run::Shell { line, shell } => reevaluate::place(reevaluate::shell(shell.as_deref()), line),
         Run::Argv(_) => None,
     }
 }
@@ -444,7 +450,7 @@ fn report_unsafe(wf: &Workflow, found: Vec<Unsafe>, problems: &mut Problems) {
             Problem::at(
                 "flow::unsafe-value",
                 format!(
-                    "{} holds `$` or a backtick, which bash would run where step `{}` has `{}`{also}",
+                    "{} holds `$` or a backtick (or names a variable that does), which the shell would run where step `{}` has `{}`{also}",
                     u.what, u.step, u.construct
                 ),
                 &wf.origin.source,
@@ -452,7 +458,7 @@ fn report_unsafe(wf: &Workflow, found: Vec<Unsafe>, problems: &mut Problems) {
                 "bash evaluates values again here",
             )
             .with_help(
-                "bash (also /bin/sh on macOS and Fedora) evaluates a value again as a number or a variable name here, and runs the `$(...)` of an array subscript in it (`a[$(cmd)]`); pass a value without `$` or `` ` ``, or run the step with `shell: dash`",
+                "bash (also /bin/sh on macOS and Fedora), ksh and zsh evaluate a value again as a number or a variable name here, and run the `$(...)` of an array subscript in it (`a[$(cmd)]`); pass a value without `$` or `` ` ``, or run the step with `shell: dash`",
             ),
         );
     }

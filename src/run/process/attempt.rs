@@ -253,11 +253,22 @@ pub(super) fn check_inputs(
     let Some(construct) = &step.reevaluates else {
         return Ok(());
     };
+    // What the step's environment will hold: cargo flow's own, every context value, its own.
+    let lookup = |name: &str| {
+        let mut own = inputs
+            .iter()
+            .chain(&step.passed)
+            .chain(&step.env)
+            .chain(&plan.env);
+        own.find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    };
     for r in &step.output_refs {
         let value = inputs.iter().find(|(k, _)| *k == r.env).map(|(_, v)| v);
-        if value.is_some_and(|v| crate::plan::reevaluate::is_risky(v)) {
+        if value.is_some_and(|v| crate::plan::reevaluate::runs_something(v, &lookup)) {
             return Err(StepError::Inputs(format!(
-                "it reads output `{}` of `{}`, which holds `$` or a backtick, which bash would run where its command has `{construct}`; run it with `shell: dash`, or keep such text out of that output",
+                "it reads output `{}` of `{}`, which holds `$` or a backtick (or names a variable that does), which its shell would run where its command has `{construct}`; run it with `shell: dash`, or keep such text out of that output",
                 r.key, plan.steps[r.step].id
             )));
         }
