@@ -39,6 +39,9 @@ pub(crate) const MACHINE_VARIABLES: &[&str] = &[
     "RUSTUP_HOME",
 ];
 
+/// Environment variables, as names and values.
+type Pairs = [(String, String)];
+
 /// A value that bash could run, in a step that has a place where bash would: reported once
 /// per value, at the first step.
 struct Unsafe {
@@ -367,7 +370,7 @@ impl Planner<'_> {
         id: &str,
         construct: &str,
         vars: &Vars,
-        (env, passed): (&[(String, String)], &[(String, String)]),
+        (env, passed): (&Pairs, &Pairs),
         inst: &Instance<'_>,
         out: &mut Vec<Unsafe>,
     ) {
