@@ -142,3 +142,32 @@ steps:
     assert_eq!(again["status"], "success");
     assert_eq!(again["ran_because"][0], "artifact `app` is missing");
 }
+
+#[test]
+fn artifacts_keep_their_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let ran = Flow::new()
+        .workflow(
+            "name: wf
+steps:
+  - id: build
+    run: mkdir -p dist && printf '#!/bin/sh\\necho ran\\n' > dist/app && chmod 755 dist/app && echo s > dist/key && chmod 600 dist/key
+    artifacts: [dist/app, dist/key]
+  - id: use
+    depends_on: build
+    run: ${steps.build.artifacts}/app
+",
+        )
+        .args(["run", "wf.yaml"])
+        .run()
+        .success();
+    assert_eq!(ran.log("wf", "use"), "ran\n");
+    let mode = |name: &str| {
+        std::fs::metadata(ran.dir().join("target/flow/artifacts/wf/build").join(name))
+            .expect("kept")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!((mode("app"), mode("key")), (0o755, 0o600));
+}

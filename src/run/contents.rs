@@ -143,6 +143,8 @@ pub(crate) fn copy(from: &Path, to: &Path, stop: &dyn Fn() -> bool) -> io::Resul
     }
     let len = meta.len();
     let mut dst = File::create(to)?;
+    // A program stays runnable, a secret stays private.
+    dst.set_permissions(meta.permissions())?;
     let mut h = blake3::Hasher::new();
     let mut piece = vec![0u8; 64 * 1024];
     let mut at = 0;
