@@ -333,3 +333,52 @@ fn a_log_that_could_not_be_written_in_full_fails_its_step() {
         );
     }
 }
+
+#[test]
+fn what_a_script_reads_from_the_environment_or_through_a_link_keys_its_step() {
+    let tmp = tempdir_with(&[
+        (
+            "proj/wf.yaml",
+            "name: wf
+context:
+  profile: debug
+steps:
+  - id: build
+    run: ./build.sh
+    cache: {inputs: [build.sh, 'src/**'], outputs: [out.txt]}
+",
+        ),
+        (
+            "proj/build.sh",
+            "#!/bin/sh\necho \"built for $FLOW_CTX_PROFILE\" > out.txt\n",
+        ),
+        ("proj/src/a.rs", "a"),
+        ("shared/config", "1"),
+    ]);
+    let dir = tmp.path().join("proj");
+    let chmod = std::process::Command::new("chmod")
+        .args(["+x", "build.sh"])
+        .current_dir(&dir)
+        .status();
+    assert!(chmod.is_ok_and(|s| s.success()));
+    std::os::unix::fs::symlink("../../shared/config", dir.join("src/config")).expect("link");
+    let run = |args: &[&str]| {
+        Flow::at(&dir)
+            .args(["run", "wf.yaml", "--explain"])
+            .args(args)
+            .run()
+    };
+    run(&[]).success();
+    // A context value the command does not name, read by the script it runs.
+    run(&["-c", "profile=release"])
+        .success()
+        .stderr_has(&["context variable `profile` changed"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).expect("out"),
+        "built for release\n"
+    );
+    // The file a link among the inputs leads to, edited outside the walked folder.
+    run(&["-c", "profile=release"]).stderr_has(&["✓ build cached"]);
+    std::fs::write(tmp.path().join("shared/config"), "2").expect("edit");
+    run(&["-c", "profile=release"]).stderr_has(&["input `src/config` was edited"]);
+}

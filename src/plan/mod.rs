@@ -175,8 +175,7 @@ pub(crate) struct CachePlan {
     /// Names of the environment variables it depends on: those of `cache.env`, and those its
     /// command names as `${NAME}` but for [`step::MACHINE_VARIABLES`].
     pub env: Vec<String>,
-    /// The context variables its command, environment and working directory use, with their
-    /// values, sorted by name.
+    /// Every context value it receives, with its value, sorted by name.
     pub context: Vec<(String, String)>,
 }
 

@@ -154,7 +154,7 @@ impl Planner<'_> {
             inputs: ctx.paths(&c.value.inputs, problems),
             outputs: ctx.paths(&c.value.outputs, problems),
             env: cache_env(&c.value.env, &found.environment),
-            context: used_variables(self.wf, step, &vars),
+            context: used_variables(&vars),
         });
         PlannedStep {
             id: id.clone(),
@@ -510,21 +510,12 @@ fn step_texts(step: &Step) -> impl Iterator<Item = &str> {
         .chain(cache)
 }
 
-/// The context variables a step's texts (and its workflow's `env:`) use, with their values:
-/// what a cached step's key depends on besides its resolved command.
-fn used_variables(wf: &Workflow, step: &Step, vars: &Vars) -> Vec<(String, String)> {
-    let mut used: Vec<(String, String)> = Vec::new();
-    let texts = step_texts(step).chain(wf.env.iter().map(|e| e.value.value.as_str()));
-    for text in texts.filter(|t| t.contains("${")) {
-        for piece in vars::split(text).unwrap_or_default() {
-            if let vars::Piece::Ref(r) = piece
-                && let Some(v) = vars.get(&r.name)
-                && !used.iter().any(|(k, _)| *k == r.name)
-            {
-                used.push((r.name.clone(), vars::plain_text_of(v)));
-            }
-        }
-    }
-    used.sort();
-    used
+/// The context values a step receives, with their values: every one, as each reaches every
+/// step's environment (`FLOW_CTX_*`) whether its texts name it or not, so a script it runs may
+/// read any. What a cached step's key depends on besides its resolved command.
+fn used_variables(vars: &Vars) -> Vec<(String, String)> {
+    vars.sorted()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), vars::plain_text_of(v)))
+        .collect()
 }

@@ -514,7 +514,9 @@ fn hash_file(
     let (kind, size, mtime) = contents::stat(path, follow)?;
     /// Time stamps are coarse and clocks drift: a time this close to the hash proves nothing.
     const MARGIN_NS: i64 = 2_000_000_000;
+    // A link's own size and time say nothing of the file it leads to.
     if let Some((sig, hashed_at)) = before
+        && kind != contents::Kind::Link
         && sig.size == size
         && sig.mtime == mtime
         && mtime + MARGIN_NS < hashed_at

@@ -64,9 +64,9 @@ pub(crate) fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
     Ok((Kind::of(&meta), meta.len(), mtime))
 }
 
-/// The blake3 hash, in hex, of what a path holds: a file's contents; a link's target (a link
-/// is never followed when `follow` is false, nor when it cannot be); for anything else, what
-/// it is. `stop` is asked between pieces, and ends the work with an `Interrupted` error.
+/// The blake3 hash, in hex, of what a path holds: a file's contents; a link's target, and the
+/// contents of the file it leads to when it leads to one (a link is not walked into when
+/// `follow` is false, nor when it cannot be followed); for anything else, what it is. `stop` is asked between pieces, and ends the work with an `Interrupted` error.
 pub(crate) fn digest(
     path: &Path,
     kind: Kind,
@@ -99,6 +99,10 @@ pub(crate) fn digest(
             let target = std::fs::read_link(path)?;
             let mut h = blake3::Hasher::new_derive_key("cargo flow 2026 link target");
             h.update(target.as_os_str().as_encoded_bytes());
+            // A link to a file stands for the file too: editing it changes the link's hash.
+            if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                h.update(digest(path, Kind::File, true, stop)?.as_bytes());
+            }
             h.finalize()
         }
         Kind::Folder | Kind::Special(_) => {
