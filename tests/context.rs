@@ -72,6 +72,12 @@ steps:
         "--x|--y|",
         "raw text becomes shell words"
     );
+    let raw_log =
+        std::fs::read_to_string(ran.dir().join("target/flow/logs/forms/raw.log")).expect("raw log");
+    assert!(
+        raw_log.contains("--- cargo flow: ${raw:opts} = \"--x --y\""),
+        "text that becomes shell syntax is shown before the output:\n{raw_log}"
+    );
     assert_eq!(ran.log("forms", "env"), "a b|--alpha two words|forms|");
     assert_eq!(ran.log("forms", "env-value"), "a b");
 }

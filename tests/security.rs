@@ -379,6 +379,36 @@ steps:
 }
 
 #[test]
+fn context_values_that_together_overflow_exec_are_an_error_naming_the_largest() {
+    // Each value is allowed on its own; twenty of them are more than a step can start with.
+    let context: String = (0..20)
+        .map(|i| format!("  v{i}: {}\n", "y".repeat(60 * 1024 + i)))
+        .collect();
+    let tmp = workflow_dir(&format!(
+        "name: many\ncontext:\n{context}steps:\n  - id: a\n    run: 'true'\n"
+    ));
+    Flow::at(tmp.path())
+        .args(["run", "wf.yaml"])
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "flow::bad-value",
+            "the environment every step starts with",
+            "`v19`",
+        ])
+        .stderr_lacks(&["Running"]);
+    // Small overrides bring it back under the limit.
+    let small: Vec<String> = (0..20)
+        .flat_map(|i| ["-c".into(), format!("v{i}=s")])
+        .collect();
+    Flow::at(tmp.path())
+        .args(["run", "wf.yaml"])
+        .args(small)
+        .run()
+        .success();
+}
+
+#[test]
 fn a_backslash_before_a_value_is_refused() {
     let ran = Flow::new()
         .workflow("name: b\nsteps:\n  - id: b\n    run: echo \\${value}\n")

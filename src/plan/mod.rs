@@ -432,6 +432,48 @@ impl<'a> Planner<'a> {
             problems
                 .push(problem.with_help("pass large data in a file, and its path as the value"));
         }
+        self.check_total(problems);
+    }
+
+    /// Every step starts with cargo flow's environment and every context value in it, which
+    /// `exec` carries only up to a total (`ARG_MAX`, 2 MiB on Linux, arguments included).
+    fn check_total(&self, problems: &mut Problems) {
+        /// What is left for a step's own variables, its outputs and its arguments.
+        const BUDGET: usize = 1024 * 1024;
+        let inherited: usize = std::env::vars_os()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum();
+        let mut context: Vec<(String, usize)> = self
+            .vars
+            .sorted()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), k.len() + vars::plain_text_of(v).len() + 12))
+            .collect();
+        let total = inherited + context.iter().map(|(_, n)| n).sum::<usize>();
+        if total <= BUDGET {
+            return;
+        }
+        context.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let largest: Vec<String> = context
+            .iter()
+            .take(3)
+            .map(|(k, n)| format!("`{k}` ({} KiB)", n / 1024))
+            .collect();
+        problems.push(
+            Problem::new(
+                "flow::bad-value",
+                format!(
+                    "the environment every step starts with comes to {} KiB ({} KiB of it cargo flow's own), more than the {} KiB a step can be started with",
+                    total / 1024,
+                    inherited / 1024,
+                    BUDGET / 1024
+                ),
+            )
+            .with_help(format!(
+                "the largest context values are {}; pass large data in files",
+                largest.join(", ")
+            )),
+        );
     }
 
     /// Ids (unique, even where file names ignore case) and dependencies (known, not the step

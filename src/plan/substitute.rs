@@ -156,7 +156,12 @@ fn reference(
                 found.show(format!("${{{}}}", r.name), value);
                 format!("${{{}}}", names::context_var(&r.name))
             }
-            _ => value,
+            // Text that becomes shell syntax is shown most of all.
+            Quote::Shell => {
+                found.show(format!("${{raw:{}}}", r.name), value.clone());
+                value
+            }
+            Quote::Plain => value,
         });
     }
     if r.name.starts_with("steps.") {
