@@ -32,6 +32,45 @@ steps:
 }
 
 #[test]
+fn shell_forms_of_a_context_variable_read_its_value() {
+    let tmp = workflow_dir(
+        "name: forms
+context:
+  target: x86
+  empty: ''
+steps:
+  - id: forms
+    run: echo ${target:-none} ${#target} ${target%64} ${empty:-fallback} ${FLOW_TEST_UNSET:-shell} ${empty:+never}
+  - id: local
+    run: for f in a.rs b.rs; do printf '%s ' ${f%.rs}; done
+",
+    );
+    let ran = Flow::at(tmp.path())
+        .args(["run", "wf.yaml", "-c", "target=arm64"])
+        .run()
+        .success();
+    assert_eq!(ran.log("forms", "forms"), "arm64 5 arm fallback shell\n");
+    assert_eq!(ran.log("forms", "local"), "a b ");
+    Flow::at(tmp.path())
+        .args(["run", "wf.yaml", "--dry-run"])
+        .run()
+        .success()
+        .stdout_has(&["${target} = \"x86\""]);
+}
+
+#[test]
+fn raw_without_a_name_is_an_error() {
+    for form in ["${raw:}", "${raw:raw:x}"] {
+        Flow::new()
+            .workflow(&format!("name: r\nsteps:\n  - id: a\n    run: echo {form}\n"))
+            .args(["run", "wf.yaml"])
+            .run()
+            .code(2)
+            .stderr_has(&["flow::bad-variable", "`raw:` must be followed by a variable name"]);
+    }
+}
+
+#[test]
 fn lists_escapes_raw_and_environment_names() {
     let ran = Flow::new()
         .workflow(

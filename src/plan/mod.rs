@@ -276,7 +276,7 @@ pub(crate) fn needs_workspace(wf: &Workflow, options: &PlanOptions) -> bool {
     let refers = |text: &str| {
         text.contains("${")
             && vars::split(text).is_ok_and(|pieces| {
-                pieces.iter().any(|p| matches!(p, vars::Piece::Ref(r) if WORKSPACE_FACTS.contains(&r.name.as_str()) && !defined(&r.name)))
+                pieces.iter().any(|p| matches!(p, vars::Piece::Ref(r) | vars::Piece::Param(r) if WORKSPACE_FACTS.contains(&r.name.as_str()) && !defined(&r.name)))
             })
     };
     wf.steps.iter().any(|s| {

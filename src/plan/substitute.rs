@@ -109,6 +109,10 @@ pub(crate) fn resolve(
                 out.push_str(&s);
                 continue;
             }
+            Piece::Param(r) => {
+                out.push_str(&param(vars, &r, quote, found));
+                continue;
+            }
             Piece::Ref(r) => r,
         };
         match reference(vars, text, quote, at, &r, found) {
@@ -176,6 +180,27 @@ fn reference(
         }
         Some(value) if !r.raw => Ok(value.to_string_lossy().into_owned()),
         _ => Err(Box::new(undefined(vars, text, at, r))),
+    }
+}
+
+/// The name a shell form expands (`target` in `${target:-x}`): in a shell command, a context
+/// variable's is that of the environment variable holding its value, as for `${target}`;
+/// any other is the shell's own, and keys a cached step like `${NAME}`.
+fn param(vars: &Vars, r: &vars::Reference, quote: Quote, found: &mut Found) -> String {
+    if quote != Quote::Shell {
+        return r.name.clone();
+    }
+    match vars.get(&r.name) {
+        Some(v) => {
+            found.show(format!("${{{}}}", r.name), vars::plain_text_of(v));
+            names::context_var(&r.name)
+        }
+        None => {
+            if !found.environment.contains(&r.name) {
+                found.environment.push(r.name.clone());
+            }
+            r.name.clone()
+        }
     }
 }
 

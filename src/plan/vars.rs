@@ -73,6 +73,9 @@ pub(crate) enum Piece<'a> {
     Literal(std::borrow::Cow<'a, str>),
     /// A `${name}` reference.
     Ref(Reference),
+    /// The variable name of a shell form (`target` in `${target:-x}` or `${#target}`): its
+    /// `start` and `len` are those of the name alone.
+    Param(Reference),
 }
 
 /// A `${` without its `}` or with an invalid name.
@@ -127,23 +130,38 @@ pub(crate) fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
                 None => (false, name.trim()),
             };
             if !is_valid_name(trimmed) {
+                let meant_raw =
+                    raw && !trimmed.starts_with(|c: char| "-=+?0123456789 ".contains(c));
                 // Shell forms like `${VAR:-default}` or `${#x}` belong to the shell; what
-                // follows their `${` is read on.
-                if looks_like_shell_expansion(name) {
-                    i += 2;
+                // follows their `${` is read on, past the name they expand.
+                if !meant_raw && looks_like_shell_expansion(name) {
+                    let skip = usize::from(name.starts_with('#'));
+                    let param = shell_name(&name[skip..]);
+                    let at = i + 2 + skip;
+                    if !param.is_empty() {
+                        push_literal(&mut pieces, &mut owned, &text[lit_start..at]);
+                        pieces.push(Piece::Param(Reference {
+                            name: param.to_string(),
+                            start: at,
+                            len: param.len(),
+                            raw: false,
+                        }));
+                        lit_start = at + param.len();
+                    }
+                    i = at + param.len();
                     continue;
                 }
                 return Err(BadReference {
                     start: i,
                     len,
-                    message: format!("`{name}` is not a variable name"),
+                    message: if meant_raw {
+                        format!("`{name}`: `raw:` must be followed by a variable name")
+                    } else {
+                        format!("`{name}` is not a variable name")
+                    },
                 });
             }
-            let mut lit = owned.take().unwrap_or_default();
-            lit.push_str(&text[lit_start..i]);
-            if !lit.is_empty() {
-                pieces.push(Piece::Literal(lit.into()));
-            }
+            push_literal(&mut pieces, &mut owned, &text[lit_start..i]);
             pieces.push(Piece::Ref(Reference {
                 name: trimmed.to_string(),
                 start: i,
@@ -167,6 +185,24 @@ pub(crate) fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
         None => {}
     }
     Ok(pieces)
+}
+
+/// Ends the literal before a reference: what was gathered, then `text`.
+fn push_literal<'a>(pieces: &mut Vec<Piece<'a>>, owned: &mut Option<String>, text: &str) {
+    let mut lit = owned.take().unwrap_or_default();
+    lit.push_str(text);
+    if !lit.is_empty() {
+        pieces.push(Piece::Literal(lit.into()));
+    }
+}
+
+/// The shell variable name at the start of `text` (`[A-Za-z_][A-Za-z0-9_]*`), possibly empty.
+fn shell_name(text: &str) -> &str {
+    let starts = text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    if starts { &text[..end] } else { "" }
 }
 
 /// `${VAR:-x}`, `${#VAR}`, `${VAR%.rs}` and the like: parameter expansions for the shell.
@@ -209,10 +245,18 @@ mod tests {
         assert_eq!(p[0], Piece::Literal("echo ${HOME} ".into()));
         assert!(split("echo ${a").is_err());
         assert!(split("echo ${a b}").is_err());
-        assert_eq!(split("echo ${HOME:-x}").unwrap().len(), 1);
+        assert!(
+            matches!(&split("echo ${HOME:-x}").unwrap()[1], Piece::Param(r) if r.name == "HOME")
+        );
         let nested = split("echo ${a:-${x}}").unwrap();
-        assert!(matches!(&nested[1], Piece::Ref(r) if r.name == "x" && r.start == 10));
-        assert_eq!(nested[2], Piece::Literal("}".into()));
+        assert!(matches!(&nested[1], Piece::Param(r) if r.name == "a" && r.start == 7));
+        assert!(matches!(&nested[3], Piece::Ref(r) if r.name == "x" && r.start == 10));
+        assert_eq!(nested[4], Piece::Literal("}".into()));
+        assert!(matches!(&split("${#n}").unwrap()[1], Piece::Param(r) if r.name == "n"));
+        assert_eq!(split("${!n} ${#} ${@:2}").unwrap().len(), 1);
+        assert!(split("${raw:}").is_err());
+        assert!(split("${raw:raw:x}").is_err());
+        assert!(matches!(&split("${raw:-x}").unwrap()[1], Piece::Param(r) if r.name == "raw"));
         assert_eq!(split("echo $HOME").unwrap().len(), 1);
     }
 }
