@@ -62,11 +62,16 @@ steps:
 fn raw_without_a_name_is_an_error() {
     for form in ["${raw:}", "${raw:raw:x}"] {
         Flow::new()
-            .workflow(&format!("name: r\nsteps:\n  - id: a\n    run: echo {form}\n"))
+            .workflow(&format!(
+                "name: r\nsteps:\n  - id: a\n    run: echo {form}\n"
+            ))
             .args(["run", "wf.yaml"])
             .run()
             .code(2)
-            .stderr_has(&["flow::bad-variable", "`raw:` must be followed by a variable name"]);
+            .stderr_has(&[
+                "flow::bad-variable",
+                "`raw:` must be followed by a variable name",
+            ]);
     }
 }
 

@@ -116,60 +116,21 @@ pub(crate) fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
             continue;
         }
         if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
-            let Some(close) = text[i + 2..].find('}') else {
-                return Err(BadReference {
-                    start: i,
-                    len: text.len() - i,
-                    message: "`${` is never closed with `}`".into(),
-                });
-            };
-            let name = &text[i + 2..i + 2 + close];
-            let len = close + 3;
-            let (raw, trimmed) = match name.trim().strip_prefix("raw:") {
-                Some(rest) => (true, rest.trim()),
-                None => (false, name.trim()),
-            };
-            if !is_valid_name(trimmed) {
-                let meant_raw =
-                    raw && !trimmed.starts_with(|c: char| "-=+?0123456789 ".contains(c));
-                // Shell forms like `${VAR:-default}` or `${#x}` belong to the shell; what
-                // follows their `${` is read on, past the name they expand.
-                if !meant_raw && looks_like_shell_expansion(name) {
-                    let skip = usize::from(name.starts_with('#'));
-                    let param = shell_name(&name[skip..]);
-                    let at = i + 2 + skip;
-                    if !param.is_empty() {
-                        push_literal(&mut pieces, &mut owned, &text[lit_start..at]);
-                        pieces.push(Piece::Param(Reference {
-                            name: param.to_string(),
-                            start: at,
-                            len: param.len(),
-                            raw: false,
-                        }));
-                        lit_start = at + param.len();
-                    }
-                    i = at + param.len();
-                    continue;
+            match brace(text, i)? {
+                Brace::Ref(r) => {
+                    push_literal(&mut pieces, &mut owned, &text[lit_start..i]);
+                    i += r.len;
+                    lit_start = i;
+                    pieces.push(Piece::Ref(r));
                 }
-                return Err(BadReference {
-                    start: i,
-                    len,
-                    message: if meant_raw {
-                        format!("`{name}`: `raw:` must be followed by a variable name")
-                    } else {
-                        format!("`{name}` is not a variable name")
-                    },
-                });
+                Brace::Shell(Some(param)) => {
+                    push_literal(&mut pieces, &mut owned, &text[lit_start..param.start]);
+                    i = param.start + param.len;
+                    lit_start = i;
+                    pieces.push(Piece::Param(param));
+                }
+                Brace::Shell(None) => i += 2,
             }
-            push_literal(&mut pieces, &mut owned, &text[lit_start..i]);
-            pieces.push(Piece::Ref(Reference {
-                name: trimmed.to_string(),
-                start: i,
-                len,
-                raw,
-            }));
-            i += len;
-            lit_start = i;
             continue;
         }
         i += 1;
@@ -185,6 +146,63 @@ pub(crate) fn split(text: &str) -> Result<Vec<Piece<'_>>, BadReference> {
         None => {}
     }
     Ok(pieces)
+}
+
+/// What a `${` starts.
+enum Brace {
+    /// A reference to a variable.
+    Ref(Reference),
+    /// A shell form such as `${VAR:-default}` or `${#x}`, and the name it expands if it names
+    /// one; what follows the name is read on.
+    Shell(Option<Reference>),
+}
+
+/// Reads the `${...}` whose `$` is at `i`.
+fn brace(text: &str, i: usize) -> Result<Brace, BadReference> {
+    let Some(close) = text[i + 2..].find('}') else {
+        return Err(BadReference {
+            start: i,
+            len: text.len() - i,
+            message: "`${` is never closed with `}`".into(),
+        });
+    };
+    let name = &text[i + 2..i + 2 + close];
+    let len = close + 3;
+    let (raw, trimmed) = match name.trim().strip_prefix("raw:") {
+        Some(rest) => (true, rest.trim()),
+        None => (false, name.trim()),
+    };
+    if is_valid_name(trimmed) {
+        let name = trimmed.to_string();
+        return Ok(Brace::Ref(Reference {
+            name,
+            start: i,
+            len,
+            raw,
+        }));
+    }
+    // `${raw:-x}` and `${raw:0:2}` are shell forms of a variable `raw`; `${raw:}` is not.
+    let meant_raw = raw && !trimmed.starts_with(|c: char| "-=+?0123456789 ".contains(c));
+    if !meant_raw && looks_like_shell_expansion(name) {
+        let skip = usize::from(name.starts_with('#'));
+        let param = shell_name(&name[skip..]);
+        return Ok(Brace::Shell((!param.is_empty()).then(|| Reference {
+            name: param.to_string(),
+            start: i + 2 + skip,
+            len: param.len(),
+            raw: false,
+        })));
+    }
+    let message = if meant_raw {
+        format!("`{name}`: `raw:` must be followed by a variable name")
+    } else {
+        format!("`{name}` is not a variable name")
+    };
+    Err(BadReference {
+        start: i,
+        len,
+        message,
+    })
 }
 
 /// Ends the literal before a reference: what was gathered, then `text`.

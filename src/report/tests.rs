@@ -55,20 +55,9 @@ fn outcome(status: Status, duration: u64) -> Outcome {
 
 /// A run of every kind of step: it succeeds, is flaky, is cached, fails each way, is skipped
 /// each way; `logs` holds the logs of the failures.
-fn stream(logs: &Path) -> Vec<Event> {
-    let steps: Arc<[StepInfo]> = [
-        info("build", &[], 1),
-        info("test", &[0], 3),
-        info("lint", &[], 1),
-        info("fmt", &[], 1),
-        info("crash", &[], 1),
-        info("slow", &[], 1),
-        info("missing", &[], 1),
-        info("deploy", &[1], 1),
-        info("docs", &[4], 1),
-        info("after", &[7], 1),
-    ]
-    .into();
+/// The outcomes of [`stream`]'s steps: it succeeds, fails an attempt, is flaky, is cached,
+/// fails, crashes, times out, is not found.
+fn outcomes(logs: &Path) -> [Outcome; 8] {
     let log = |name: &str, text: &str| {
         let path = logs.join(format!("{name}.log"));
         let _ = std::fs::write(&path, text);
@@ -124,20 +113,43 @@ fn stream(logs: &Path) -> Vec<Event> {
         }),
         1,
     );
-    let ends = vec![
-        StepEnd::Ran(build.clone()),
-        StepEnd::Ran(flaky.clone()),
-        StepEnd::Ran(lint.clone()),
-        StepEnd::Ran(cached.clone()),
-        StepEnd::Ran(crash.clone()),
-        StepEnd::Ran(slow.clone()),
-        StepEnd::Ran(missing.clone()),
-        StepEnd::Skipped(SkipReason::ConditionFalse),
-        StepEnd::Skipped(SkipReason::DependencyFailed(4)),
-        StepEnd::Skipped(SkipReason::DependencySkipped(7)),
+    [
+        build,
+        failed_attempt,
+        flaky,
+        cached,
+        lint,
+        crash,
+        slow,
+        missing,
+    ]
+}
+
+fn stream(logs: &Path) -> Vec<Event> {
+    let steps: Arc<[StepInfo]> = [
+        info("build", &[], 1),
+        info("test", &[0], 3),
+        info("lint", &[], 1),
+        info("fmt", &[], 1),
+        info("crash", &[], 1),
+        info("slow", &[], 1),
+        info("missing", &[], 1),
+        info("deploy", &[1], 1),
+        info("docs", &[4], 1),
+        info("after", &[7], 1),
+    ]
+    .into();
+    let [build, failed, flaky, cached, lint, crash, slow, missing] = outcomes(logs);
+    let skips = [
+        SkipReason::ConditionFalse,
+        SkipReason::DependencyFailed(4),
+        SkipReason::DependencySkipped(7),
     ];
-    let mut stats = RunStats::default();
-    let kinds = vec![
+    let ran = [build.clone(), flaky, lint, cached, crash, slow, missing];
+    let ends = (ran.iter().cloned().map(StepEnd::Ran))
+        .chain(skips.iter().cloned().map(StepEnd::Skipped))
+        .collect();
+    let mut kinds = vec![
         EventKind::RunStarted {
             workflow: "ci".into(),
             steps,
@@ -156,47 +168,24 @@ fn stream(logs: &Path) -> Vec<Event> {
         EventKind::StepStarted { step: 1 },
         EventKind::StepRetrying {
             step: 1,
-            failed: failed_attempt,
+            failed,
             delay: ms(2000),
         },
         EventKind::Tick,
-        EventKind::StepFinished {
-            step: 1,
-            outcome: flaky,
-        },
-        EventKind::StepFinished {
-            step: 2,
-            outcome: lint,
-        },
-        EventKind::StepFinished {
-            step: 3,
-            outcome: cached,
-        },
-        EventKind::StepFinished {
-            step: 4,
-            outcome: crash,
-        },
-        EventKind::StepFinished {
-            step: 5,
-            outcome: slow,
-        },
-        EventKind::StepFinished {
-            step: 6,
-            outcome: missing,
-        },
-        EventKind::StepSkipped {
-            step: 7,
-            reason: SkipReason::ConditionFalse,
-        },
-        EventKind::StepSkipped {
-            step: 8,
-            reason: SkipReason::DependencyFailed(4),
-        },
-        EventKind::StepSkipped {
-            step: 9,
-            reason: SkipReason::DependencySkipped(7),
-        },
     ];
+    let finished = ran.into_iter().enumerate().skip(1);
+    kinds.extend(finished.map(|(step, outcome)| EventKind::StepFinished { step, outcome }));
+    let skipped = skips.into_iter().enumerate();
+    kinds.extend(skipped.map(|(i, reason)| EventKind::StepSkipped {
+        step: 7 + i,
+        reason,
+    }));
+    timed(kinds, ends)
+}
+
+/// [`stream`]'s events with their times, and the summary that ends them.
+fn timed(kinds: Vec<EventKind>, ends: Vec<StepEnd>) -> Vec<Event> {
+    let mut stats = RunStats::default();
     for k in &kinds {
         stats.observe(k);
     }
