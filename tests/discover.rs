@@ -142,6 +142,19 @@ fn a_name_defined_twice_names_both_places() {
 }
 
 #[test]
+fn names_that_differ_only_in_case_are_a_diagnostic() {
+    in_workspace()
+        .file(
+            ".flow.yaml",
+            "workflows:\n  CI:\n    steps:\n      - id: a\n        run: echo a\n",
+        )
+        .arg("list")
+        .run()
+        .code(2)
+        .stderr_has(&["workflows `CI` (at .flow.yaml:2:3) and `ci` differ only in case"]);
+}
+
+#[test]
 fn flow_yaml_outside_a_workspace_with_one_workflow() {
     let tmp = tempdir_with(&[(
         ".flow.yml",

@@ -652,27 +652,39 @@ fn from_manifest(
 }
 
 fn check_unique(workflows: &[Workflow], problems: &mut Problems) {
-    let mut seen: std::collections::HashMap<&str, &Workflow> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<String, &Workflow> = std::collections::HashMap::new();
     for wf in workflows {
-        if let Some(first) = seen.get(wf.name.as_str()) {
-            let first_at = first.origin.source.location(first.origin.span);
-            problems.push(
-                Problem::at(
-                    "flow::duplicate-workflow",
-                    format!(
-                        "workflow `{}` is defined twice: at {first_at} and here",
-                        wf.name
-                    ),
-                    &wf.origin.source,
-                    wf.origin.span,
-                    "defined again here",
-                )
-                .with_help(format!(
-                    "rename one of them or remove one; the first is at {first_at}"
-                )),
-            );
+        let Some(first) = seen.get(&wf.name.to_ascii_lowercase()) else {
+            seen.insert(wf.name.to_ascii_lowercase(), wf);
+            continue;
+        };
+        let first_at = first.origin.source.location(first.origin.span);
+        let (message, help) = if first.name == wf.name {
+            (
+                format!(
+                    "workflow `{}` is defined twice: at {first_at} and here",
+                    wf.name
+                ),
+                format!("rename one of them or remove one; the first is at {first_at}"),
+            )
         } else {
-            seen.insert(&wf.name, wf);
-        }
+            (
+                format!(
+                    "workflows `{}` (at {first_at}) and `{}` differ only in case, and would share logs, artifacts and cache where file names ignore case (macOS, Windows)",
+                    first.name, wf.name
+                ),
+                "give them names that differ in more than case".to_string(),
+            )
+        };
+        problems.push(
+            Problem::at(
+                "flow::duplicate-workflow",
+                message,
+                &wf.origin.source,
+                wf.origin.span,
+                "defined again here",
+            )
+            .with_help(help),
+        );
     }
 }

@@ -53,24 +53,38 @@ pub fn env_part(name: &str) -> String {
 }
 
 /// The file name that stands for a workflow name or a step id (`test:alpha`, one package's
-/// instance of `test`): the name as it is, with `:` written as `@` and any other character
-/// outside `[A-Za-z0-9_.-]` (`@` and `%` among them), and the dots of a name of only dots, as
-/// `%XX`, byte by byte. No two names give one file name, none is `.` or `..`, and none holds a
-/// character that a platform refuses in file names.
+/// instance of `test`): the name as it is, with `:` written as `@` and as `%XX`, byte by byte,
+/// any other character outside `[A-Za-z0-9_.-]` (`@` and `%` among them), a final dot (all the
+/// dots of a name of only dots) and the first letter of a name Windows keeps for devices
+/// (`con`, `nul`, `com1`, also before a dot: `aux.x`). No two names give one file name, none is
+/// `.` or `..`, and none is refused or changed by a platform.
 pub fn file_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     // `.` and `..` name folders that are already there; names are checked never to be only
     // dots, and would not reach them anyway.
     let dots = name.bytes().all(|b| b == b'.');
-    for b in name.bytes() {
+    let device = is_device(name);
+    for (i, b) in name.bytes().enumerate() {
+        let last = i + 1 == name.len();
         match b {
-            b'.' if dots => out.push_str("%2E"),
+            _ if i == 0 && device => out.push_str(&format!("%{b:02X}")),
+            b'.' if dots || last => out.push_str("%2E"),
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => out.push(b as char),
             b':' => out.push('@'),
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
     out
+}
+
+/// Whether Windows takes a file of this name for a device, whatever its extension.
+fn is_device(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+    match stem.as_bytes() {
+        b"con" | b"prn" | b"aux" | b"nul" => true,
+        [b'c', b'o', b'm', d] | [b'l', b'p', b't', d] => d.is_ascii_digit(),
+        _ => false,
+    }
 }
 
 /// The longest a file name made by [`file_name`] may be: file systems take 255 bytes, and a
@@ -123,14 +137,60 @@ mod tests {
             "a:",
             "é",
             "a b",
+            "con",
+            "CON",
+            "%43on",
+            "Con.x",
+            "com1",
+            "com10",
+            "lpt9.release",
+            "a.",
+            "a%2E",
+            "a.b",
         ];
         let files: HashSet<String> = names.iter().map(|n| file_name(n)).collect();
         assert_eq!(files.len(), names.len());
         assert_eq!(file_name("test:alpha"), "test@alpha");
         assert_eq!(file_name("pkg-1.release_x"), "pkg-1.release_x");
         assert_eq!(file_name(".."), "%2E%2E");
+        assert_eq!(file_name("con"), "%63on");
+        assert_eq!(file_name("Con.x"), "%43on.x");
+        assert_eq!(file_name("com10"), "com10");
+        assert_eq!(file_name("a."), "a%2E");
         for f in &files {
             assert!(!f.contains([':', '/', '\\', '<', '>', '"', '|', '?', '*', ' ']));
+            assert!(!is_device(f) && !f.ends_with('.'), "{f}");
+            assert_eq!(file_name(&decode(f)), *f, "decoding gives the name back");
+        }
+    }
+
+    /// The name a file name stands for, which is unique: every `%` and `@` in one was written
+    /// by [`file_name`].
+    fn decode(file: &str) -> String {
+        let mut bytes = Vec::new();
+        let mut rest = file.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
+            match b {
+                b'%' => {
+                    let hex = std::str::from_utf8(&tail[..2]).unwrap();
+                    bytes.push(u8::from_str_radix(hex, 16).unwrap());
+                    rest = &tail[2..];
+                    continue;
+                }
+                b'@' => bytes.push(b':'),
+                other => bytes.push(other),
+            }
+            rest = tail;
+        }
+        String::from_utf8(bytes).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn file_names_decode_to_their_name(name in "[a-zA-Z0-9_.:%@ -]{1,12}|(con|nul|com1|lpt2)[.:a-z]{0,3}") {
+            let file = file_name(&name);
+            proptest::prop_assert_eq!(decode(&file), name);
+            proptest::prop_assert!(!is_device(&file) && !file.ends_with('.'));
         }
     }
 }
