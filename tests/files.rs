@@ -64,6 +64,12 @@ steps:
     std::fs::remove_file(&record).expect("remove");
     mkfifo(&record);
     run(dir, &["--explain"]).stderr_has(&["its cache record cannot be read: it is a FIFO"]);
+    // A link where a cache record should be is never followed.
+    let secret = dir.join("elsewhere.json");
+    std::fs::write(&secret, "{}").expect("write");
+    std::fs::remove_file(&record).expect("remove");
+    std::os::unix::fs::symlink(&secret, &record).expect("symlink");
+    run(dir, &["--explain"]).stderr_has(&["its cache record cannot be read: it is a link"]);
 }
 
 #[test]

@@ -68,7 +68,9 @@ fn backoff_waits_grow_and_are_capped() {
         "name: wf\nsteps:\n  - id: slow\n    run: exit 1\n    retry: {attempts: 2, delay: 300ms, backoff: exponential}\n  - id: capped\n    run: exit 1\n    retry: {attempts: 3, delay: 2s, backoff: exponential, max_delay: 100ms, jitter: true}\n",
     );
     let run = |step: &str| Flow::at(tmp.path()).args(["run", "wf.yaml", step]).run();
-    let ran = run("slow")
+    let ran = Flow::at(tmp.path())
+        .args(["run", "wf.yaml", "slow", "--report", "json=r.json"])
+        .run()
         .code(1)
         .stderr_has(&["retrying in 0.6s (attempt 3 of 3)"]);
     let took = ran.took();
@@ -76,6 +78,9 @@ fn backoff_waits_grow_and_are_capped() {
         took >= Duration::from_millis(900),
         "300ms then 600ms, took {took:?}"
     );
+    // A step's time is all the time spent on it, its waits included.
+    let step_ms = ran.json("r.json")["steps"][0]["duration_ms"].as_u64();
+    assert!(step_ms.is_some_and(|ms| ms >= 900), "{step_ms:?}");
     let ran = run("capped").code(1);
     assert!(
         ran.took() < Duration::from_secs(2),

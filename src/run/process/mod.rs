@@ -10,7 +10,7 @@ use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::artifacts::{self, Kept};
 use super::cache::{self, Store, Upstream, Verdict};
@@ -122,15 +122,33 @@ impl Executor for ProcessExecutor<'_> {
         emit: &(dyn Fn(EventKind) + Sync),
         under_way: &dyn Fn(),
     ) -> Outcome {
-        let step = &self.plan.steps[index];
+        let began = Instant::now();
         let call = Call {
             index,
             inputs: &upstream.outputs,
             emit,
             under_way,
         };
+        let mut outcome = self.cached_or_run(&call, upstream, began);
+        // A step takes all the time spent on it: hashing its inputs, its attempts and the
+        // waits between them, copying its artifacts, writing its record.
+        outcome.duration = began.elapsed();
+        outcome
+    }
+
+    fn stop(&self, how: Stop) {
+        self.groups.stop_all(how);
+    }
+}
+
+impl ProcessExecutor<'_> {
+    /// A cached step's record when it still holds, else the step run (and recorded, when
+    /// it succeeds and is cached).
+    fn cached_or_run(&self, call: &Call<'_>, upstream: &Upstream, began: Instant) -> Outcome {
+        let (index, under_way) = (call.index, call.under_way);
+        let step = &self.plan.steps[index];
         let Some(spec) = &step.cache else {
-            return self.run_and_keep(&call);
+            return self.run_and_keep(call);
         };
         // Hashing its inputs may take a while.
         under_way();
@@ -150,16 +168,16 @@ impl Executor for ProcessExecutor<'_> {
             },
             false => vec!["--no-cache was given".to_string()],
         };
-        let mut outcome = self.run_and_keep(&call);
+        let mut outcome = self.run_and_keep(call);
         outcome.why = why;
         // Only a success is recorded, and not one cut short by an interruption.
         if outcome.status.is_success() && !self.groups.is_stopping() {
-            let (key, durable) = (outcome.duration, &outcome.artifacts);
+            let (took, durable) = (began.elapsed(), &outcome.artifacts);
             let recorded = cache::record(
                 step,
                 spec,
                 fp,
-                key,
+                took,
                 durable,
                 &artifact_dir,
                 &outcome.outputs,
@@ -176,12 +194,6 @@ impl Executor for ProcessExecutor<'_> {
         outcome
     }
 
-    fn stop(&self, how: Stop) {
-        self.groups.stop_all(how);
-    }
-}
-
-impl ProcessExecutor<'_> {
     /// Runs a step, with its retries, and copies its artifacts once it succeeded.
     fn run_and_keep(&self, call: &Call<'_>) -> Outcome {
         let step = &self.plan.steps[call.index];

@@ -94,10 +94,17 @@ pub(crate) fn open_for_reading(path: &std::path::Path, follow: bool) -> io::Resu
     if !follow {
         flags |= libc::O_NOFOLLOW;
     }
-    std::fs::OpenOptions::new()
+    let opened = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(flags)
-        .open(path)
+        .open(path);
+    match opened {
+        // What `O_NOFOLLOW` says of a link, in words.
+        Err(e) if !follow && e.raw_os_error() == Some(libc::ELOOP) => {
+            Err(io::Error::other("it is a link"))
+        }
+        other => other,
+    }
 }
 
 /// The next stretch of `file` at or after `offset` that may hold data, as `(start, end)`:
