@@ -66,9 +66,7 @@ fn raw_without_a_name_is_an_error() {
                 "name: r\nsteps:\n  - id: a\n    run: echo {form}\n"
             ))
             .args(["run", "wf.yaml"])
-            .run()
-            .code(2)
-            .stderr_has(&[
+            .refused(&[
                 "flow::bad-variable",
                 "`raw:` must be followed by a variable name",
             ]);
@@ -325,9 +323,7 @@ fn per_package_filters_are_checked() {
             "name: bad\nsteps:\n  - id: a\n    for_each: {package: [alpah]}\n    run: echo\n  - id: b\n    for_each: {package: 'zz*'}\n    run: echo\n  - id: c\n    for_each: crate\n    run: echo\n",
         )
         .args(["check", "bad"])
-        .run()
-        .code(2)
-        .stderr_has(&[
+        .refused(&[
             "`alpah` is not a package of this workspace",
             "did you mean `alpha`?",
         ])

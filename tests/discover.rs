@@ -132,9 +132,7 @@ fn a_name_defined_twice_names_both_places() {
             "workflows:\n  ci:\n    steps:\n      - id: a\n        run: echo a\n",
         )
         .arg("list")
-        .run()
-        .code(2)
-        .stderr_has(&[
+        .refused(&[
             "workflow `ci` is defined twice",
             ".flow.yaml:2:3",
             "Cargo.toml",
@@ -149,9 +147,7 @@ fn names_that_differ_only_in_case_are_a_diagnostic() {
             "workflows:\n  CI:\n    steps:\n      - id: a\n        run: echo a\n",
         )
         .arg("list")
-        .run()
-        .code(2)
-        .stderr_has(&["workflows `CI` (at .flow.yaml:2:3) and `ci` differ only in case"]);
+        .refused(&["workflows `CI` (at .flow.yaml:2:3) and `ci` differ only in case"]);
 }
 
 #[test]
@@ -171,11 +167,7 @@ fn flow_yaml_outside_a_workspace_with_one_workflow() {
 
 #[test]
 fn unknown_workflow_suggests_the_closest() {
-    in_workspace()
-        .arg("lnt")
-        .run()
-        .code(2)
-        .stderr_has(&["did you mean `lint`?"]);
+    in_workspace().arg("lnt").refused(&["did you mean `lint`?"]);
 }
 
 #[test]
@@ -186,9 +178,7 @@ fn toml_errors_point_into_the_manifest() {
             "[package]\nname = \"beta\"\nversion = \"0.2.0\"\nedition = \"2021\"\n\n[[package.metadata.flow.docs.steps]]\nid = \"doc\"\nrun = \"cargo doc\"\ndepend_on = [\"x\"]\n",
         )
         .arg("check")
-        .run()
-        .code(2)
-        .stderr_has(&[
+        .refused(&[
             "unknown step key `depend_on`",
             "beta/Cargo.toml:9:1",
             "did you mean `depends_on`?",

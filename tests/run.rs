@@ -384,9 +384,7 @@ fn an_unwritable_log_folder_fails_before_any_step() {
         // A file where the target folder should be.
         .file("target", "not a folder")
         .args(["run", "wf.yaml"])
-        .run()
-        .code(2)
-        .stderr_has(&["cannot create the log folder"]);
+        .refused(&["cannot create the log folder"]);
     assert!(!ran.dir().join("ran").exists());
 }
 
@@ -543,9 +541,7 @@ fn messages_say_what_is_wrong() {
         .stderr_has(&["its working directory", "is not a folder"]);
     Flow::at(dir)
         .args(["list", "--manifest-path", "."])
-        .run()
-        .code(2)
-        .stderr_has(&["manifest path `.` is a folder"]);
+        .refused(&["manifest path `.` is a folder"]);
     std::fs::create_dir(dir.join("a-folder")).expect("mkdir");
     write_files(
         dir,
@@ -554,9 +550,7 @@ fn messages_say_what_is_wrong() {
     for report in ["json=a-folder", "json=missing/r.json"] {
         Flow::at(dir)
             .args(["run", "wf.yaml", "--report", report])
-            .run()
-            .code(2)
-            .stderr_has(&["cannot write the report"]);
+            .refused(&["cannot write the report"]);
         assert!(
             !dir.join("ran").exists(),
             "a step ran before the report was checked"

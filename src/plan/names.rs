@@ -59,7 +59,11 @@ pub fn env_part(name: &str) -> String {
 /// (`con`, `nul`, `com1`, also before a dot: `aux.x`). No two names give one file name, none is
 /// `.` or `..`, and none is refused or changed by a platform.
 pub fn file_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
+    if name.bytes().all(plain) && !name.ends_with('.') && !is_device(name) {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
     // `.` and `..` name folders that are already there; names are checked never to be only
     // dots, and would not reach them anyway.
     let dots = name.bytes().all(|b| b == b'.');
@@ -79,11 +83,15 @@ pub fn file_name(name: &str) -> String {
 
 /// Whether Windows takes a file of this name for a device, whatever its extension.
 fn is_device(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
-    match stem.as_bytes() {
-        b"con" | b"prn" | b"aux" | b"nul" => true,
-        [b'c', b'o', b'm', d] | [b'l', b'p', b't', d] => d.is_ascii_digit(),
-        _ => false,
+    let stem = name.split('.').next().unwrap_or(name).as_bytes();
+    match stem {
+        [a, b, c, d] if d.is_ascii_digit() => {
+            let head = [*a, *b, *c];
+            head.eq_ignore_ascii_case(b"com") || head.eq_ignore_ascii_case(b"lpt")
+        }
+        _ => [b"con", b"prn", b"aux", b"nul"]
+            .iter()
+            .any(|word| stem.eq_ignore_ascii_case(*word)),
     }
 }
 

@@ -210,6 +210,13 @@ impl Flow {
         self
     }
 
+    /// Runs cargo flow, asserting that it refuses the workflow or the command line (exit 2)
+    /// with each of `texts` in its diagnostics.
+    #[track_caller]
+    pub fn refused(self, texts: &[&str]) -> Ran {
+        self.run().code(2).stderr_has(texts)
+    }
+
     /// Runs it to the end.
     pub fn run(self) -> Ran {
         let (cmd, timeout, origin) = self.split();
