@@ -181,7 +181,7 @@ pub(crate) struct RunArgs {
     /// When to show steps' output
     #[arg(long, value_enum, value_name = "MODE", default_value = "grouped")]
     pub output: Output,
-    /// Write a record of the run, e.g. --report json=target/flow/report.json
+    /// Write a record of the run: json=PATH or junit=PATH (may be repeated)
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub report: Vec<ReportSpec>,
     /// Run cached steps even when nothing they depend on changed (successes are still recorded)
@@ -192,11 +192,22 @@ pub(crate) struct RunArgs {
     pub explain: bool,
 }
 
-/// `--report json=PATH`.
+/// `--report FORMAT=PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ReportSpec {
-    /// A JSON file.
-    Json(PathBuf),
+pub(crate) struct ReportSpec {
+    /// What is written.
+    pub format: ReportFormat,
+    /// Where.
+    pub path: PathBuf,
+}
+
+/// The formats of `--report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReportFormat {
+    /// cargo flow's own JSON record.
+    Json,
+    /// JUnit XML, for CI systems' test views.
+    Junit,
 }
 
 fn parse_context(s: &str) -> Result<(String, String), String> {
@@ -222,15 +233,22 @@ fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn parse_report(s: &str) -> Result<ReportSpec, String> {
-    match s.split_once('=') {
-        Some(("json", path)) if !path.is_empty() => Ok(ReportSpec::Json(PathBuf::from(path))),
-        Some((format, _)) if format != "json" => Err(format!(
-            "unknown report format `{format}`: the formats are: json"
-        )),
-        _ => Err(format!(
-            "`{s}` is not FORMAT=PATH: write e.g. `--report json=report.json`"
-        )),
-    }
+    let Some((format, path)) = s.split_once('=').filter(|(_, path)| !path.is_empty()) else {
+        return Err(format!(
+            "`{s}` is not FORMAT=PATH: write e.g. `--report json=report.json` or `--report junit=junit.xml`"
+        ));
+    };
+    let format = match format {
+        "json" => ReportFormat::Json,
+        "junit" => ReportFormat::Junit,
+        other => {
+            return Err(format!(
+                "unknown report format `{other}`: the formats are: json, junit"
+            ));
+        }
+    };
+    let path = PathBuf::from(path);
+    Ok(ReportSpec { format, path })
 }
 
 /// The subcommand names, so that `cargo flow <WORKFLOW>` can be told apart from them.

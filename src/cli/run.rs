@@ -6,12 +6,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::INVALID;
-use super::args::{Cli, ReportSpec, RunArgs};
+use super::args::{Cli, ReportFormat, ReportSpec, RunArgs};
 use super::workflows::{plan_all, resolve};
 use crate::diagnostic::{Problem, Problems};
 use crate::plan::{Plan, PlanOptions};
 use crate::report::console::{Console, ConsoleOptions, OutputMode};
 use crate::report::json::JsonReport;
+use crate::report::junit::JunitReport;
 use crate::report::{self, Fanout};
 use crate::run::lock::{LockError, RunLock};
 use crate::run::process::ProcessExecutor;
@@ -40,8 +41,8 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         );
         return Ok(0);
     }
-    for ReportSpec::Json(path) in &args.report {
-        check_report_path(path)?;
+    for spec in &args.report {
+        check_report_path(&spec.path)?;
     }
     prepare_logs(&plan)?;
     let mut forwarder = SignalForwarder::install();
@@ -55,13 +56,9 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
     executor.use_cache = !args.no_cache;
     let mut console = Console::new(console_options(cli, args)?);
-    let mut json: Vec<JsonReport> = args
-        .report
-        .iter()
-        .map(|ReportSpec::Json(path)| JsonReport::new(path.clone()))
-        .collect();
+    let mut files: Vec<Box<dyn Reporter>> = args.report.iter().map(file_reporter).collect();
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
-    reporters.extend(json.iter_mut().map(|j| j as &mut dyn Reporter));
+    reporters.extend(files.iter_mut().map(|r| &mut **r as &mut dyn Reporter));
     let run_options = RunOptions {
         parallel,
         fail_fast: args.fail_fast,
@@ -79,6 +76,15 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         eprintln!("{}", report::notes::strays(strays));
     }
     Ok(exit_code(&summary, failed, forwarder))
+}
+
+/// The reporter that writes a `--report` file.
+fn file_reporter(spec: &ReportSpec) -> Box<dyn Reporter> {
+    let path = spec.path.clone();
+    match spec.format {
+        ReportFormat::Json => Box::new(JsonReport::new(path)),
+        ReportFormat::Junit => Box::new(JunitReport::new(path)),
+    }
 }
 
 /// The exit code: the run's, a signal's that came too late to be forwarded, or 2 for a report

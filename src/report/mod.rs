@@ -1,10 +1,12 @@
 //! What people and machines read: reporters that turn a run's events into progress bars,
-//! lines, summaries and JSON (they see events only, never the plan), and the presentation of
+//! lines, summaries, JSON and JUnit XML (they see events only, never the plan), and the presentation of
 //! plans and workflows (`list`, `graph`, `--dry-run`).
 
 pub(crate) mod console;
+pub(crate) mod file;
 pub(crate) mod graph;
 pub(crate) mod json;
+pub(crate) mod junit;
 pub(crate) mod line;
 pub(crate) mod list;
 pub(crate) mod notes;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::console::{Console, ConsoleOptions, OutputMode};
 use super::json::JsonReport;
+use super::junit::JunitReport;
 use crate::run::artifacts::Kept;
 use crate::run::stats::RunStats;
 use crate::run::{
@@ -337,6 +338,23 @@ fn the_json_report_of_a_recorded_run() {
     }
     let text = std::fs::read_to_string(&path).expect("written");
     insta::assert_snapshot!(text.replace(&dir.path().display().to_string(), "LOGS"));
+}
+
+#[test]
+fn the_junit_report_of_recorded_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("junit.xml");
+    for (name, events) in [
+        ("junit_report", stream(dir.path())),
+        ("junit_interrupted", interrupted_stream()),
+    ] {
+        let mut junit = JunitReport::new(path.clone());
+        for e in events {
+            assert_eq!(junit.report(&e), Ok(()));
+        }
+        let text = std::fs::read_to_string(&path).expect("written");
+        insta::assert_snapshot!(name, text.replace(&dir.path().display().to_string(), "LOGS"));
+    }
 }
 
 #[test]

@@ -102,7 +102,8 @@ pub struct StepInfo {
 pub struct Outcome {
     /// Success or which kind of failure.
     pub status: Status,
-    /// From start to the exit of its process.
+    /// All the time spent on it: hashing its inputs, its attempts and the waits between them,
+    /// copying its artifacts.
     pub duration: Duration,
     /// Its log file, when one was written.
     pub log: Option<PathBuf>,
