@@ -126,6 +126,8 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         context: ContextArgs,
     },
+    /// Print the JSON Schema of workflow files, for editors and validators
+    Schema,
     /// Manage the records of cached steps
     Cache {
         #[command(subcommand)]
@@ -252,7 +254,7 @@ fn parse_report(s: &str) -> Result<ReportSpec, String> {
 }
 
 /// The subcommand names, so that `cargo flow <WORKFLOW>` can be told apart from them.
-const COMMANDS: &[&str] = &["run", "list", "check", "graph", "cache", "help"];
+const COMMANDS: &[&str] = &["run", "list", "check", "graph", "schema", "cache", "help"];
 /// Options that take a value in the next argument.
 const VALUED: &[&str] = &[
     "-j",

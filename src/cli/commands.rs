@@ -136,3 +136,10 @@ pub(super) fn cache_clean(cli: &Cli, workflow: Option<&str>) -> Result<i32, Prob
     }
     Ok(0)
 }
+
+/// `cargo flow schema`: the JSON Schema of workflow files.
+pub(crate) fn schema() -> Result<i32, Problems> {
+    let text = serde_json::to_string_pretty(&crate::load::schema::schema()).unwrap_or_default();
+    println!("{text}");
+    Ok(0)
+}

@@ -38,6 +38,7 @@ pub fn main() -> i32 {
             context,
         }) => commands::graph(&cli, target, (*format).into(), context),
         Some(Cmd::Run(args)) => run::run_command(&cli, args),
+        Some(Cmd::Schema) => commands::schema(),
         Some(Cmd::Cache {
             action: CacheCmd::Clean { workflow },
         }) => commands::cache_clean(&cli, workflow.as_deref()),

@@ -462,7 +462,7 @@ fn paths(
 }
 
 /// The keys of `cache:`.
-const CACHE_KEYS: &[&str] = &["inputs", "outputs", "env"];
+pub(crate) const CACHE_KEYS: &[&str] = &["inputs", "outputs", "env"];
 
 /// `cache: {inputs: [globs], outputs: [globs], env: [NAMES]}`.
 fn cache(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Cache>> {
@@ -530,7 +530,7 @@ fn cache(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
 }
 
 /// The keys of `retry:` in its long form.
-const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "max_delay", "jitter"];
+pub(crate) const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "max_delay", "jitter"];
 
 /// `retry: 3`, or `retry: {attempts: 3, delay: 2s, backoff: exponential, max_delay: 30s, jitter: true}`.
 fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Retry>> {

@@ -8,6 +8,7 @@ pub(crate) mod build;
 pub(crate) mod duration;
 pub(crate) mod model;
 pub(crate) mod node;
+pub(crate) mod schema;
 pub(crate) mod toml;
 pub(crate) mod workspace;
 pub(crate) mod yaml;
@@ -236,15 +237,38 @@ fn empty_file(source: &Source) -> Problem {
 pub(crate) fn load_file(path: &Path) -> Result<Loaded, Problems> {
     let source = read_source(path)?;
     let node = parse(&source)?;
-    if matches!(node.value, node::Value::Null) {
-        return Err(empty_file(&source).into());
-    }
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let project = match workspace::find_manifest(&dir) {
         Some(manifest) => Project::cargo(&manifest, &current_dir())?,
         None => Project::plain(&dir),
     };
+    let base_dir = project.root.clone();
+    let (workflow, problems) = file_workflow(path, &source, &node, base_dir)?;
+    Ok(Loaded {
+        workflow,
+        project,
+        problems,
+    })
+}
+
+/// The one workflow of a file named on the command line, called by its `name:` or the file's
+/// stem, and the problems found in it. A file with nothing in it, or several workflows, is
+/// the error.
+fn file_workflow(
+    path: &Path,
+    source: &Source,
+    node: &Node,
+    base_dir: PathBuf,
+) -> Result<(Workflow, Problems), Problems> {
+    if matches!(node.value, node::Value::Null) {
+        return Err(empty_file(source).into());
+    }
+    if node.get("workflows").is_some() && node.get("steps").is_none() {
+        let problem = Problem::at("flow::several-workflows", format!("`{}` holds several workflows", source.name), source, Span::new(0, 0), "here")
+            .with_help("name one of them: put the file at the project root as `.flow.yaml` and run `cargo flow <name>`");
+        return Err(problem.into());
+    }
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -257,66 +281,51 @@ pub(crate) fn load_file(path: &Path) -> Result<Loaded, Problems> {
     let origin = Origin {
         source: source.clone(),
         span: Span::new(0, 0),
-        base_dir: project.root.clone(),
+        base_dir,
     };
     let mut problems = Problems::new();
-    if node.get("workflows").is_some() && node.get("steps").is_none() {
-        problems.push(
-            Problem::at("flow::several-workflows", format!("`{}` holds several workflows", source.name), &source, Span::new(0, 0), "here")
-                .with_help("name one of them: put the file at the project root as `.flow.yaml` and run `cargo flow <name>`"),
-        );
-        return Err(problems);
-    }
-    let mut wf = build::workflow(&source, &node, stem, origin, &mut problems);
+    let mut wf = build::workflow(source, node, stem, origin, &mut problems);
     if let Some(title) = wf.title.as_ref().filter(|t| !t.trim().is_empty()) {
         wf.name = title.clone();
     }
     // The name names the workflow's folders: it must not reach outside them.
     if !valid_workflow_name(&wf.name) {
-        let problem = match node.get("name") {
-            Some(n) if wf.title.is_some() => Problem::at(
-                "flow::invalid-name",
-                format!("invalid workflow name `{}`", wf.name.escape_debug()),
-                &source,
-                n.span,
-                "invalid name",
-            ),
-            _ => Problem::new(
-                "flow::invalid-name",
-                format!(
-                    "the file name `{}` cannot name a workflow",
-                    wf.name.escape_debug()
-                ),
-            ),
-        };
-        problems.push(problem.with_help(
-            "workflow names may use letters, digits, `_`, `.` and `-`, and may not start with `.`; set one with `name:`",
-        ));
+        problems.push(invalid_file_name(source, node, &wf));
     }
-    Ok(Loaded {
-        workflow: wf,
-        project,
-        problems,
-    })
+    Ok((wf, problems))
 }
 
-/// Reads one workflow from a file's text, outside any workspace: its base folder is the
-/// file's.
+/// The problem with a file workflow's name, at its `name:` or, for the file's own name, in
+/// general.
+fn invalid_file_name(source: &Source, node: &Node, wf: &Workflow) -> Problem {
+    let problem = match node.get("name") {
+        Some(n) if wf.title.is_some() => Problem::at(
+            "flow::invalid-name",
+            format!("invalid workflow name `{}`", wf.name.escape_debug()),
+            source,
+            n.span,
+            "invalid name",
+        ),
+        _ => Problem::new(
+            "flow::invalid-name",
+            format!(
+                "the file name `{}` cannot name a workflow",
+                wf.name.escape_debug()
+            ),
+        ),
+    };
+    problem.with_help(
+        "workflow names may use letters, digits, `_`, `.` and `-`, and may not start with `.`; set one with `name:`",
+    )
+}
+
+/// Reads the one workflow of a file's text, as [`load_file`] does, without looking for a
+/// workspace around it.
 pub(crate) fn parse_text(path: &Path, text: &str) -> Result<Workflow, Problems> {
     let source = SourceFile::new(path, text.to_string());
     let node = parse(&source)?;
-    let origin = Origin {
-        source: source.clone(),
-        span: Span::new(0, 0),
-        base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("workflow")
-        .to_string();
-    let mut problems = Problems::new();
-    let wf = build::workflow(&source, &node, name, origin, &mut problems);
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (wf, problems) = file_workflow(path, &source, &node, base_dir)?;
     problems.into_result(wf)
 }
 

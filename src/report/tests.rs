@@ -353,7 +353,10 @@ fn the_junit_report_of_recorded_runs() {
             assert_eq!(junit.report(&e), Ok(()));
         }
         let text = std::fs::read_to_string(&path).expect("written");
-        insta::assert_snapshot!(name, text.replace(&dir.path().display().to_string(), "LOGS"));
+        insta::assert_snapshot!(
+            name,
+            text.replace(&dir.path().display().to_string(), "LOGS")
+        );
     }
 }
 
