@@ -107,11 +107,13 @@ pub(crate) enum Cmd {
     /// List the workflows, or one workflow's steps and dependencies
     List {
         /// The workflow whose steps to list
+        #[arg(add = workflow_names())]
         workflow: Option<String>,
     },
     /// Validate workflows without running anything
     Check {
         /// The workflow (or workflow file) to check; all when omitted
+        #[arg(add = workflow_names())]
         target: Option<String>,
         #[command(flatten)]
         context: ContextArgs,
@@ -119,6 +121,7 @@ pub(crate) enum Cmd {
     /// Print a workflow's dependency graph
     Graph {
         /// The workflow name or workflow file
+        #[arg(add = workflow_names())]
         target: String,
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
@@ -128,6 +131,12 @@ pub(crate) enum Cmd {
     },
     /// Print the JSON Schema of workflow files, for editors and validators
     Schema,
+    /// Print the script that completes cargo flow's commands, workflows and steps in a shell
+    Completions {
+        /// The shell
+        #[arg(value_parser = ["bash", "elvish", "fish", "powershell", "zsh"])]
+        shell: String,
+    },
     /// Manage the records of cached steps
     Cache {
         #[command(subcommand)]
@@ -141,6 +150,7 @@ pub(crate) enum CacheCmd {
     /// Forget every recorded success, so that every cached step runs again
     Clean {
         /// Only this workflow's records (a name or a workflow file)
+        #[arg(add = workflow_names())]
         workflow: Option<String>,
     },
 }
@@ -157,8 +167,10 @@ pub(crate) struct ContextArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// The workflow name, or a path to a workflow file
+    #[arg(add = workflow_names())]
     pub target: String,
     /// Run only these steps and the steps they depend on
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::complete::steps))]
     pub steps: Vec<String>,
     #[command(flatten)]
     pub context: ContextArgs,
@@ -212,6 +224,11 @@ pub(crate) enum ReportFormat {
     Junit,
 }
 
+/// Completes a workflow name from the project in the current folder.
+fn workflow_names() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(super::complete::workflows)
+}
+
 fn parse_context(s: &str) -> Result<(String, String), String> {
     let Some((k, v)) = s.split_once('=') else {
         return Err(format!(
@@ -254,9 +271,18 @@ fn parse_report(s: &str) -> Result<ReportSpec, String> {
 }
 
 /// The subcommand names, so that `cargo flow <WORKFLOW>` can be told apart from them.
-const COMMANDS: &[&str] = &["run", "list", "check", "graph", "schema", "cache", "help"];
+const COMMANDS: &[&str] = &[
+    "run",
+    "list",
+    "check",
+    "graph",
+    "schema",
+    "completions",
+    "cache",
+    "help",
+];
 /// Options that take a value in the next argument.
-const VALUED: &[&str] = &[
+pub(crate) const VALUED: &[&str] = &[
     "-j",
     "--parallel",
     "-c",

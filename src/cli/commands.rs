@@ -143,3 +143,14 @@ pub(crate) fn schema() -> Result<i32, Problems> {
     println!("{text}");
     Ok(0)
 }
+
+/// `cargo flow completions <shell>`: the script that registers completion in a shell.
+pub(crate) fn completions(shell: &str) -> Result<i32, Problems> {
+    match super::complete::script(shell) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+        Err(message) => Err(Problem::new("flow::usage", message).into()),
+    }
+}

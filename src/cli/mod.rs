@@ -2,6 +2,7 @@
 
 pub(crate) mod args;
 mod commands;
+mod complete;
 mod run;
 mod workflows;
 
@@ -17,6 +18,9 @@ const INVALID: i32 = 2;
 
 /// Runs cargo flow with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
+    if let Some(code) = complete::respond() {
+        return code;
+    }
     let args = args::normalize(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -39,6 +43,7 @@ pub fn main() -> i32 {
         }) => commands::graph(&cli, target, (*format).into(), context),
         Some(Cmd::Run(args)) => run::run_command(&cli, args),
         Some(Cmd::Schema) => commands::schema(),
+        Some(Cmd::Completions { shell }) => commands::completions(shell),
         Some(Cmd::Cache {
             action: CacheCmd::Clean { workflow },
         }) => commands::cache_clean(&cli, workflow.as_deref()),

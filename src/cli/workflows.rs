@@ -32,7 +32,7 @@ pub(super) fn catalog(cli: &Cli, scope: load::Scope) -> Result<load::Catalog, Pr
 /// `*` for all.
 const SAFE_DIRECTORIES: &str = "CARGO_FLOW_SAFE_DIRECTORIES";
 
-fn trust(file: &Path) -> Result<(), Problem> {
+pub(super) fn trust(file: &Path) -> Result<(), Problem> {
     let dir = file.parent().unwrap_or(file);
     let listed = std::env::var_os(SAFE_DIRECTORIES)
         .is_some_and(|list| std::env::split_paths(&list).any(|d| d.as_os_str() == "*" || d == dir));
