@@ -19,6 +19,7 @@ mod load;
 mod plan;
 mod report;
 mod run;
+mod setup;
 mod source;
 mod suggest;
 

@@ -137,6 +137,11 @@ pub(crate) enum Cmd {
         #[arg(value_parser = ["bash", "elvish", "fish", "powershell", "zsh"])]
         shell: String,
     },
+    /// Install, remove or list the git hooks that run a workflow
+    Hook {
+        #[command(subcommand)]
+        action: HookCmd,
+    },
     /// Manage the records of cached steps
     Cache {
         #[command(subcommand)]
@@ -153,6 +158,31 @@ pub(crate) enum CacheCmd {
         #[arg(add = workflow_names())]
         workflow: Option<String>,
     },
+}
+
+/// `cargo flow hook ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HookCmd {
+    /// Write a git hook that runs a workflow (by default: `ci` before every push)
+    Install {
+        /// The workflow the hook runs
+        #[arg(default_value = "ci", add = workflow_names())]
+        workflow: String,
+        /// The git hook
+        #[arg(long, default_value = "pre-push", value_parser = crate::setup::hook::HOOKS.to_vec())]
+        hook: String,
+        /// Move a hook that cargo flow did not write aside (to `<hook>.before-cargo-flow`)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove a git hook that cargo flow wrote
+    Uninstall {
+        /// The git hook
+        #[arg(long, default_value = "pre-push", value_parser = crate::setup::hook::HOOKS.to_vec())]
+        hook: String,
+    },
+    /// List the repository's git hooks, and the workflows cargo flow's run
+    List,
 }
 
 /// `--context`, for every command that resolves variables.
@@ -278,6 +308,7 @@ const COMMANDS: &[&str] = &[
     "graph",
     "schema",
     "completions",
+    "hook",
     "cache",
     "help",
 ];

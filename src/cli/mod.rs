@@ -3,6 +3,7 @@
 pub(crate) mod args;
 mod commands;
 mod complete;
+mod hook;
 mod run;
 mod workflows;
 
@@ -44,6 +45,7 @@ pub fn main() -> i32 {
         Some(Cmd::Run(args)) => run::run_command(&cli, args),
         Some(Cmd::Schema) => commands::schema(),
         Some(Cmd::Completions { shell }) => commands::completions(shell),
+        Some(Cmd::Hook { action }) => hook::hook(&cli, action),
         Some(Cmd::Cache {
             action: CacheCmd::Clean { workflow },
         }) => commands::cache_clean(&cli, workflow.as_deref()),

@@ -34,3 +34,48 @@ pub(crate) fn removed_records(n: usize, from: &std::path::Path) -> String {
         crate::source::display_path(from)
     )
 }
+
+/// `Installed the pre-push hook: \`git push\` runs \`cargo flow run ci\` first`.
+pub(crate) fn hook_installed(
+    name: &str,
+    workflow: &str,
+    path: &std::path::Path,
+    moved: Option<&std::path::Path>,
+) -> String {
+    let mut text = format!(
+        "{} the {name} hook ({}): it runs `cargo flow run {workflow}`",
+        style("Installed").green().bold(),
+        crate::source::display_path(path)
+    );
+    if let Some(moved) = moved {
+        text.push_str(&format!(
+            "\nThe hook that was there is now {}",
+            crate::source::display_path(moved)
+        ));
+    }
+    text
+}
+
+/// What `hook uninstall` did.
+pub(crate) fn hook_removed(name: &str, removed: bool) -> String {
+    if removed {
+        format!("{} the {name} hook", style("Removed").green().bold())
+    } else {
+        format!("There is no {name} hook to remove")
+    }
+}
+
+/// `hook list`: each hook present, with the workflow it runs when cargo flow wrote it.
+pub(crate) fn hooks(hooks: &[(&str, Option<&str>)]) -> String {
+    if hooks.is_empty() {
+        return "No git hooks are installed\n".to_string();
+    }
+    let width = hooks.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    hooks
+        .iter()
+        .map(|(name, workflow)| match workflow {
+            Some(workflow) => format!("{name:width$}  cargo flow run {workflow}\n"),
+            None => format!("{name:width$}  (not cargo flow's)\n"),
+        })
+        .collect()
+}
