@@ -137,6 +137,15 @@ pub(crate) enum Cmd {
         #[arg(value_parser = ["bash", "elvish", "fish", "powershell", "zsh"])]
         shell: String,
     },
+    /// Write a starting `ci` workflow for this workspace: fmt, clippy, test and doc
+    Init {
+        /// Write it into the root Cargo.toml's metadata instead of `.flow.yaml`
+        #[arg(long)]
+        cargo_toml: bool,
+        /// Write over a workflow that is there
+        #[arg(long)]
+        force: bool,
+    },
     /// Install, remove or list the git hooks that run a workflow
     Hook {
         #[command(subcommand)]
@@ -308,6 +317,7 @@ const COMMANDS: &[&str] = &[
     "graph",
     "schema",
     "completions",
+    "init",
     "hook",
     "cache",
     "help",

@@ -4,6 +4,7 @@ pub(crate) mod args;
 mod commands;
 mod complete;
 mod hook;
+mod init;
 mod run;
 mod workflows;
 
@@ -46,6 +47,7 @@ pub fn main() -> i32 {
         Some(Cmd::Schema) => commands::schema(),
         Some(Cmd::Completions { shell }) => commands::completions(shell),
         Some(Cmd::Hook { action }) => hook::hook(&cli, action),
+        Some(Cmd::Init { cargo_toml, force }) => init::init(*cargo_toml, *force),
         Some(Cmd::Cache {
             action: CacheCmd::Clean { workflow },
         }) => commands::cache_clean(&cli, workflow.as_deref()),

@@ -79,3 +79,26 @@ pub(crate) fn hooks(hooks: &[(&str, Option<&str>)]) -> String {
         })
         .collect()
 }
+
+/// What `cargo flow init` wrote, and what to do next.
+pub(crate) fn initialized(path: &std::path::Path, members: usize) -> String {
+    let test = if members > 1 {
+        "test (per package)"
+    } else {
+        "test"
+    };
+    format!(
+        "{} the `ci` workflow to {}: fmt, clippy, {test} and doc\nRun it with `cargo flow ci`; `cargo flow hook install` runs it before every push",
+        style("Wrote").green().bold(),
+        crate::source::display_path(path)
+    )
+}
+
+/// The target directory is not ignored by git.
+pub(crate) fn target_not_ignored(target: &std::path::Path) -> String {
+    format!(
+        "{} git does not ignore {}: cached steps would read build outputs and always run; add it to .gitignore",
+        style("warning:").yellow().bold(),
+        crate::source::display_path(target)
+    )
+}

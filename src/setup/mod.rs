@@ -1,3 +1,5 @@
-//! Setting a repository up for cargo flow: the git hooks that run a workflow.
+//! Setting a repository up for cargo flow: a starting workflow, and the git hooks that run
+//! one.
 
 pub(crate) mod hook;
+pub(crate) mod init;
