@@ -330,3 +330,44 @@ fn per_package_filters_are_checked() {
         .stderr_has(&["`zz*` matches no package"])
         .stderr_has(&["`for_each` cannot iterate over `crate`"]);
 }
+
+#[test]
+fn packages_whose_names_differ_only_in_case_are_a_diagnostic_for_per_package_steps() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let member = |name: &str| {
+        (
+            format!("{name}/Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        )
+    };
+    let (foo, foo_toml) = member("foo");
+    let (big, big_toml) = member("Foo");
+    write_files(
+        tmp.path(),
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"foo\", \"Foo\"]\nresolver = \"2\"\n",
+            ),
+            (&foo, &foo_toml),
+            ("foo/src/lib.rs", ""),
+            (&big, &big_toml),
+            ("Foo/src/lib.rs", ""),
+            (
+                ".flow.yaml",
+                "name: each\nsteps:\n  - id: t\n    for_each: package\n    run: echo ${package}\n",
+            ),
+        ],
+    );
+    Flow::at(tmp.path())
+        .args(["check", "each"])
+        .refused(&["packages `foo` and `Foo` differ only in case"]);
+}
+
+#[test]
+fn a_posix_default_is_told_apart_from_a_name_with_a_dash() {
+    Flow::new()
+        .workflow("name: d\nsteps:\n  - id: a\n    run: echo ${HOME-x}\n")
+        .args(["check", "wf.yaml"])
+        .refused(&["reads a variable named `HOME-x`", "${HOME:-x}"]);
+}

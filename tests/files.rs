@@ -388,3 +388,47 @@ steps:
     std::fs::write(tmp.path().join("shared/config"), "2").expect("edit");
     run(&["-c", "profile=release"]).stderr_has(&["input `src/config` was edited"]);
 }
+
+#[test]
+fn cargo_flows_own_files_are_never_written_through_a_link_or_waited_on() {
+    let tmp = tempdir_with(&[(
+        "wf.yaml",
+        "name: own\nsteps:\n  - id: a\n    run: echo from-a\n  - id: b\n    run: mkdir \"$FLOW_OUTPUT\"\n",
+    )]);
+    let dir = tmp.path();
+    let logs = dir.join("target/flow/logs/own");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    mkfifo(&logs.join("a.log"));
+    let precious = dir.join("precious");
+    std::fs::write(&precious, "keep me").expect("write");
+    std::os::unix::fs::symlink(&precious, logs.join("b.log")).expect("link");
+    let locks = dir.join("target/flow/locks");
+    std::fs::create_dir_all(&locks).expect("mkdir");
+    // A FIFO at a log's place is taken away, a link is not written through.
+    let ran = run(dir, &[])
+        .code(1)
+        .stderr_has(&["✓ a", "✗ b", "not a regular file"]);
+    assert_eq!(ran.log("own", "a"), "from-a\n");
+    assert_eq!(std::fs::read_to_string(&precious).expect("kept"), "keep me");
+    // A folder a step made at $FLOW_OUTPUT does not break the next runs.
+    std::fs::write(
+        dir.join("wf.yaml"),
+        "name: own\nsteps:\n  - id: a\n    run: echo from-a\n  - id: b\n    run: 'true'\n",
+    )
+    .expect("write");
+    run(dir, &[]).success();
+    // A link at the lock's place is refused, its target untouched.
+    std::fs::remove_file(locks.join("own.lock")).expect("remove");
+    std::os::unix::fs::symlink(&precious, locks.join("own.lock")).expect("link");
+    run(dir, &[]).code(2).stderr_has(&["it is a link"]);
+    assert_eq!(std::fs::read_to_string(&precious).expect("kept"), "keep me");
+}
+
+#[test]
+fn a_report_into_a_fifo_nobody_reads_is_an_error_not_a_hang() {
+    let tmp = workflow_dir("name: r\nsteps:\n  - id: a\n    run: 'true'\n");
+    mkfifo(&tmp.path().join("report.fifo"));
+    run(tmp.path(), &["--report", "json=report.fifo"])
+        .code(2)
+        .stderr_has(&["cannot write the report", "no program reads"]);
+}

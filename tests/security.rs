@@ -244,6 +244,13 @@ const BASH_RUNS_A_VALUE: &[&str] = &[
     "set -- a b; echo ${@:${value}}",
     "a=(1 2); unset \"${value}\"",
     "b=([${value}]=1)",
+    "RANDOM=\"${value}\"",
+    "OPTIND=\"${value}\"",
+    "HISTCMD=\"${value}\"",
+    "SRANDOM=\"${value}\"",
+    "echo \"${value@P}\"",
+    "echo hi >&\"${value}\"",
+    "echo x | mapfile -C \"${value}\" -c 1 a",
 ];
 
 #[test]
@@ -252,7 +259,7 @@ fn every_place_bash_runs_a_value_is_refused() {
     let payload = "a[$(touch pwned)]";
     for command in BASH_RUNS_A_VALUE {
         // The danger is real: bash itself runs the value here.
-        let direct = command.replace("${value}", "$FLOW_CTX_VALUE");
+        let direct = command.replace("${value", "${FLOW_CTX_VALUE");
         let status = std::process::Command::new("bash")
             .args(["-c", &direct])
             .env("FLOW_CTX_VALUE", payload)
@@ -413,6 +420,11 @@ fn a_backslash_before_a_value_is_refused() {
         .args(["run", "wf.yaml", "-c", "value='$(touch pwned)'"])
         .refused(&["a backslash stands right before `${value}`"]);
     assert!(!ran.dir().join("pwned").exists());
+    // A shell form is the same.
+    Flow::new()
+        .workflow("name: b\nsteps:\n  - id: b\n    run: echo \"\\${value:-y}\"\n")
+        .args(["run", "wf.yaml", "-c", "value=v"])
+        .refused(&["a backslash stands right before `${value:-y}`"]);
 }
 
 #[test]
@@ -602,10 +614,45 @@ fn a_value_that_names_a_variable_holding_code_is_refused() {
 }
 
 #[test]
+fn a_variable_that_is_not_utf8_is_still_looked_into() {
+    use std::os::unix::ffi::OsStringExt;
+    let dir =
+        workflow_dir("name: nu\nshell: bash\nsteps:\n  - id: a\n    run: echo $(( ${n} + 1 ))\n");
+    let title = std::ffi::OsString::from_vec(b"a[$(touch pwned; : \xff)]".to_vec());
+    Flow::at(dir.path())
+        .env("PR_TITLE", title)
+        .args(["run", "wf.yaml", "-c", "n=PR_TITLE"])
+        .refused(&["flow::unsafe-value"]);
+    assert!(!dir.path().join("pwned").exists());
+}
+
+#[test]
+fn a_value_naming_what_the_shell_filled_from_data_is_refused() {
+    // `$_` is the last argument of the command before: here, a hostile title.
+    let dir = workflow_dir(
+        "name: nu\nshell: bash\nsteps:\n  - id: a\n    run: 'printf \"%s\" \"$PR_TITLE\" >/dev/null; echo $(( ${n} + 1 ))'\n",
+    );
+    Flow::at(dir.path())
+        .env("PR_TITLE", "a[$(touch pwned)]")
+        .args(["run", "wf.yaml", "-c", "n=_"])
+        .refused(&["flow::unsafe-value"]);
+    assert!(!dir.path().join("pwned").exists());
+}
+
+#[test]
 fn under_ksh_and_zsh_a_value_that_could_run_is_refused_in_every_step() {
     // They evaluate values again almost everywhere (mksh even in `[ "$n" -gt 2 ]`): the
     // refusal needs no such shell installed, as it comes before anything runs.
-    for shell in ["mksh", "ksh", "zsh"] {
+    for shell in [
+        "mksh",
+        "ksh",
+        "zsh",
+        "[env, zsh]",
+        "/usr/bin/env -i zsh",
+        "rzsh",
+        "mksh-static",
+        "python3",
+    ] {
         let dir = workflow_dir(&format!(
             "name: hostile\nshell: {shell}\nsteps:\n  - id: s\n    run: echo \"${{n}}\"\n"
         ));
@@ -614,4 +661,20 @@ fn under_ksh_and_zsh_a_value_that_could_run_is_refused_in_every_step() {
             .refused(&["flow::unsafe-value", "any command of its shell"]);
         assert!(!dir.path().join("pwned").exists());
     }
+}
+
+#[test]
+fn what_earlier_steps_wrote_cannot_be_set_as_context() {
+    let yaml = "name: s\nsteps:\n  - id: a\n    run: 'true'\n  - id: b\n    depends_on: a\n    run: ls ${steps.a.artifacts}\n";
+    Flow::new()
+        .workflow(yaml)
+        .args(["run", "wf.yaml", "-c", "steps.a.artifacts=/etc"])
+        .refused(&["`steps.a.artifacts` cannot be set"]);
+    Flow::new()
+        .workflow(&yaml.replace(
+            "name: s\n",
+            "name: s\ncontext:\n  steps.a.artifacts: /etc\n",
+        ))
+        .args(["run", "wf.yaml"])
+        .refused(&["`steps.a.artifacts` cannot be a context variable"]);
 }

@@ -274,6 +274,11 @@ fn parse_context(s: &str) -> Result<(String, String), String> {
             "`{s}` has no `=`: write KEY=VALUE, e.g. `--context target=librex/equilibria`"
         ));
     };
+    if k.starts_with("steps.") {
+        return Err(format!(
+            "`{k}` cannot be set: `${{steps.<id>...}}` reads what earlier steps wrote"
+        ));
+    }
     if !crate::plan::vars::is_valid_name(k) {
         return Err(format!(
             "`{k}` is not a valid variable name: use letters, digits, `_`, `.` and `-`, starting with a letter"

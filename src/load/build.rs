@@ -925,6 +925,21 @@ fn context(source: &Source, node: &Node, problems: &mut Problems) -> Vec<Context
     let entries = variables(source, node, "`context`", problems);
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
+        if key.name.starts_with("steps.") {
+            problems.push(
+                Problem::at(
+                    "flow::bad-variable",
+                    format!("`{}` cannot be a context variable", key.name),
+                    source,
+                    key.span,
+                    "reserved",
+                )
+                .with_help(
+                    "`${steps.<id>...}` reads what earlier steps wrote; choose another name",
+                ),
+            );
+            continue;
+        }
         let v = match &value.value {
             Value::List(items) => {
                 let mut words = Vec::with_capacity(items.len());

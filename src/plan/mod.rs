@@ -301,6 +301,32 @@ struct Instance<'a> {
     first: bool,
 }
 
+/// Two packages whose names differ only in case, whose instances of a step would share one
+/// log file where file names ignore case.
+fn case_twins<'p>(packages: &[&'p Package]) -> Option<(&'p str, &'p str)> {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for p in packages {
+        if let Some(first) = seen.insert(p.name.to_ascii_lowercase(), &p.name) {
+            return Some((first, &p.name));
+        }
+    }
+    None
+}
+
+fn case_twins_problem(wf: &Workflow, step: &crate::load::model::Step, a: &str, b: &str) -> Problem {
+    Problem::at(
+        "flow::duplicate-id",
+        format!(
+            "packages `{a}` and `{b}` differ only in case: step `{id}:{a}` and `{id}:{b}` would share one log file where file names ignore case (macOS, Windows)",
+            id = step.id.value
+        ),
+        &wf.origin.source,
+        step.id.span,
+        "one instance per package",
+    )
+    .with_help("rename one of the packages, or leave one out: `for_each: {package: [...]}`")
+}
+
 /// The declared steps as a graph: ids to indices, and each step's dependencies.
 struct Declared<'a> {
     index: HashMap<&'a str, usize>,
@@ -591,6 +617,9 @@ impl<'a> Planner<'a> {
                         self.project.workspace.as_ref(),
                         problems,
                     );
+                    if let Some((a, b)) = case_twins(&packages) {
+                        problems.push(case_twins_problem(wf, step, a, b));
+                    }
                     for (n, p) in packages.into_iter().enumerate() {
                         instances.push(Instance {
                             step: i,

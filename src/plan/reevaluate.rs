@@ -14,9 +14,40 @@ use std::collections::HashSet;
 /// `declare -i n=$x`, `read "$x"`, `unset "$x"`, `export "$x=1"` (zsh), `shift "$x"` (mksh),
 /// `eval "$x"`, and their relatives.
 const WORDS: &[&str] = &[
-    "let", "declare", "typeset", "local", "readonly", "read", "unset", "export", "integer",
-    "print", "shift", "ulimit", "exit", "return", "break", "continue", "eval", "trap", "compgen",
-    "complete", "source",
+    "let",
+    "declare",
+    "typeset",
+    "local",
+    "readonly",
+    "read",
+    "unset",
+    "export",
+    "integer",
+    "print",
+    "shift",
+    "ulimit",
+    "exit",
+    "return",
+    "break",
+    "continue",
+    "eval",
+    "trap",
+    "compgen",
+    "complete",
+    "source",
+    "mapfile",
+    "readarray",
+];
+
+/// Variables that bash, ksh, mksh or zsh evaluate as arithmetic when assigned: `RANDOM="$x"`.
+const ARITHMETIC_VARIABLES: &[&str] = &[
+    "RANDOM",
+    "SRANDOM",
+    "OPTIND",
+    "HISTCMD",
+    "SECONDS",
+    "LINENO",
+    "EPOCHSECONDS",
 ];
 
 /// Builtins with an option that names a variable: `printf -v "$x"`, `test -v "$x"`,
@@ -26,29 +57,56 @@ const NAMING: &[(&str, &str)] = &[("printf", "-v"), ("test", "-v"), ("wait", "-p
 /// Numeric comparisons of `test` and `[`, which ksh and mksh evaluate as arithmetic.
 const COMPARISONS: &[&str] = &["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
 
-/// How a step's shell treats values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a step's shell treats values, from the safest to the most dangerous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Shell {
     /// It never evaluates a value again: dash.
     Safe,
-    /// It does in some places, which its command must be looked at for: bash, `/bin/sh`, and
-    /// any shell not known.
+    /// It does in some places, which its command must be looked at for: bash, `/bin/sh`.
     Places,
-    /// It does almost everywhere: ksh, mksh, zsh.
+    /// It does almost everywhere: ksh, mksh, zsh, and any program not known.
     Everywhere,
 }
 
-/// How the shell that runs a step (`None` for `/bin/sh`) treats values.
+/// How the shell that runs a step (`None` for `/bin/sh`) treats values: the program named
+/// (after `env` and its options, as in `[env, zsh]`), and the program a link of that name
+/// leads to, whichever is the more dangerous. A shell not known is taken as one that
+/// evaluates values everywhere.
 pub(crate) fn shell(shell: Option<&[String]>) -> Shell {
-    let name = shell
-        .and_then(|s| s.first())
-        .and_then(|p| std::path::Path::new(p).file_name())
-        .and_then(|n| n.to_str())
-        .unwrap_or("sh");
+    let Some(words) = shell else {
+        return Shell::Places;
+    };
+    let mut words = words.iter().map(String::as_str).peekable();
+    while words.next_if(|w| base_name(w) == "env").is_some() {
+        while words
+            .next_if(|w| w.starts_with('-') || w.contains('='))
+            .is_some()
+        {}
+    }
+    let Some(program) = words.next() else {
+        return Shell::Everywhere;
+    };
+    let named = of_name(base_name(program));
+    let target = which::which(program)
+        .ok()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map_or(named, |p| {
+            of_name(p.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+        });
+    named.max(target)
+}
+
+/// The last component of a path.
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// How a shell of this name treats values.
+fn of_name(name: &str) -> Shell {
     match name {
-        "dash" => Shell::Safe,
-        "ksh" | "ksh93" | "mksh" | "pdksh" | "oksh" | "lksh" | "zsh" => Shell::Everywhere,
-        _ => Shell::Places,
+        "dash" | "posh" => Shell::Safe,
+        "sh" | "bash" | "rbash" => Shell::Places,
+        _ => Shell::Everywhere,
     }
 }
 
@@ -72,7 +130,11 @@ pub(crate) fn construct(text: &str) -> Option<String> {
             return Some(seq.to_string());
         }
     }
-    if let Some(sub) = subscript(text).or_else(|| substring(text)) {
+    if let Some(sub) = subscript(text)
+        .or_else(|| substring(text))
+        .or_else(|| transformation(text))
+        .or_else(|| duplication(text))
+    {
         return Some(sub);
     }
     let words: Vec<&str> = text
@@ -81,6 +143,12 @@ pub(crate) fn construct(text: &str) -> Option<String> {
         .collect();
     if let Some(w) = WORDS.iter().find(|w| words.contains(w)) {
         return Some((*w).to_string());
+    }
+    if let Some(v) = ARITHMETIC_VARIABLES
+        .iter()
+        .find(|v| text.contains(&format!("{v}=")) || text.contains(&format!("{v}+=")))
+    {
+        return Some(format!("{v}="));
     }
     if let Some((w, o)) = NAMING
         .iter()
@@ -129,10 +197,58 @@ fn substring(text: &str) -> Option<String> {
     None
 }
 
+/// `${name@`: a transformation, of which `@P` expands the value as a prompt, running the
+/// commands in it.
+fn transformation(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        let after = &rest[at + 2..];
+        let name_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        if name_len > 0 && after[name_len..].starts_with('@') {
+            return Some(format!("${{{}@", &after[..name_len]));
+        }
+        rest = after;
+    }
+    None
+}
+
+/// `>&` followed by anything but a number or `-`: bash expands the word after it twice
+/// (`echo hi >&"$x"` runs what `$x` holds).
+fn duplication(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find(">&") {
+        let after = rest[at + 2..].trim_start();
+        if !after.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            return Some(">&".to_string());
+        }
+        rest = &rest[at + 2..];
+    }
+    None
+}
+
+/// Variables the shell fills with text the script handled (`$_`, the last argument; `REPLY`,
+/// the line `read` read; `BASH_REMATCH`...): a value naming one leads to whatever that was.
+const FILLED_BY_THE_SHELL: &[&str] = &[
+    "_",
+    "REPLY",
+    "BASH_REMATCH",
+    "MAPFILE",
+    "OPTARG",
+    "BASH_COMMAND",
+    "BASH_EXECUTION_STRING",
+    "BASH_ARGV",
+    "READLINE_LINE",
+    "COMPREPLY",
+    "BASH_SOURCE",
+];
+
 /// Whether a value could run a command if a shell evaluated it again: it holds `$` or a
 /// backtick, or a name in it leads, through the variables of the step's environment
-/// (`lookup`), to a value that does. Without either, an array subscript in it has nothing to
-/// run.
+/// (`lookup`), to a value that does, or names a variable the shell fills with text the script
+/// handled. Without any of these, an array subscript in it has nothing to run.
 pub(crate) fn runs_something(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> bool {
     let mut seen: HashSet<String> = HashSet::new();
     let mut todo = vec![value.to_string()];
@@ -143,6 +259,9 @@ pub(crate) fn runs_something(value: &str, lookup: &dyn Fn(&str) -> Option<String
         let names = v
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'));
+        if names.clone().any(|n| FILLED_BY_THE_SHELL.contains(&n)) {
+            return true;
+        }
         for name in names {
             if seen.insert(name.to_string())
                 && let Some(next) = lookup(name)
@@ -187,6 +306,13 @@ mod tests {
         "[ \"${X}\" -gt 2 ]",
         "shift \"${X}\"",
         "export \"${X}=1\"",
+        "RANDOM=\"${X}\"",
+        "OPTIND=\"${X}\"",
+        "HISTCMD=\"${X}\"",
+        "SRANDOM=\"${X}\"",
+        "echo \"${X@P}\"",
+        "echo hi >&\"${X}\"",
+        "mapfile -C \"${X}\" -c 1 a < /etc/hostname",
     ];
 
     /// Commands where bash was seen to take the same value literally.
@@ -197,6 +323,8 @@ mod tests {
         "cargo test -p \"${X}\"",
         "echo ${X:-default}",
         "ls *.[ch]",
+        "echo \"${X}\" >&2",
+        "cargo build 2>&1 | tee log",
     ];
 
     #[test]
@@ -227,6 +355,9 @@ mod tests {
             "${Y@P}",
             "PR_TITLE",
             "1+HOP",
+            "_",
+            "1+REPLY",
+            "BASH_REMATCH[0]",
         ] {
             assert!(runs_something(risky, &env), "{risky}");
         }
@@ -244,5 +375,20 @@ mod tests {
         assert_eq!(shell(Some(&s(&["bash", "--posix"]))), Shell::Places);
         assert_eq!(shell(Some(&s(&["mksh"]))), Shell::Everywhere);
         assert_eq!(shell(Some(&s(&["/bin/zsh"]))), Shell::Everywhere);
+        assert_eq!(shell(Some(&s(&["env", "zsh"]))), Shell::Everywhere);
+        assert_eq!(
+            shell(Some(&s(&["/usr/bin/env", "-i", "A=1", "mksh"]))),
+            Shell::Everywhere
+        );
+        assert_eq!(shell(Some(&s(&["rzsh"]))), Shell::Everywhere);
+        assert_eq!(shell(Some(&s(&["mksh-static"]))), Shell::Everywhere);
+        assert_eq!(shell(Some(&s(&["python3"]))), Shell::Everywhere);
+        assert_eq!(shell(Some(&s(&["env", "dash"]))), Shell::Safe);
+        // A link is judged by what it leads to as well as by its name.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let link = dir.path().join("dash");
+        std::os::unix::fs::symlink(which::which("bash").expect("bash"), &link).expect("link");
+        let link = link.display().to_string();
+        assert_eq!(shell(Some(&s(&[link.as_str()]))), Shell::Places);
     }
 }

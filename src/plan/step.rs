@@ -392,7 +392,7 @@ impl Planner<'_> {
             let own = env.iter().chain(passed).find(|(k, _)| k == name);
             own.map(|(_, v)| v.clone())
                 .or_else(|| self.context_env.get(name).cloned())
-                .or_else(|| std::env::var(name).ok())
+                .or_else(|| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
         };
         let mut risky: Vec<String> = vars
             .sorted()

@@ -110,7 +110,13 @@ pub(crate) fn resolve(
                 continue;
             }
             Piece::Param(r) => {
-                out.push_str(&param(vars, &r, quote, found));
+                match backslash_before(vars, text, quote, at, &r) {
+                    None => out.push_str(&param(vars, &r, quote, found)),
+                    Some(p) => {
+                        ok = false;
+                        problems.push(p);
+                    }
+                }
                 continue;
             }
             Piece::Ref(r) => r,
@@ -136,22 +142,8 @@ fn reference(
     found: &mut Found,
 ) -> Result<String, Box<Problem>> {
     let written = &text[r.start..r.start + r.len];
-    let ours = vars.get(&r.name).is_some() || r.name.starts_with("steps.");
-    if quote == Quote::Shell && !r.raw && ours && escaped(text, r.start) {
-        // `\${x}` reads as a literal `${...}` to the shell, not as the value.
-        return Err(Box::new(
-            Problem::at(
-                "flow::bad-variable",
-                format!(
-                    "step `{}`: a backslash stands right before `{written}`",
-                    at.step
-                ),
-                at.source,
-                sub_span(at, text, r.start.saturating_sub(1), r.len + 1),
-                "ambiguous",
-            )
-            .with_help("write `$${` for a literal `${`, or remove the backslash to use the value"),
-        ));
+    if let Some(problem) = backslash_before(vars, text, quote, at, r) {
+        return Err(Box::new(problem));
     }
     if let Some(v) = vars.get(&r.name) {
         let value = vars::plain_text_of(v);
@@ -317,6 +309,44 @@ fn earlier_step(
 }
 
 /// Whether the byte at `pos` follows an odd number of backslashes.
+/// `\${x}` (or `\${x:-y}`) where `x` is cargo flow's: the shell would read a literal `${...}`,
+/// not the value, so it is an error rather than a surprise.
+fn backslash_before(
+    vars: &Vars,
+    text: &str,
+    quote: Quote,
+    at: &At<'_>,
+    r: &vars::Reference,
+) -> Option<Problem> {
+    let ours = vars.get(&r.name).is_some() || r.name.starts_with("steps.");
+    // A shell form's reference is its name: its `${` comes before.
+    let dollar = if text[r.start..].starts_with("${") {
+        r.start
+    } else {
+        text[..r.start].rfind("${")?
+    };
+    if quote != Quote::Shell || r.raw || !ours || !escaped(text, dollar) {
+        return None;
+    }
+    let end = text[r.start..]
+        .find('}')
+        .map_or(text.len(), |i| r.start + i + 1);
+    let written = &text[dollar..end];
+    Some(
+        Problem::at(
+            "flow::bad-variable",
+            format!(
+                "step `{}`: a backslash stands right before `{written}`",
+                at.step
+            ),
+            at.source,
+            sub_span(at, text, dollar.saturating_sub(1), end - dollar + 1),
+            "ambiguous",
+        )
+        .with_help("write `$${` for a literal `${`, or remove the backslash to use the value"),
+    )
+}
+
 fn escaped(text: &str, pos: usize) -> bool {
     text.as_bytes()[..pos]
         .iter()
@@ -351,7 +381,16 @@ pub(crate) fn resolve_arg(
 }
 
 fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Problem {
-    let help = did_you_mean(&r.name, vars.names()).unwrap_or_else(|| {
+    // `${VAR-default}` is the shell's default where `VAR` is set, but `-` may be part of a
+    // name here.
+    let shell_default = r
+        .name
+        .split_once('-')
+        .filter(|(name, _)| vars.get(name).is_some() || std::env::var_os(name).is_some());
+    let help = shell_default.map(|(name, default)| {
+        format!("`${{{0}}}` reads a variable named `{0}`; for the shell's default, write `${{{name}:-{default}}}`", r.name)
+    });
+    let help = help.or_else(|| did_you_mean(&r.name, vars.names())).unwrap_or_else(|| {
         format!(
             "pass it with `--context {}=VALUE`, or give it a default under the workflow's `context:`",
             r.name

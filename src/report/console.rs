@@ -123,10 +123,11 @@ impl Console {
         if self.options.bars && !self.options.quiet {
             self.bars = Some(Bars::new(steps.len()));
         } else if self.options.verbose > 0 {
+            let n = steps.len();
+            let s = if n == 1 { "" } else { "s" };
             self.print(&format!(
-                "{} {} steps of {workflow}, {parallel} at a time",
+                "{} {n} step{s} of {workflow}, {parallel} at a time",
                 style("Running").cyan().bold(),
-                steps.len(),
             ));
         }
     }

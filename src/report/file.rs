@@ -11,10 +11,7 @@ pub(crate) fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
         Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     };
     if !replaceable {
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(path)?;
+        let mut out = crate::run::sys::open_to_write_into(path)?;
         return out.write_all(bytes);
     }
     let dir = match path.parent() {

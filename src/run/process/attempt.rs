@@ -161,8 +161,8 @@ impl ProcessExecutor<'_> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(failed(format!("cannot be read: {e}"))),
         };
-        // Read once: the next run starts without it.
-        let _ = std::fs::remove_file(&path);
+        // Read once: the next run starts without it, whatever it is.
+        let _ = sys::remove_any(&path);
         if !file.metadata().is_ok_and(|m| m.is_file()) {
             return Err(failed("is not a regular file".into()));
         }
@@ -186,12 +186,14 @@ impl ProcessExecutor<'_> {
 /// written first.
 fn open_log(path: &std::path::Path, attempt: u32, header: &str) -> io::Result<File> {
     let file = if attempt == 1 {
-        File::create(path)?
+        // The log folder is cargo flow's: a link, a FIFO or a folder found at a log's place
+        // is taken away, not written through or waited on.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+            sys::remove_any(path)?;
+        }
+        sys::open_own(path, sys::Own::Fresh)?
     } else {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)?
+        sys::open_own(path, sys::Own::Append)?
     };
     if !header.is_empty() {
         (&file).write_all(header.as_bytes())?;
@@ -262,7 +264,7 @@ pub(super) fn check_inputs(
             .chain(&plan.env);
         own.find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
+            .or_else(|| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
     };
     for r in &step.output_refs {
         let value = inputs.iter().find(|(k, _)| *k == r.env).map(|(_, v)| v);

@@ -54,7 +54,7 @@ impl<'a> ProcessExecutor<'a> {
         if let Ok(entries) = std::fs::read_dir(plan.log_dir()) {
             for e in entries.flatten() {
                 if e.file_name().as_encoded_bytes().ends_with(b".outputs") {
-                    let _ = std::fs::remove_file(e.path());
+                    let _ = sys::remove_any(&e.path());
                 }
             }
         }
@@ -253,7 +253,7 @@ impl ProcessExecutor<'_> {
             }
             if !outcome.status.is_success() {
                 // The next attempt, or the next run, must not read what this one wrote.
-                let _ = std::fs::remove_file(self.outputs_path(step));
+                let _ = sys::remove_any(&self.outputs_path(step));
             }
             let stopping = self.groups.is_stopping() || outcome.status == Status::Interrupted;
             if outcome.status.is_success() || attempt >= of || stopping {

@@ -163,3 +163,85 @@ pub(crate) fn shared_file_permissions() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o644)
 }
+
+/// How [`open_own`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Own {
+    /// Made anew or emptied.
+    Fresh,
+    /// Written at its end.
+    Append,
+    /// Made if missing, kept as it is otherwise (a lock).
+    Keep,
+}
+
+/// Opens a file cargo flow keeps its own state in (a step's log, a run's lock) for writing:
+/// never through a link, never waiting on a FIFO; anything but a regular file there is an
+/// error that says what it is.
+pub(crate) fn open_own(path: &std::path::Path, how: Own) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options
+        .write(true)
+        .create(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    match how {
+        Own::Fresh => options.truncate(true),
+        Own::Append => options.append(true),
+        Own::Keep => options.read(true),
+    };
+    let file = match options.open(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(io::Error::other("it is a link"));
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(io::Error::other("it is a FIFO"));
+        }
+        other => other?,
+    };
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::other(format!("it is {}", special_file(&kind))));
+    }
+    blocking(&file)?;
+    Ok(file)
+}
+
+/// Opens something that is there and is not a regular file (`/dev/stdout`, a FIFO) for
+/// writing, without waiting for a reader that is not there.
+pub(crate) fn open_to_write_into(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => io::Error::other("it is a FIFO that no program reads"),
+            _ => e,
+        })?;
+    blocking(&file)?;
+    Ok(file)
+}
+
+/// Makes writes to `file` wait again, as they do on a file opened plainly.
+fn blocking(file: &std::fs::File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with flags it returned.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Removes whatever is at `path` (a file, a link but not what it leads to, a FIFO, a folder
+/// and what it holds); nothing there is not an error.
+pub(crate) fn remove_any(path: &std::path::Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
