@@ -432,3 +432,23 @@ fn a_report_into_a_fifo_nobody_reads_is_an_error_not_a_hang() {
         .code(2)
         .stderr_has(&["cannot write the report", "no program reads"]);
 }
+
+#[test]
+fn a_report_into_a_fifo_a_program_reads_reaches_it() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = workflow_dir("name: r\nsteps:\n  - id: a\n    run: 'true'\n");
+    let fifo = tmp.path().join("report.fifo");
+    mkfifo(&fifo);
+    // Opened before the run starts, so the reader is there whenever cargo flow looks; the
+    // report is far smaller than a pipe holds, so the run never waits for it to be read.
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the FIFO to read");
+    run(tmp.path(), &["--report", "json=report.fifo"]).code(0);
+    let mut read = String::new();
+    reader.read_to_string(&mut read).expect("read the report");
+    assert!(read.contains("\"status\""), "{read}");
+}
