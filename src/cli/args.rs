@@ -145,6 +145,9 @@ pub(crate) enum Cmd {
         /// Write over a workflow that is there
         #[arg(long)]
         force: bool,
+        /// Import a GitHub Actions workflow (`.github/workflows/ci.yml`) instead
+        #[arg(long, value_name = "FILE", conflicts_with = "cargo_toml")]
+        from: Option<std::path::PathBuf>,
     },
     /// Install, remove or list the git hooks that run a workflow
     Hook {

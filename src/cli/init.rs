@@ -6,30 +6,81 @@ use super::workflows::cwd;
 use crate::diagnostic::{Problem, Problems};
 use crate::load::{self, workspace};
 use crate::report::notes;
-use crate::setup::init;
+use crate::setup::{actions, init};
 
 /// Where editors find the schema of workflow files.
 const SCHEMA_URL: &str =
     "https://raw.githubusercontent.com/cargo-flow/cargo-flow/main/flow.schema.json";
 
-/// Writes the starting workflow of the workspace around the current folder.
-pub(super) fn init(cargo_toml: bool, force: bool) -> Result<i32, Problems> {
+/// Imports the GitHub Actions workflow `file` as the workspace's `.flow.yaml`.
+pub(super) fn import(file: &Path, force: bool) -> Result<i32, Problems> {
     let cwd = cwd()?;
-    let Some(manifest) = workspace::find_manifest(&cwd) else {
+    let ws = workspace_here(&cwd)?;
+    let source = load::read_source(file).map_err(|p| {
+        p.with_help("name a GitHub Actions workflow, e.g. `--from .github/workflows/ci.yml`")
+    })?;
+    let root = load::yaml::parse(&source)?;
+    let name = workflow_name(file);
+    let imported = actions::import(&source, &root, &name)?;
+    let path = ws.root.join(".flow.yaml");
+    refuse_second(&cwd, &name)?;
+    init::write_new(&path, &imported.yaml, force)?;
+    eprintln!(
+        "{}",
+        notes::imported(
+            &path,
+            &name,
+            (imported.jobs, imported.steps),
+            &imported.left
+        )
+    );
+    Ok(0)
+}
+
+/// The workflow's name: the file's, in the characters names may hold (`ci.yml` is `ci`).
+fn workflow_name(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    match name.trim_matches('-') {
+        "" => "ci".to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// The workspace around `cwd`, or why `init` needs one.
+fn workspace_here(cwd: &Path) -> Result<workspace::Workspace, Problem> {
+    let Some(manifest) = workspace::find_manifest(cwd) else {
         return Err(Problem::new(
             "flow::init-workspace",
             "there is no Cargo.toml here or in a folder above",
         )
-        .with_help("`cargo flow init` writes the checks of a cargo workspace: run it in one (`cargo init` makes one)")
-        .into());
+        .with_help("`cargo flow init` writes the checks of a cargo workspace: run it in one (`cargo init` makes one)"));
     };
-    let ws = workspace::read(&manifest)?;
+    workspace::read(&manifest)
+}
+
+/// Writes the starting workflow of the workspace around the current folder.
+pub(super) fn init(cargo_toml: bool, force: bool) -> Result<i32, Problems> {
+    let cwd = cwd()?;
+    let ws = workspace_here(&cwd)?;
     let steps = init::steps(ws.packages.len());
     let written = if cargo_toml {
         into_manifest(&ws.manifest_path, &steps, force)?
     } else {
         let path = ws.root.join(".flow.yaml");
-        refuse_second_ci(&cwd)?;
+        refuse_second(&cwd, "ci")?;
         init::write_new(&path, &init::yaml(&steps, SCHEMA_URL), force)?;
         path
     };
@@ -40,9 +91,9 @@ pub(super) fn init(cargo_toml: bool, force: bool) -> Result<i32, Problems> {
     Ok(0)
 }
 
-/// A `ci` workflow in the manifests would make two with the `.flow.yaml` written: the one
+/// A workflow `name` in the manifests would make two with the `.flow.yaml` written: the one
 /// in a `.flow.yaml` is the one written over, with `--force`.
-fn refuse_second_ci(cwd: &Path) -> Result<(), Problem> {
+fn refuse_second(cwd: &Path, name: &str) -> Result<(), Problem> {
     let Ok(catalog) = load::load_catalog(cwd, None, load::Scope::Root, &super::workflows::trust)
     else {
         return Ok(());
@@ -54,16 +105,18 @@ fn refuse_second_ci(cwd: &Path) -> Result<(), Problem> {
     match catalog
         .workflows
         .iter()
-        .find(|wf| wf.name == "ci" && !in_flow_file(&wf.origin.source.path))
+        .find(|wf| wf.name == name && !in_flow_file(&wf.origin.source.path))
     {
         Some(wf) => Err(Problem::new(
             "flow::init-exists",
             format!(
-                "a workflow `ci` is already defined in `{}`",
+                "a workflow `{name}` is already defined in `{}`",
                 wf.origin.source.name
             ),
         )
-        .with_help("`cargo flow ci` runs it; remove it first to start from a new one")),
+        .with_help(format!(
+            "`cargo flow {name}` runs it; remove it first to start from a new one"
+        ))),
         None => Ok(()),
     }
 }

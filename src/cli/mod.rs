@@ -47,7 +47,14 @@ pub fn main() -> i32 {
         Some(Cmd::Schema) => commands::schema(),
         Some(Cmd::Completions { shell }) => commands::completions(shell),
         Some(Cmd::Hook { action }) => hook::hook(&cli, action),
-        Some(Cmd::Init { cargo_toml, force }) => init::init(*cargo_toml, *force),
+        Some(Cmd::Init {
+            cargo_toml,
+            force,
+            from,
+        }) => match from {
+            Some(file) => init::import(file, *force),
+            None => init::init(*cargo_toml, *force),
+        },
         Some(Cmd::Cache {
             action: CacheCmd::Clean { workflow },
         }) => commands::cache_clean(&cli, workflow.as_deref()),

@@ -94,6 +94,39 @@ pub(crate) fn initialized(path: &std::path::Path, members: usize) -> String {
     )
 }
 
+/// A GitHub Actions workflow was imported, and what did not carry over.
+pub(crate) fn imported(
+    path: &std::path::Path,
+    name: &str,
+    (jobs, steps): (usize, usize),
+    left: &[String],
+) -> String {
+    let mut out = format!(
+        "{} {} from {} jobs: {} in workflow `{name}`",
+        style("Wrote").green().bold(),
+        crate::source::display_path(path),
+        jobs,
+        if steps == 1 {
+            "1 step".to_string()
+        } else {
+            format!("{steps} steps")
+        }
+    );
+    if !left.is_empty() {
+        out.push_str(&format!(
+            "\n{} (each also a comment in the file):",
+            style("Not carried over").yellow().bold()
+        ));
+        for what in left {
+            out.push_str(&format!("\n  - {what}"));
+        }
+    }
+    out.push_str(&format!(
+        "\nCheck it with `cargo flow check {name}`, run it with `cargo flow {name}`"
+    ));
+    out
+}
+
 /// The target directory is not ignored by git.
 pub(crate) fn target_not_ignored(target: &std::path::Path) -> String {
     format!(

@@ -1,0 +1,446 @@
+//! The steps of one job (one matrix combination of it): `run:` steps become a chain of cargo
+//! flow steps, setup actions are dropped with a comment, toolchain installers leave their
+//! toolchain in `RUSTUP_TOOLCHAIN`, and `actions-rs/cargo` becomes the cargo command it runs.
+
+use super::expr::{self, Part};
+use super::job::{and, condition_of, status};
+use super::matrix::Combination;
+use super::text;
+use super::{Defaults, Entry, Importer, Step};
+use crate::load::node::{Node, Value};
+
+/// A job's combination, as its steps are added.
+pub(super) struct Chain<'a> {
+    /// The start of its steps' ids: the job's id and the combination's values.
+    pub base: String,
+    /// How notes name it.
+    pub title: String,
+    pub job: &'a Node,
+    pub combo: &'a Combination,
+    /// Whether dropped setup steps are commented on (the first combination only).
+    pub comments: bool,
+    pub defaults: &'a Defaults,
+    /// What the next step depends on.
+    pub prev: Vec<String>,
+    /// Whether one of those may be skipped by its own condition.
+    pub dynamic: bool,
+    pub job_condition: Part,
+    /// The condition `runs-on` means.
+    pub os: Option<Part>,
+    /// Whether no step was added yet.
+    pub first: bool,
+    /// The toolchain an installer step chose.
+    pub toolchain: Option<String>,
+    /// The steps' GitHub ids, with their cargo flow ids.
+    pub ids: Vec<(String, String)>,
+}
+
+/// Actions that prepare a runner, which a developer's machine already is.
+const SETUP: &[&str] = &[
+    "actions/checkout",
+    "actions/cache",
+    "actions/setup-",
+    "swatinem/rust-cache",
+    "taiki-e/install-action",
+    "taiki-e/setup-cross-toolchain-action",
+    "mozilla-actions/sccache-action",
+    "rui314/setup-mold",
+    "cargo-bins/cargo-binstall",
+    "leafwing-studios/cargo-cache",
+    "baptiste0928/cargo-install",
+    "arduino/setup-protoc",
+];
+
+/// Actions that install a Rust toolchain; the toolchain is kept.
+const TOOLCHAIN: &[&str] = &[
+    "dtolnay/rust-toolchain",
+    "actions-rs/toolchain",
+    "actions-rust-lang/setup-rust-toolchain",
+];
+
+impl Importer {
+    /// Adds the steps of a chain's job.
+    pub(super) fn steps_of(&mut self, chain: &mut Chain<'_>) {
+        let steps: &[Node] = match chain.job.get("steps").map(|s| &s.value) {
+            Some(Value::List(steps)) => steps,
+            _ => &[],
+        };
+        let runs = steps.iter().filter(|s| command_of(s).is_some()).count();
+        for (i, node) in steps.iter().enumerate() {
+            let at = step_title(chain, node, i);
+            if let Some(uses) = node.get("uses").and_then(Node::scalar_text)
+                && !self.uses(chain, node, uses, &at)
+            {
+                continue;
+            }
+            let Some(run) = command_of(node) else {
+                self.leave(format!("{at}: it has neither `run:` nor a known `uses:`"));
+                continue;
+            };
+            let id = if runs > 1 {
+                format!("{}-{}", chain.base, step_slug(node, i))
+            } else {
+                chain.base.clone()
+            };
+            if let Err(why) = self.add_step(chain, node, &run, &id) {
+                self.leave(format!("{at}: {why}; the step is left out"));
+                for line in run.lines() {
+                    self.entries.push(Entry::Comment(format!("  {line}")));
+                }
+            }
+        }
+    }
+
+    /// Handles a `uses:` step; whether it is a command to add (`actions-rs/cargo`).
+    fn uses(&mut self, chain: &mut Chain<'_>, node: &Node, uses: &str, at: &str) -> bool {
+        let action = uses.split('@').next().unwrap_or(uses).to_lowercase();
+        if action == "actions-rs/cargo" {
+            return true;
+        }
+        if TOOLCHAIN.contains(&action.as_str()) {
+            self.toolchain(chain, node, uses);
+        } else if SETUP.iter().any(|s| action.starts_with(s)) {
+            if chain.comments {
+                self.entries.push(Entry::Comment(format!(
+                    "{uses}: dropped, this machine is set up"
+                )));
+            }
+        } else {
+            self.leave(format!("{at}: uses `{uses}`"));
+        }
+        false
+    }
+
+    /// Keeps the toolchain an installer chose, for the job's later steps.
+    fn toolchain(&mut self, chain: &mut Chain<'_>, node: &Node, uses: &str) {
+        let with = |key: &str| {
+            node.get("with")
+                .and_then(|w| w.get(key))
+                .and_then(Node::scalar_text)
+        };
+        let reference = uses.split_once('@').map(|(_, r)| r).unwrap_or_default();
+        let named = with("toolchain").or_else(|| {
+            let by_ref = reference.starts_with(['1', 's', 'b', 'n'])
+                && !reference.starts_with("v1")
+                && reference != "master";
+            by_ref.then_some(reference)
+        });
+        let mut comment = format!("{uses}: dropped, this machine has rustup");
+        match named.map(|t| text::plain(t, chain.combo)) {
+            Some(Ok(t)) if t != "stable" => {
+                comment.push_str(&format!("; its toolchain is kept as RUSTUP_TOOLCHAIN={t}"));
+                chain.toolchain = Some(t);
+            }
+            Some(Err(why)) => self.leave(format!(
+                "{}: the toolchain of `{uses}` ({why})",
+                chain.title
+            )),
+            _ => comment.push_str(" and the stable toolchain is taken to be its default"),
+        }
+        if !chain.comments && chain.toolchain.is_none() {
+            return;
+        }
+        for extra in ["components", "targets", "target"] {
+            if let Some(v) = with(extra) {
+                comment.push_str(&format!(
+                    "; {extra}: {v} (`rustup component add` / `rustup target add`)"
+                ));
+            }
+        }
+        self.entries.push(Entry::Comment(comment));
+    }
+
+    /// Adds one step; an error says why it cannot be carried over.
+    fn add_step(
+        &mut self,
+        chain: &mut Chain<'_>,
+        node: &Node,
+        run: &str,
+        base: &str,
+    ) -> Result<(), String> {
+        let own = match node.get("if") {
+            Some(c) => condition_of(c, chain.combo)?,
+            None => Part::Known(expr::Val::Bool(true)),
+        };
+        let job_part = if chain.first || !status(&chain.job_condition) {
+            chain.job_condition.clone()
+        } else {
+            Part::Known(expr::Val::Bool(true))
+        };
+        let whole = and(
+            and(
+                job_part,
+                chain
+                    .os
+                    .clone()
+                    .unwrap_or(Part::Known(expr::Val::Bool(true))),
+            ),
+            own.clone(),
+        );
+        if matches!(&whole, Part::Known(v) if !expr::truthy(v)) {
+            self.entries.push(Entry::Comment(format!(
+                "{}: left out, its `if:` is false here",
+                step_title(chain, node, 0)
+            )));
+            return Ok(());
+        }
+        let mut out = text::Shell::default();
+        let run = text::shell(run, chain.combo, &chain.ids, &mut out)?;
+        let mut step = Step {
+            run,
+            depends_on: chain.prev.clone(),
+            description: node.get("name").and_then(Node::scalar_text).map(|n| {
+                let n = text::plain(n, chain.combo).unwrap_or_else(|_| n.to_string());
+                n.trim().to_string()
+            }),
+            ..Step::default()
+        };
+        self.settings(chain, node, &mut step)?;
+        step.env.extend(out.env);
+        step.condition = condition_text(whole.clone(), chain.dynamic, status(&own));
+        step.id = self.unique_id(base);
+        for note in out.notes {
+            self.leave(format!("{}: {note}", step_title(chain, node, 0)));
+        }
+        self.finish(chain, node, step, &own);
+        Ok(())
+    }
+
+    /// Folder, shell, timeout, environment and `continue-on-error` of a step.
+    fn settings(&mut self, chain: &Chain<'_>, node: &Node, step: &mut Step) -> Result<(), String> {
+        let text_of = |key: &str| node.get(key).and_then(Node::scalar_text);
+        let job_text = |key: &str| chain.job.get(key).and_then(Node::scalar_text);
+        if let Some(cwd) = text_of("working-directory").or(chain.defaults.cwd.as_deref()) {
+            step.cwd = Some(text::plain(cwd, chain.combo)?);
+        }
+        let shell = text_of("shell").or(chain.defaults.shell.as_deref());
+        step.shell = shell.map(shell_of).transpose()?;
+        if let Some(minutes) = text_of("timeout-minutes").or(job_text("timeout-minutes")) {
+            step.timeout = Some(timeout(&text::plain(minutes, chain.combo)?)?);
+        }
+        let mut env = Vec::new();
+        let title = chain.title.clone();
+        for source in [chain.job.get("env"), node.get("env")]
+            .into_iter()
+            .flatten()
+        {
+            environment(source, chain.combo, &mut env, &mut |what| {
+                self.leave(format!("{title}: env {what}"));
+            });
+        }
+        if let Some(t) = &chain.toolchain
+            && !env.iter().any(|(k, _)| k == "RUSTUP_TOOLCHAIN")
+        {
+            env.push(("RUSTUP_TOOLCHAIN".into(), t.clone()));
+        }
+        if step.run.contains("GITHUB_STEP_SUMMARY") {
+            env.push(("GITHUB_STEP_SUMMARY".into(), "/dev/null".into()));
+        }
+        for file in ["GITHUB_ENV", "GITHUB_PATH"] {
+            if step.run.contains(file) {
+                self.leave(format!(
+                    "{title}: writes to ${file}, which later steps do not read outside GitHub"
+                ));
+            }
+        }
+        step.env = env;
+        let allowed = text_of("continue-on-error").or(job_text("continue-on-error"));
+        if let Some(allowed) = allowed {
+            let allowed = text::plain(allowed, chain.combo)?;
+            if allowed == "true" {
+                let inner = step.shell.take().unwrap_or_else(default_shell);
+                step.shell = Some(continue_on_error(inner));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the step and moves the chain past it.
+    fn finish(&mut self, chain: &mut Chain<'_>, node: &Node, step: Step, own: &Part) {
+        if let Some(gh) = node.get("id").and_then(Node::scalar_text) {
+            chain.ids.push((gh.to_string(), step.id.clone()));
+        }
+        let mut prev = vec![step.id.clone()];
+        if status(own) {
+            prev.extend(std::mem::take(&mut chain.prev));
+        }
+        chain.dynamic = matches!(own, Part::Cond { .. }) || (status(own) && chain.dynamic);
+        chain.prev = prev;
+        chain.first = false;
+        self.steps += 1;
+        self.entries.push(Entry::Step(step));
+    }
+}
+
+/// The command of a step: its `run:`, or what `actions-rs/cargo` runs.
+fn command_of(node: &Node) -> Option<String> {
+    if let Some(run) = node.get("run").and_then(Node::scalar_text) {
+        return Some(run.to_string());
+    }
+    let uses = node.get("uses").and_then(Node::scalar_text)?;
+    if !uses.to_lowercase().starts_with("actions-rs/cargo@") {
+        return None;
+    }
+    let with = |key: &str| {
+        node.get("with")
+            .and_then(|w| w.get(key))
+            .and_then(Node::scalar_text)
+    };
+    let program = if with("use-cross") == Some("true") {
+        "cross"
+    } else {
+        "cargo"
+    };
+    let toolchain = with("toolchain")
+        .map(|t| format!(" +{t}"))
+        .unwrap_or_default();
+    let args = with("args").map(|a| format!(" {a}")).unwrap_or_default();
+    Some(format!("{program}{toolchain} {}{args}", with("command")?))
+}
+
+/// The condition a step is written with: what must hold, and, after a step that its own
+/// condition may skip (which is no failure on GitHub), that nothing before it failed.
+fn condition_text(whole: Part, after_dynamic: bool, own_status: bool) -> Option<String> {
+    let guarded = if after_dynamic && !own_status {
+        let no_failure = Part::Cond {
+            text: "!failure()".into(),
+            status: true,
+        };
+        and(no_failure, whole)
+    } else {
+        whole
+    };
+    match guarded {
+        Part::Cond { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+/// The program GitHub runs a `shell:` with, as cargo flow's `shell`.
+fn shell_of(shell: &str) -> Result<Vec<String>, String> {
+    let words = |ws: &[&str]| ws.iter().map(|w| (*w).to_string()).collect::<Vec<_>>();
+    match shell {
+        "bash" => Ok(words(&["bash", "--noprofile", "--norc", "-eo", "pipefail"])),
+        "sh" => Ok(words(&["sh", "-e"])),
+        "python" => Ok(words(&["python3"])),
+        custom if custom.contains("{0}") => {
+            let mut parts =
+                shell_words::split(custom).map_err(|e| format!("`shell: {custom}`: {e}"))?;
+            parts.retain(|p| p != "{0}");
+            let program = parts
+                .first()
+                .map(|p| p.rsplit('/').next().unwrap_or(p))
+                .unwrap_or("");
+            if matches!(program, "bash" | "sh" | "dash") {
+                Ok(parts)
+            } else {
+                Err(format!(
+                    "`shell: {custom}` runs a script file, which cargo flow does not write"
+                ))
+            }
+        }
+        other => Err(format!("`shell: {other}` has no equivalent here")),
+    }
+}
+
+/// GitHub's shell where none is named: bash, stopping at the first failing command.
+pub(super) fn default_shell() -> Vec<String> {
+    vec!["bash".into(), "-e".into()]
+}
+
+/// A shell whose failure is reported in the log and ignored, as `continue-on-error: true`.
+fn continue_on_error(inner: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        r#""$@" || echo "continue-on-error: the step failed (exit $?), and goes on as GitHub would" >&2"#.into(),
+        "continue-on-error".into(),
+    ];
+    out.extend(inner);
+    out
+}
+
+/// `timeout-minutes` as a cargo flow timeout.
+fn timeout(minutes: &str) -> Result<String, String> {
+    let m: f64 = minutes
+        .trim()
+        .parse()
+        .map_err(|_| format!("`timeout-minutes: {minutes}` is not a number"))?;
+    if m.fract() == 0.0 && m > 0.0 {
+        Ok(format!("{m}m"))
+    } else if m > 0.0 {
+        Ok(format!("{}s", (m * 60.0).round()))
+    } else {
+        Err(format!("`timeout-minutes: {minutes}` is not positive"))
+    }
+}
+
+/// Adds an `env:` map's entries that carry over to `out` (later ones replace earlier);
+/// `leave` hears of the others. An entry holding a secret of its own name is left to the
+/// environment cargo flow runs in.
+pub(super) fn environment(
+    env: &Node,
+    combo: &Combination,
+    out: &mut Vec<(String, String)>,
+    leave: &mut dyn FnMut(String),
+) {
+    for (key, value) in env.as_map().unwrap_or_default() {
+        let written = value.scalar_text().unwrap_or_default();
+        let own_secret = [
+            format!("secrets.{}", key.name),
+            format!("vars.{}", key.name),
+        ]
+        .iter()
+        .any(|s| written.replace(' ', "") == format!("${{{{{s}}}}}"));
+        if own_secret {
+            leave(format!(
+                "`{}` is a secret: set it in the environment",
+                key.name
+            ));
+            continue;
+        }
+        match text::plain(written, combo) {
+            Ok(v) => {
+                out.retain(|(k, _)| *k != key.name);
+                out.push((key.name.clone(), v));
+            }
+            Err(why) => leave(format!("`{}` ({why})", key.name)),
+        }
+    }
+}
+
+/// `step 2 (Run tests)` of a job, for notes.
+fn step_title(chain: &Chain<'_>, node: &Node, i: usize) -> String {
+    match node.get("name").and_then(Node::scalar_text) {
+        Some(name) => format!("{}, step `{name}`", chain.title),
+        None if i > 0 => format!("{}, step {}", chain.title, i + 1),
+        None => format!("{}, a step", chain.title),
+    }
+}
+
+/// The part of a step's id its `id:` or `name:` gives, else its number.
+fn step_slug(node: &Node, i: usize) -> String {
+    let named = ["id", "name"]
+        .iter()
+        .filter_map(|k| node.get(k).and_then(Node::scalar_text))
+        .map(slug)
+        .find(|s| !s.is_empty());
+    named.unwrap_or_else(|| (i + 1).to_string())
+}
+
+/// Lower-case letters, digits and single dashes, at most 40 characters.
+pub(super) fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let mut out: String = out.trim_end_matches('-').chars().take(40).collect();
+    while out.ends_with(['-', '.']) {
+        out.pop();
+    }
+    out.trim_start_matches('.').to_string()
+}

@@ -1,0 +1,201 @@
+//! `cargo flow init --from`: GitHub Actions workflows shaped like those of well-known Rust
+//! projects import into workflows that pass `check`; an imported workflow runs as GitHub
+//! would run it, and no value of an expression ever runs as shell syntax.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Flow, Ran, fixture, tempdir_with};
+
+/// A cargo project holding `fixtures/github/<name>.yml` as `.github/workflows/<name>.yml`.
+fn project(name: &str) -> tempfile::TempDir {
+    tempdir_with(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"imp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("src/lib.rs", ""),
+        (
+            &format!(".github/workflows/{name}.yml"),
+            &fixture(&format!("github/{name}.yml")),
+        ),
+    ])
+}
+
+fn import(dir: &Path, name: &str) -> Ran {
+    Flow::at(dir)
+        .args(["init", "--from", &format!(".github/workflows/{name}.yml")])
+        .run()
+}
+
+/// Imports a fixture, checks the result and pins it; returns what `init` said.
+fn imported(name: &str) -> String {
+    let tmp = project(name);
+    let ran = import(tmp.path(), name).success();
+    let text = std::fs::read_to_string(tmp.path().join(".flow.yaml")).expect("written");
+    Flow::at(tmp.path())
+        .args(["check", name])
+        .run()
+        .success()
+        .stderr_has(&["no problems"]);
+    insta::assert_snapshot!(format!("import_{name}"), text);
+    ran.stderr().to_string()
+}
+
+#[test]
+fn a_matrix_of_toolchains_and_targets_is_one_chain_per_combination() {
+    let said = imported("ripgrep");
+    for expected in [
+        "Wrote .flow.yaml from 3 jobs: 24 steps in workflow `ripgrep`",
+        "`strategy.fail-fast`",
+        "writes to $GITHUB_ENV",
+    ] {
+        assert!(said.contains(expected), "{expected}\n{said}");
+    }
+}
+
+#[test]
+fn jobs_with_needs_features_folders_and_conditions_carry_over() {
+    let said = imported("tokio");
+    for expected in [
+        "from 9 jobs: 15 steps",
+        "`concurrency:`",
+        "env.rust_clippy }}` is known only while GitHub runs",
+    ] {
+        assert!(said.contains(expected), "{expected}\n{said}");
+    }
+}
+
+#[test]
+fn setup_actions_are_dropped_and_other_actions_and_secrets_are_listed() {
+    let said = imported("serde");
+    for expected in [
+        "uses `codecov/codecov-action@v4`",
+        "uses `dtolnay/install@cargo-outdated`",
+        "`startsWith()` of what only a run knows",
+    ] {
+        assert!(said.contains(expected), "{expected}\n{said}");
+    }
+}
+
+#[test]
+fn what_has_no_equivalent_is_listed_and_never_run() {
+    let said = imported("unconvertible");
+    for expected in [
+        "the matrix is computed by an expression",
+        "`shell: pwsh`",
+        "`hashFiles()`",
+        "`needs.plan.outputs.matrix`",
+        "calls the workflow `./.github/workflows/reusable.yml`",
+        "`github.event.head_commit.message`",
+        "from 5 jobs: 1 step in",
+    ] {
+        assert!(said.contains(expected), "{expected}\n{said}");
+    }
+}
+
+#[test]
+fn an_imported_workflow_runs_as_github_would_and_values_stay_values() {
+    let tmp = project("behaviour");
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("sub")).expect("mkdir");
+    import(dir, "behaviour").success();
+    Flow::at(dir)
+        .arg("behaviour")
+        .env_remove("GITHUB_EVENT_NAME")
+        .run()
+        .success();
+    let out = std::fs::read_to_string(dir.join("out.txt")).expect("out.txt");
+    let mut lines: Vec<&str> = out.lines().collect();
+    // The matrix's chains run side by side; what follows them, in order.
+    let tail = lines.split_off(4);
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "hello $(touch pwned) 1.2",
+            "hello `touch pwned3` 1.2",
+            "hello it's; touch pwned2 1.2",
+            "hello plain 1.2",
+        ]
+    );
+    assert_eq!(tail, ["after", "in sub", "last"]);
+    for planted in ["pwned", "pwned2", "pwned3"] {
+        assert!(!dir.join(planted).exists(), "{planted} was created");
+    }
+    std::fs::remove_file(dir.join("out.txt")).expect("rm");
+    Flow::at(dir)
+        .arg("behaviour")
+        .env("GITHUB_EVENT_NAME", "push")
+        .run()
+        .success();
+    let out = std::fs::read_to_string(dir.join("out.txt")).expect("out.txt");
+    assert!(out.contains("pushed\nafter\n"), "{out}");
+    let log = common::read_log(&dir.join("target/flow/logs/behaviour/after-allowed-to-fail.log"));
+    assert!(
+        log.contains("continue-on-error: the step failed (exit 1)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_existing_workflow_is_kept_without_force() {
+    let tmp = project("serde");
+    std::fs::write(tmp.path().join(".flow.yaml"), "name: mine\nsteps: []\n").expect("write");
+    import(tmp.path(), "serde")
+        .code(2)
+        .stderr_has(&["flow::init-exists", "--force"]);
+    Flow::at(tmp.path())
+        .args(["init", "--force", "--from", ".github/workflows/serde.yml"])
+        .run()
+        .success();
+}
+
+#[test]
+fn bad_input_is_a_diagnostic() {
+    let tmp = project("serde");
+    let dir = tmp.path();
+    Flow::at(dir)
+        .args([
+            "init",
+            "--cargo-toml",
+            "--from",
+            ".github/workflows/serde.yml",
+        ])
+        .run()
+        .code(2)
+        .stderr_has(&["cannot be used with"]);
+    Flow::at(dir)
+        .args(["init", "--from", "missing.yml"])
+        .run()
+        .code(2)
+        .stderr_has(&["no such file", "--from .github/workflows/ci.yml"]);
+    common::write_files(
+        dir,
+        &[("a.yml", "name: x\non: push\n"), ("b.yml", "jobs: [\n")],
+    );
+    Flow::at(dir)
+        .args(["init", "--from", "a.yml"])
+        .run()
+        .code(2)
+        .stderr_has(&["flow::init-from", "no `jobs:` map", "a.yml:1:1"]);
+    Flow::at(dir)
+        .args(["init", "--from", "b.yml"])
+        .run()
+        .code(2)
+        .stderr_has(&["flow::syntax", "b.yml:"]);
+    common::write_files(
+        dir,
+        &[(
+            "c.yml",
+            "jobs:\n  a:\n    needs: b\n    steps: [{run: x}]\n  b:\n    needs: a\n    steps: [{run: y}]\n",
+        )],
+    );
+    Flow::at(dir)
+        .args(["init", "--from", "c.yml"])
+        .run()
+        .code(2)
+        .stderr_has(&["form a cycle: a, b"]);
+    assert!(!dir.join(".flow.yaml").exists());
+}
