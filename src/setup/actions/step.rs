@@ -190,8 +190,9 @@ impl Importer {
             run,
             depends_on: chain.prev.clone(),
             description: node.get("name").and_then(Node::scalar_text).map(|n| {
-                let n = text::plain(n, chain.combo).unwrap_or_else(|_| n.to_string());
-                n.trim().to_string()
+                // Shown, never parsed: the shell's `${` needs no escape here.
+                let shown = text::plain(n, chain.combo).map(|t| t.replace("$${", "${"));
+                shown.unwrap_or_else(|_| n.to_string()).trim().to_string()
             }),
             ..Step::default()
         };
