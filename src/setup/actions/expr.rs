@@ -609,7 +609,7 @@ mod tests {
             "always() && (env.X != '')"
         );
         assert_eq!(folded("!cancelled()"), "= true");
-        assert_eq!(folded("true && env.A == 'b'"), "(env.A) == 'b'");
+        assert_eq!(folded("true && env.A == 'b'"), "env.A == 'b'");
         assert_eq!(folded("false && env.A == 'b'"), "= false");
     }
 
