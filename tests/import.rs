@@ -29,8 +29,9 @@ fn import(dir: &Path, name: &str) -> Ran {
         .run()
 }
 
-/// Imports a fixture, checks the result and pins it; returns what `init` said.
-fn imported(name: &str) -> String {
+/// Imports a fixture, checks the result and pins it, and looks for `expected` in what `init`
+/// said.
+fn imported_saying(name: &str, expected: &[&str]) {
     let tmp = project(name);
     let ran = import(tmp.path(), name).success();
     let text = std::fs::read_to_string(tmp.path().join(".flow.yaml")).expect("written");
@@ -40,59 +41,61 @@ fn imported(name: &str) -> String {
         .success()
         .stderr_has(&["no problems"]);
     insta::assert_snapshot!(format!("import_{name}"), text);
-    ran.stderr().to_string()
+    for e in expected {
+        assert!(ran.stderr().contains(e), "{e}\n{}", ran.stderr());
+    }
 }
 
 #[test]
 fn a_matrix_of_toolchains_and_targets_is_one_chain_per_combination() {
-    let said = imported("ripgrep");
-    for expected in [
-        "Wrote .flow.yaml from 3 jobs: 24 steps in workflow `ripgrep`",
-        "`strategy.fail-fast`",
-        "writes to $GITHUB_ENV",
-    ] {
-        assert!(said.contains(expected), "{expected}\n{said}");
-    }
+    imported_saying(
+        "ripgrep",
+        &[
+            "Wrote .flow.yaml from 3 jobs: 24 steps in workflow `ripgrep`",
+            "`strategy.fail-fast`",
+            "writes to $GITHUB_ENV",
+        ],
+    );
 }
 
 #[test]
 fn jobs_with_needs_features_folders_and_conditions_carry_over() {
-    let said = imported("tokio");
-    for expected in [
-        "from 9 jobs: 15 steps",
-        "`concurrency:`",
-        "env.rust_clippy }}` is known only while GitHub runs",
-    ] {
-        assert!(said.contains(expected), "{expected}\n{said}");
-    }
+    imported_saying(
+        "tokio",
+        &[
+            "from 9 jobs: 15 steps",
+            "`concurrency:`",
+            "env.rust_clippy }}` is known only while GitHub runs",
+        ],
+    );
 }
 
 #[test]
 fn setup_actions_are_dropped_and_other_actions_and_secrets_are_listed() {
-    let said = imported("serde");
-    for expected in [
-        "uses `codecov/codecov-action@v4`",
-        "uses `dtolnay/install@cargo-outdated`",
-        "`startsWith()` of what only a run knows",
-    ] {
-        assert!(said.contains(expected), "{expected}\n{said}");
-    }
+    imported_saying(
+        "serde",
+        &[
+            "uses `codecov/codecov-action@v4`",
+            "uses `dtolnay/install@cargo-outdated`",
+            "`startsWith()` of what only a run knows",
+        ],
+    );
 }
 
 #[test]
 fn what_has_no_equivalent_is_listed_and_never_run() {
-    let said = imported("unconvertible");
-    for expected in [
-        "the matrix is computed by an expression",
-        "`shell: pwsh`",
-        "`hashFiles()`",
-        "`needs.plan.outputs.matrix`",
-        "calls the workflow `./.github/workflows/reusable.yml`",
-        "`github.event.head_commit.message`",
-        "from 5 jobs: 1 step in",
-    ] {
-        assert!(said.contains(expected), "{expected}\n{said}");
-    }
+    imported_saying(
+        "unconvertible",
+        &[
+            "the matrix is computed by an expression",
+            "`shell: pwsh`",
+            "`hashFiles()`",
+            "`needs.plan.outputs.matrix`",
+            "calls the workflow `./.github/workflows/reusable.yml`",
+            "`github.event.head_commit.message`",
+            "from 5 jobs: 1 step in",
+        ],
+    );
 }
 
 #[test]

@@ -181,38 +181,28 @@ fn subscript(text: &str) -> Option<String> {
 /// `${name:` not followed by `-`, `=`, `?` or `+`: a substring, whose offset and length bash
 /// evaluates as arithmetic (`${v:$x}`); `${v:-default}` is not one.
 fn substring(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(at) = rest.find("${") {
-        let after = &rest[at + 2..];
-        let name_len = after
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'*'))
-            .count();
-        let tail = &after[name_len..];
-        if name_len > 0 && tail.starts_with(':') && !tail[1..].starts_with(['-', '=', '?', '+']) {
-            return Some(format!("${{{}:", &after[..name_len]));
-        }
-        rest = after;
-    }
-    None
+    expansions(text, |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'*')
+    })
+    .find(|(_, tail)| tail.starts_with(':') && !tail[1..].starts_with(['-', '=', '?', '+']))
+    .map(|(name, _)| format!("${{{name}:"))
 }
 
 /// `${name@`: a transformation, of which `@P` expands the value as a prompt, running the
 /// commands in it.
 fn transformation(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(at) = rest.find("${") {
-        let after = &rest[at + 2..];
-        let name_len = after
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
-        if name_len > 0 && after[name_len..].starts_with('@') {
-            return Some(format!("${{{}@", &after[..name_len]));
-        }
-        rest = after;
-    }
-    None
+    expansions(text, |b| b.is_ascii_alphanumeric() || b == b'_')
+        .find(|(_, tail)| tail.starts_with('@'))
+        .map(|(name, _)| format!("${{{name}@"))
+}
+
+/// Each `${name` in `text` whose name is made of `in_name` bytes, with what follows it.
+fn expansions(text: &str, in_name: fn(u8) -> bool) -> impl Iterator<Item = (&str, &str)> {
+    text.match_indices("${").filter_map(move |(at, _)| {
+        let after = &text[at + 2..];
+        let len = after.bytes().take_while(|b| in_name(*b)).count();
+        (len > 0).then(|| (&after[..len], &after[len..]))
+    })
 }
 
 /// `>&` followed by anything but a number or `-`: bash expands the word after it twice

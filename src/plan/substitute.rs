@@ -308,7 +308,6 @@ fn earlier_step(
     Ok(d)
 }
 
-/// Whether the byte at `pos` follows an odd number of backslashes.
 /// `\${x}` (or `\${x:-y}`) where `x` is cargo flow's: the shell would read a literal `${...}`,
 /// not the value, so it is an error rather than a surprise.
 fn backslash_before(
