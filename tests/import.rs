@@ -142,6 +142,66 @@ fn an_imported_workflow_runs_as_github_would_and_values_stay_values() {
     );
 }
 
+/// Runs an imported fixture in a fresh project; returns the sorted lines of `out.txt`.
+fn run_imported(name: &str, code: i32) -> (tempfile::TempDir, Vec<String>) {
+    let tmp = project(name);
+    import(tmp.path(), name).success();
+    Flow::at(tmp.path())
+        .args(["run", name])
+        .env_remove("GITHUB_EVENT_NAME")
+        .run()
+        .code(code);
+    let out = std::fs::read_to_string(tmp.path().join("out.txt")).unwrap_or_default();
+    let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+    lines.sort_unstable();
+    (tmp, lines)
+}
+
+#[test]
+fn what_runs_after_a_failure_or_a_skipped_step_is_what_github_runs() {
+    // `a` fails: its `always()` step runs, the rest of `a` and the job that needs it do not,
+    // the jobs that need it with `always()` and `failure()` do. In `e`, a step skipped by its
+    // condition stops nothing, `success()` means nothing failed, and `$GITHUB_ENV` is
+    // written nowhere.
+    let (_tmp, lines) = run_imported("semantics", 1);
+    assert_eq!(lines, ["a-cleanup", "c", "d", "e-after", "e-success", "f"]);
+}
+
+#[test]
+fn hostile_values_stay_values_and_never_reach_the_file_as_yaml() {
+    let (tmp, _) = run_imported("hostile", 0);
+    let out = std::fs::read_to_string(tmp.path().join("out.txt")).expect("out.txt");
+    assert_eq!(out, "${workspace_root}|a\rb");
+    for n in 1..=5 {
+        assert!(!tmp.path().join(format!("pwned{n}")).exists(), "pwned{n}");
+    }
+    let text = std::fs::read_to_string(tmp.path().join(".flow.yaml")).expect("written");
+    assert!(!text.contains('\r'), "{text}");
+    let planted = text.lines().any(|l| l.trim_start().starts_with("- id: evil"));
+    assert!(!planted, "{text}");
+}
+
+#[test]
+fn a_workflow_with_nothing_to_run_is_a_diagnostic() {
+    let tmp = project("serde");
+    common::write_files(
+        tmp.path(),
+        &[(
+            "u.yml",
+            "jobs:\n  a:\n    steps:\n      - uses: actions/checkout@v4\n      - uses: EmbarkStudios/cargo-deny-action@v1\n",
+        )],
+    );
+    Flow::at(tmp.path())
+        .args(["init", "--from", "u.yml"])
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "no step of this workflow could be imported",
+            "cargo-deny-action",
+        ]);
+    assert!(!tmp.path().join(".flow.yaml").exists());
+}
+
 #[test]
 fn an_existing_workflow_is_kept_without_force() {
     let tmp = project("serde");

@@ -24,6 +24,7 @@ pub(super) fn import(file: &Path, force: bool) -> Result<i32, Problems> {
     let imported = actions::import(&source, &root, &name)?;
     let path = ws.root.join(".flow.yaml");
     refuse_second(&cwd, &name)?;
+    passes_check(&path, &ws.root, &imported.yaml)?;
     init::write_new(&path, &imported.yaml, force)?;
     eprintln!(
         "{}",
@@ -35,6 +36,25 @@ pub(super) fn import(file: &Path, force: bool) -> Result<i32, Problems> {
         )
     );
     Ok(0)
+}
+
+/// Holds an import to what `cargo flow check` asks of a workflow before it is written; one
+/// that fails is the import's fault, and said so.
+fn passes_check(path: &Path, root: &Path, yaml: &str) -> Result<(), Problems> {
+    let checked = load::parse_text(path, yaml).and_then(|wf| {
+        let project = load::Project::plain(root);
+        crate::plan::plan(&wf, &project, &crate::plan::PlanOptions::default()).map(|_| ())
+    });
+    checked.map_err(|mut problems| {
+        problems.push(
+            Problem::new(
+                "flow::init-from",
+                "the imported workflow does not pass `cargo flow check`, so it was not written",
+            )
+            .with_help("this is a fault of the import: please report it with the workflow file"),
+        );
+        problems
+    })
 }
 
 /// The workflow's name: the file's, in the characters names may hold (`ci.yml` is `ci`).

@@ -122,7 +122,7 @@ pub(crate) fn imported(
         }
     }
     out.push_str(&format!(
-        "\nCheck it with `cargo flow check {name}`, run it with `cargo flow {name}`"
+        "\nCheck it with `cargo flow check {name}`, run it with `cargo flow run {name}`"
     ));
     out
 }

@@ -139,7 +139,8 @@ fn list(items: &[&str]) -> String {
         .join(", ")
 }
 
-/// A YAML scalar for `text`: plain when nothing in it means anything to YAML, else quoted.
+/// A YAML scalar for `text`: plain when nothing in it means anything to YAML, single-quoted
+/// when YAML keeps every character of it there, else double-quoted with escapes.
 pub(crate) fn scalar(text: &str) -> String {
     let plain = !text.is_empty()
         && text
@@ -154,11 +155,31 @@ pub(crate) fn scalar(text: &str) -> String {
     if plain && text.parse::<f64>().is_err() {
         return text.to_string();
     }
-    if !text.contains(['\'', '\n']) {
+    if !text.contains('\'') && text.chars().all(printable) {
         return format!("'{text}'");
     }
-    // A JSON string is a YAML double-quoted scalar.
-    serde_json::to_string(text).unwrap_or_default()
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if printable(c) => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether YAML keeps `c` as it is inside a quoted scalar, a literal block or a comment:
+/// its printable characters, less the line and paragraph separators that some readers take
+/// for line breaks.
+pub(crate) fn printable(c: char) -> bool {
+    matches!(c, '\t' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// Adds the steps as `[<table>.ci]` to the manifest's text (`workspace.metadata.flow` or
@@ -289,5 +310,9 @@ mod tests {
         assert_eq!(scalar("1.10"), "'1.10'");
         assert_eq!(scalar("a: b"), "'a: b'");
         assert_eq!(scalar("it's"), "\"it's\"");
+        assert_eq!(
+            scalar("a\rb\u{7f}\u{2028}\"\\"),
+            "\"a\\x0Db\\x7F\\u2028\\\"\\\\\""
+        );
     }
 }

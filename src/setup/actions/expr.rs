@@ -46,6 +46,8 @@ pub(crate) enum Part {
 /// that `env.NAME` reads them as GitHub does; a matrix key cannot be written with a colon
 /// without quotes, and none is.
 pub(crate) const ENV: &str = "env:";
+/// The key under which a combination holds `runner.os`, where `runs-on` tells it.
+pub(crate) const RUNNER_OS: &str = "runner.os:";
 
 /// The GitHub contexts that are environment variables on a runner too.
 const GITHUB: &[&str] = &[
@@ -370,7 +372,12 @@ fn path_part(path: &[String], matrix: &[(String, Node)]) -> Result<Part, String>
             },
             known => Part::Known(known),
         }),
-        [ctx, os] if ctx == "runner" && os == "os" => Ok(Part::Os),
+        [ctx, os] if ctx == "runner" && os == "os" => {
+            Ok(match lookup(matrix, &[RUNNER_OS.to_string()]) {
+                Val::Null => Part::Os,
+                known => Part::Known(known),
+            })
+        }
         _ => match runner_variable(path) {
             Some(var) => Ok(Part::Cond {
                 text: format!("env.{var}"),
@@ -511,7 +518,13 @@ fn as_number(v: &Val) -> f64 {
 fn call(name: &str, args: &[Expr], matrix: &[(String, Node)]) -> Result<Part, String> {
     let lower = name.to_lowercase();
     match lower.as_str() {
-        "success" | "failure" | "always" if args.is_empty() => Ok(Part::Cond {
+        // GitHub's `success()` is "nothing before failed"; cargo flow's is "every dependency
+        // succeeded", which a step skipped by its own condition is not.
+        "success" if args.is_empty() => Ok(Part::Cond {
+            text: "!failure()".into(),
+            status: true,
+        }),
+        "failure" | "always" if args.is_empty() => Ok(Part::Cond {
             text: format!("{lower}()"),
             status: true,
         }),
@@ -578,11 +591,25 @@ fn items(node: &Node) -> &[Node] {
 /// `format('{0}-{1}', a, b)`, with `{{` and `}}` for braces.
 fn format(vals: &[Val]) -> String {
     let pattern = vals.first().and_then(text).unwrap_or_default();
-    let mut out = pattern.replace("{{", "\u{0}").replace("}}", "\u{1}");
-    for (i, v) in vals.iter().enumerate().skip(1) {
-        out = out.replace(&format!("{{{}}}", i - 1), &text(v).unwrap_or_default());
+    let mut out = String::new();
+    let mut rest = pattern.as_str();
+    while let Some(c) = rest.chars().next() {
+        let arg = rest
+            .strip_prefix('{')
+            .and_then(|r| r.split_once('}'))
+            .and_then(|(n, after)| Some((n.parse::<usize>().ok()?, after)));
+        if rest.starts_with("{{") || rest.starts_with("}}") {
+            out.push(c);
+            rest = &rest[2..];
+        } else if let Some((n, after)) = arg {
+            out.push_str(&vals.get(n + 1).and_then(text).unwrap_or_default());
+            rest = after;
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
     }
-    out.replace('\u{0}', "{").replace('\u{1}', "}")
+    out
 }
 
 #[cfg(test)]
@@ -609,6 +636,7 @@ mod tests {
             "always() && (env.X != '')"
         );
         assert_eq!(folded("!cancelled()"), "= true");
+        assert_eq!(folded("success() && env.A"), "!failure() && env.A");
         assert_eq!(folded("true && env.A == 'b'"), "env.A == 'b'");
         assert_eq!(folded("false && env.A == 'b'"), "= false");
     }
@@ -620,6 +648,7 @@ mod tests {
         assert_eq!(folded("'' == 0"), "= true");
         assert_eq!(folded("'a' && 'b' || 'c'"), "= b");
         assert_eq!(folded("format('{0}-{1}', 'x', 2)"), "= x-2");
+        assert_eq!(folded("format('{{{0}}}}}', 'x')"), "= {x}}");
         assert_eq!(folded("startsWith('nightly-2024', 'nightly')"), "= true");
         assert_eq!(folded("'it''s'"), "= it's");
     }

@@ -12,14 +12,55 @@ use crate::load::node::{Key, Node, Value};
 /// What the jobs that need a job take from it.
 #[derive(Debug, Clone)]
 pub(super) struct Done {
-    /// The steps whose success means the job succeeded.
-    pub exits: Vec<String>,
-    /// Whether one of them may be skipped by a condition of its own, which is no failure:
-    /// then a dependent runs unless something failed.
-    pub dynamic: bool,
+    pub reach: Reach,
     /// The job's condition with those of the jobs it needs: a job whose need was skipped is
     /// skipped too.
     pub condition: Part,
+}
+
+/// Where chains stand: what the next step depends on.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Reach {
+    /// The step that ends each chain.
+    pub last: Vec<String>,
+    /// Every step before, in order.
+    pub upstream: Vec<String>,
+    /// Whether a step before may be skipped by a condition, which on GitHub is no failure: then
+    /// the next step depends on every step before, so that a failure anywhere is its
+    /// dependency's own, and runs unless one failed (`!failure()`).
+    pub dirty: bool,
+}
+
+impl Reach {
+    fn join(&mut self, other: &Reach) {
+        for (into, from) in [
+            (&mut self.last, &other.last),
+            (&mut self.upstream, &other.upstream),
+        ] {
+            for id in from {
+                if !into.contains(id) {
+                    into.push(id.clone());
+                }
+            }
+        }
+        self.dirty |= other.dirty;
+    }
+
+    /// What the next step depends on.
+    pub(super) fn deps(&self) -> Vec<String> {
+        if self.dirty {
+            self.upstream.clone()
+        } else {
+            self.last.clone()
+        }
+    }
+
+    /// Moves past step `id`, which a condition may skip (`skippable`).
+    pub(super) fn past(&mut self, id: &str, skippable: bool) {
+        self.upstream.push(id.to_string());
+        self.last = vec![id.to_string()];
+        self.dirty |= skippable;
+    }
 }
 
 /// Keys of a job that are carried over.
@@ -85,16 +126,14 @@ impl Importer {
             .unwrap_or_else(|| format!("job `{id}`"));
         self.entries.push(Entry::Comment(title.clone()));
         let mut entry = Done {
-            exits: Vec::new(),
-            dynamic: false,
+            reach: Reach::default(),
             condition: Part::Known(expr::Val::Bool(true)),
         };
         let mut inherited = Part::Known(expr::Val::Bool(true));
         for need in needs(node) {
             match done.get(&need) {
                 Some(d) => {
-                    entry.exits.extend(d.exits.iter().cloned());
-                    entry.dynamic |= d.dynamic;
+                    entry.reach.join(&d.reach);
                     if !status(&d.condition) {
                         inherited = and(inherited, d.condition.clone());
                     }
@@ -171,22 +210,25 @@ impl Importer {
         defaults.shell = defaults.shell.or(self.defaults.shell.clone());
         defaults.cwd = defaults.cwd.or(self.defaults.cwd.clone());
         let mut out = Done {
-            exits: Vec::new(),
-            dynamic: false,
+            reach: Reach::default(),
             condition: entry.condition.clone(),
         };
         let labels = labels(&combos);
+        let systems: std::collections::HashSet<_> = combos
+            .iter()
+            .map(|c| runs_on(node, c).ok().flatten())
+            .collect();
+        let spans_systems = systems.len() > 1;
         for (combo, label) in combos.iter().zip(&labels) {
-            let (exits, dynamic) = self.combination(
+            let reach = self.combination(
                 id,
                 title,
                 node,
-                (combo, label, &labels[0]),
+                (combo, label, &labels[0], spans_systems),
                 &defaults,
                 &entry,
             );
-            out.exits.extend(exits);
-            out.dynamic |= dynamic;
+            out.reach.join(&reach);
         }
         out
     }
@@ -197,10 +239,10 @@ impl Importer {
         id: &str,
         title: &str,
         node: &Node,
-        (combo, label, first_label): (&Combination, &String, &String),
+        (combo, label, first_label, spans_systems): (&Combination, &String, &String, bool),
         defaults: &Defaults,
         entry: &Done,
-    ) -> (Vec<String>, bool) {
+    ) -> Reach {
         let where_ = if label.is_empty() {
             title.to_string()
         } else {
@@ -213,7 +255,15 @@ impl Importer {
                 None
             }
         };
-        let scope = self.scope(node, combo);
+        let scope = self.scope(node, combo, os);
+        // A job for Linux alone, GitHub's usual runner, runs on any machine: its commands
+        // are a developer's too. One for another system, or a matrix over systems, runs
+        // where it was meant to.
+        let os = os.filter(|os| *os != "linux" || spans_systems);
+        let os = os.map(|os| Part::Cond {
+            text: format!("os == '{os}'"),
+            status: false,
+        });
         let mut chain = Chain {
             base: if label.is_empty() {
                 id.to_string()
@@ -225,23 +275,23 @@ impl Importer {
             combo: &scope,
             comments: label == first_label,
             defaults,
-            prev: entry.exits.clone(),
-            dynamic: entry.dynamic,
+            reach: entry.reach.clone(),
             job_condition: entry.condition.clone(),
             os: os.clone(),
             first: true,
+            needs_jobs: !entry.reach.last.is_empty(),
             toolchain: None,
             ids: Vec::new(),
         };
         self.steps_of(&mut chain);
-        (chain.prev, chain.dynamic || os.is_some())
+        chain.reach
     }
 }
 
 impl Importer {
     /// A combination with the variables the workflow's and the job's `env:` set, known to
     /// expressions as `env.NAME`.
-    fn scope(&mut self, node: &Node, combo: &Combination) -> Combination {
+    fn scope(&mut self, node: &Node, combo: &Combination, os: Option<&str>) -> Combination {
         let mut env = self.env.clone();
         if let Some(job_env) = node.get("env") {
             super::step::environment(job_env, combo, &mut env, &mut |_| {});
@@ -263,6 +313,19 @@ impl Importer {
             })
             .collect();
         let mut scope = combo.clone();
+        let runner_os = match os {
+            Some("linux") => Some("Linux"),
+            Some("macos") => Some("macOS"),
+            Some("windows") => Some("Windows"),
+            _ => None,
+        };
+        if let Some(name) = runner_os {
+            let value = Node {
+                value: Value::String(name.into()),
+                span: node.span,
+            };
+            scope.push((expr::RUNNER_OS.to_string(), value));
+        }
         scope.push((
             expr::ENV.to_string(),
             Node {
@@ -304,8 +367,9 @@ pub(super) fn and(a: Part, b: Part) -> Part {
     }
 }
 
-/// The condition on `os` that `runs-on` means, for the runners GitHub hosts.
-fn runs_on(node: &Node, combo: &Combination) -> Result<Option<Part>, String> {
+/// The system `runs-on` names, as cargo flow's `os` names it, for GitHub's hosted runners
+/// and a `linux` label.
+fn runs_on(node: &Node, combo: &Combination) -> Result<Option<&'static str>, String> {
     let labels: Vec<String> = match node.get("runs-on").map(|n| &n.value) {
         Some(Value::List(items)) => items
             .iter()
@@ -320,15 +384,16 @@ fn runs_on(node: &Node, combo: &Combination) -> Result<Option<Part>, String> {
     };
     for label in labels {
         let label = super::text::plain(&label, combo)?.to_lowercase();
-        let os = ["ubuntu", "macos", "windows"]
-            .into_iter()
-            .find(|os| label.starts_with(os));
-        if let Some(os) = os {
-            let name = if os == "ubuntu" { "linux" } else { os };
-            return Ok(Some(Part::Cond {
-                text: format!("os == '{name}'"),
-                status: false,
-            }));
+        let os = [
+            ("ubuntu", "linux"),
+            ("linux", "linux"),
+            ("macos", "macos"),
+            ("windows", "windows"),
+        ]
+        .into_iter()
+        .find(|(prefix, _)| label.starts_with(prefix));
+        if let Some((_, os)) = os {
+            return Ok(Some(os));
         }
     }
     Ok(None)

@@ -57,6 +57,9 @@ pub(crate) fn expand(matrix: &Node) -> Result<Vec<Combination>, String> {
     if combos.is_empty() {
         return Err("the matrix has no combinations".into());
     }
+    if combos.len() > MAX {
+        return Err(format!("the matrix has more than {MAX} combinations"));
+    }
     Ok(combos)
 }
 

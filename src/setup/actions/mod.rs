@@ -74,6 +74,11 @@ struct Defaults {
 impl Importer {
     /// Says what was not carried over, once, with a comment where it was.
     fn leave(&mut self, what: String) {
+        let what = what
+            .split('\n')
+            .map(write::visible)
+            .collect::<Vec<_>>()
+            .join(" ");
         self.entries
             .push(Entry::Comment(format!("not carried over: {what}")));
         if !self.left.contains(&what) {
@@ -124,6 +129,21 @@ pub(crate) fn import(source: &Source, root: &Node, name: &str) -> Result<Importe
         let result = importer.job(id, node, &done);
         done.insert(id.to_string(), result);
     }
+    if importer.steps == 0 {
+        return Err(Problem::at(
+            "flow::init-from",
+            "no step of this workflow could be imported",
+            source,
+            root.get("jobs").map_or(root.span, |j| j.span),
+            "these jobs have no `run:` step that carries over",
+        )
+        .with_help(match importer.left.is_empty() {
+            true => {
+                "a workflow of `uses:` steps alone has nothing for cargo flow to run".to_string()
+            }
+            false => format!("not carried over: {}", importer.left.join("; ")),
+        }));
+    }
     let description = root
         .get("name")
         .and_then(Node::scalar_text)
@@ -173,7 +193,7 @@ fn top_level_notes(root: &Node, name: &str, importer: &mut Importer) {
         match key.name.as_str() {
             "name" | "env" | "jobs" | "defaults" => {}
             "on" | "true" => importer.entries.push(Entry::Comment(format!(
-                "`on:` is GitHub's: run this with `cargo flow {name}`, or before each push with `cargo flow hook install {name}`"
+                "`on:` is GitHub's: run this with `cargo flow run {name}`, or before each push with `cargo flow hook install {name}`"
             ))),
             other => importer.leave(format!("the workflow's `{other}:`")),
         }

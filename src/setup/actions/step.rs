@@ -20,15 +20,15 @@ pub(super) struct Chain<'a> {
     /// Whether dropped setup steps are commented on (the first combination only).
     pub comments: bool,
     pub defaults: &'a Defaults,
-    /// What the next step depends on.
-    pub prev: Vec<String>,
-    /// Whether one of those may be skipped by its own condition.
-    pub dynamic: bool,
+    /// Where the chain stands.
+    pub reach: super::job::Reach,
     pub job_condition: Part,
     /// The condition `runs-on` means.
     pub os: Option<Part>,
     /// Whether no step was added yet.
     pub first: bool,
+    /// Whether the job needs others.
+    pub needs_jobs: bool,
     /// The toolchain an installer step chose.
     pub toolchain: Option<String>,
     /// The steps' GitHub ids, with their cargo flow ids.
@@ -119,12 +119,8 @@ impl Importer {
                 .and_then(Node::scalar_text)
         };
         let reference = uses.split_once('@').map(|(_, r)| r).unwrap_or_default();
-        let named = with("toolchain").or_else(|| {
-            let by_ref = reference.starts_with(['1', 's', 'b', 'n'])
-                && !reference.starts_with("v1")
-                && reference != "master";
-            by_ref.then_some(reference)
-        });
+        let by_ref = action_is(uses, "dtolnay/rust-toolchain") && is_toolchain(reference);
+        let named = with("toolchain").or(by_ref.then_some(reference));
         let mut comment = format!("{uses}: dropped, this machine has rustup");
         match named.map(|t| text::plain(t, chain.combo)) {
             Some(Ok(t)) if t != "stable" => {
@@ -135,7 +131,10 @@ impl Importer {
                 "{}: the toolchain of `{uses}` ({why})",
                 chain.title
             )),
-            _ => comment.push_str(" and the stable toolchain is taken to be its default"),
+            _ => {
+                comment.push_str(" and the stable toolchain is taken to be its default");
+                chain.toolchain = None;
+            }
         }
         if !chain.comments && chain.toolchain.is_none() {
             return;
@@ -184,11 +183,8 @@ impl Importer {
             )));
             return Ok(());
         }
-        let mut out = text::Shell::default();
-        let run = text::shell(run, chain.combo, &chain.ids, &mut out)?;
         let mut step = Step {
-            run,
-            depends_on: chain.prev.clone(),
+            depends_on: chain.reach.deps(),
             description: node.get("name").and_then(Node::scalar_text).map(|n| {
                 // Shown, never parsed: the shell's `${` needs no escape here.
                 let shown = text::plain(n, chain.combo).map(|t| t.replace("$${", "${"));
@@ -196,19 +192,36 @@ impl Importer {
             }),
             ..Step::default()
         };
-        self.settings(chain, node, &mut step)?;
+        self.settings(chain, node, run, &mut step)?;
+        let taken: Vec<String> = step.env.iter().map(|(k, _)| k.clone()).collect();
+        let mut out = text::Shell::default();
+        step.run = text::shell(run, chain.combo, &chain.ids, &taken, &mut out)?;
         step.env.extend(out.env);
-        step.condition = condition_text(whole.clone(), chain.dynamic, status(&own));
+        let skippable = matches!(whole, Part::Cond { .. });
+        if status(&own) && chain.needs_jobs {
+            self.entries.push(Entry::Comment(format!(
+                "{}: its `{}` also sees the jobs this one needs, which on GitHub would not have started it had one failed",
+                step_title(chain, node, 0),
+                node.get("if").and_then(Node::scalar_text).unwrap_or_default()
+            )));
+        }
+        step.condition = condition_text(whole, chain.reach.dirty);
         step.id = self.unique_id(base);
         for note in out.notes {
             self.leave(format!("{}: {note}", step_title(chain, node, 0)));
         }
-        self.finish(chain, node, step, &own);
+        self.finish(chain, node, step, skippable);
         Ok(())
     }
 
     /// Folder, shell, timeout, environment and `continue-on-error` of a step.
-    fn settings(&mut self, chain: &Chain<'_>, node: &Node, step: &mut Step) -> Result<(), String> {
+    fn settings(
+        &mut self,
+        chain: &Chain<'_>,
+        node: &Node,
+        run: &str,
+        step: &mut Step,
+    ) -> Result<(), String> {
         let text_of = |key: &str| node.get(key).and_then(Node::scalar_text);
         let job_text = |key: &str| chain.job.get(key).and_then(Node::scalar_text);
         if let Some(cwd) = text_of("working-directory").or(chain.defaults.cwd.as_deref()) {
@@ -234,14 +247,15 @@ impl Importer {
         {
             env.push(("RUSTUP_TOOLCHAIN".into(), t.clone()));
         }
-        if step.run.contains("GITHUB_STEP_SUMMARY") {
-            env.push(("GITHUB_STEP_SUMMARY".into(), "/dev/null".into()));
-        }
-        for file in ["GITHUB_ENV", "GITHUB_PATH"] {
-            if step.run.contains(file) {
-                self.leave(format!(
-                    "{title}: writes to ${file}, which later steps do not read outside GitHub"
-                ));
+        // Files a GitHub runner reads after the step; here nothing does.
+        for file in ["GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH"] {
+            if run.contains(file) && !env.iter().any(|(k, _)| k == file) {
+                env.push((file.into(), "/dev/null".into()));
+                if file != "GITHUB_STEP_SUMMARY" {
+                    self.leave(format!(
+                        "{title}: writes to ${file}, which later steps do not read outside GitHub"
+                    ));
+                }
             }
         }
         step.env = env;
@@ -257,19 +271,47 @@ impl Importer {
     }
 
     /// Records the step and moves the chain past it.
-    fn finish(&mut self, chain: &mut Chain<'_>, node: &Node, step: Step, own: &Part) {
+    fn finish(&mut self, chain: &mut Chain<'_>, node: &Node, step: Step, skippable: bool) {
         if let Some(gh) = node.get("id").and_then(Node::scalar_text) {
             chain.ids.push((gh.to_string(), step.id.clone()));
         }
-        let mut prev = vec![step.id.clone()];
-        if status(own) {
-            prev.extend(std::mem::take(&mut chain.prev));
-        }
-        chain.dynamic = matches!(own, Part::Cond { .. }) || (status(own) && chain.dynamic);
-        chain.prev = prev;
+        chain.reach.past(&step.id, skippable);
         chain.first = false;
         self.steps += 1;
         self.entries.push(Entry::Step(step));
+    }
+}
+
+/// Whether `uses` names `action`, at any version.
+fn action_is(uses: &str, action: &str) -> bool {
+    uses.split('@')
+        .next()
+        .is_some_and(|a| a.eq_ignore_ascii_case(action))
+}
+
+/// Whether a `dtolnay/rust-toolchain` version names a toolchain (`stable`, `nightly-2024-05-05`,
+/// `1.70`), rather than the action's own version (`master`, `v1`, a commit).
+fn is_toolchain(reference: &str) -> bool {
+    let numbered = |t: &str| {
+        let parts: Vec<&str> = t.split('.').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let dated = |t: &str| {
+        t.len() == 10
+            && t.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    match reference.split_once('-') {
+        Some(("nightly" | "beta", date)) => dated(date),
+        _ => matches!(reference, "stable" | "beta" | "nightly") || numbered(reference),
     }
 }
 
@@ -301,8 +343,8 @@ fn command_of(node: &Node) -> Option<String> {
 
 /// The condition a step is written with: what must hold, and, after a step that its own
 /// condition may skip (which is no failure on GitHub), that nothing before it failed.
-fn condition_text(whole: Part, after_dynamic: bool, own_status: bool) -> Option<String> {
-    let guarded = if after_dynamic && !own_status {
+fn condition_text(whole: Part, after_skippable: bool) -> Option<String> {
+    let guarded = if after_skippable && !status(&whole) {
         let no_failure = Part::Cond {
             text: "!failure()".into(),
             status: true,
@@ -361,18 +403,18 @@ fn continue_on_error(inner: Vec<String>) -> Vec<String> {
     out
 }
 
-/// `timeout-minutes` as a cargo flow timeout.
+/// `timeout-minutes` as a cargo flow timeout: whole minutes, or seconds, at least one.
 fn timeout(minutes: &str) -> Result<String, String> {
-    let m: f64 = minutes
-        .trim()
-        .parse()
-        .map_err(|_| format!("`timeout-minutes: {minutes}` is not a number"))?;
-    if m.fract() == 0.0 && m > 0.0 {
+    let bad = || format!("`timeout-minutes: {minutes}` is not a number of minutes");
+    let m: f64 = minutes.trim().parse().map_err(|_| bad())?;
+    // A year is far beyond what GitHub allows (six hours), and what a duration holds.
+    if !(m > 0.0 && m <= 525_600.0) {
+        return Err(bad());
+    }
+    if m.fract() == 0.0 {
         Ok(format!("{m}m"))
-    } else if m > 0.0 {
-        Ok(format!("{}s", (m * 60.0).round()))
     } else {
-        Err(format!("`timeout-minutes: {minutes}` is not positive"))
+        Ok(format!("{}s", (m * 60.0).ceil().max(1.0)))
     }
 }
 
@@ -444,4 +486,29 @@ pub(super) fn slug(text: &str) -> String {
         out.pop();
     }
     out.trim_start_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_whole_minutes_or_seconds_within_reason() {
+        assert_eq!(timeout("45").unwrap(), "45m");
+        assert_eq!(timeout("2.5").unwrap(), "150s");
+        assert_eq!(timeout("0.001").unwrap(), "1s");
+        for bad in ["0", "-1", "inf", "NaN", "1e400", "1e9", "x"] {
+            assert!(timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_toolchain_is_told_from_an_actions_version() {
+        for t in ["stable", "beta", "nightly", "1.70", "1.70.0", "nightly-2024-05-05"] {
+            assert!(is_toolchain(t), "{t}");
+        }
+        for v in ["master", "v1", "1fbea72663f6d4c03efaab13560c8a24cfd2a7cc", "1", "clippy"] {
+            assert!(!is_toolchain(v), "{v}");
+        }
+    }
 }

@@ -19,18 +19,19 @@ pub(crate) struct Shell {
 /// Ids of the job's earlier steps as GitHub names them, with their cargo flow ids.
 pub(crate) type StepIds = [(String, String)];
 
-/// Rewrites a shell command.
+/// Rewrites a shell command; the variables it adds take no name of `taken`.
 pub(crate) fn shell(
     text: &str,
     combo: &Combination,
     ids: &StepIds,
+    taken: &[String],
     out: &mut Shell,
 ) -> Result<String, String> {
     let mut result = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("${{") {
         result.push_str(&escape(&github_files(&rest[..start])));
-        let end = start + rest[start..].find("}}").ok_or("a `${{` is never closed")?;
+        let end = start + closing(&rest[start..])?;
         let written = &rest[start..end + 2];
         let after = &rest[end + 2..];
         if in_single_quotes(text, text.len() - rest.len() + start) {
@@ -38,7 +39,7 @@ pub(crate) fn shell(
                 "`{written}` is inside single quotes, where the shell does not expand the variable that now holds it: use double quotes"
             ));
         }
-        let reference = reference(written, combo, ids, out)?;
+        let reference = reference(written, combo, ids, taken, out)?;
         result.push_str(&reference.written(after));
         rest = after;
     }
@@ -50,6 +51,9 @@ pub(crate) fn shell(
 enum Reference {
     /// A variable of the step's environment.
     Variable(String),
+    /// A folder a GitHub runner sets, which must not be empty where it is not set
+    /// (`rm -rf $RUNNER_TEMP/x`).
+    Folder(String),
     /// A `${...}` that cargo flow resolves itself.
     Flow(String),
 }
@@ -59,6 +63,7 @@ impl Reference {
     fn written(&self, after: &str) -> String {
         match self {
             Reference::Flow(name) => format!("${{{name}}}"),
+            Reference::Folder(name) => format!("$${{{name}:?is set only on a GitHub runner}}"),
             Reference::Variable(name)
                 if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>
             {
@@ -73,6 +78,7 @@ fn reference(
     written: &str,
     combo: &Combination,
     ids: &StepIds,
+    taken: &[String],
     out: &mut Shell,
 ) -> Result<Reference, String> {
     let parsed = expr::parse(written)?;
@@ -81,14 +87,26 @@ fn reference(
     {
         return Ok(r);
     }
-    let value = known(&parsed, combo, written)?;
-    let name = match &parsed {
+    // A value is written into the step's `env:`, where cargo flow reads `${`.
+    let value = escape(&known(&parsed, combo, written)?);
+    let base = match &parsed {
         expr::Expr::Path(path) if path[0] == "matrix" => variable_name(path),
-        _ => format!("EXPR_{}", out.env.len() + 1),
+        _ => "EXPR".to_string(),
     };
-    if !out.env.iter().any(|(n, _)| *n == name) {
-        out.env.push((name.clone(), value));
+    if let Some((name, _)) = out
+        .env
+        .iter()
+        .find(|(n, v)| n.starts_with(&base) && *v == value)
+    {
+        return Ok(Reference::Variable(name.clone()));
     }
+    let free = |n: &String| !taken.contains(n) && !out.env.iter().any(|(t, _)| t == n);
+    let name = std::iter::once(base.clone())
+        .filter(|_| base != "EXPR")
+        .chain((1..).map(|i| format!("{base}_{i}")))
+        .find(free)
+        .unwrap_or(base);
+    out.env.push((name.clone(), value));
     Ok(Reference::Variable(name))
 }
 
@@ -100,8 +118,8 @@ fn path_reference(
 ) -> Result<Option<Reference>, String> {
     let written = path.join(".");
     Ok(Some(match path {
-        [ctx, name] if ctx == "env" => Reference::Variable(name.clone()),
-        [ctx, name] if ctx == "secrets" || ctx == "vars" => {
+        [ctx, name] if ctx == "env" && is_variable(name) => Reference::Variable(name.clone()),
+        [ctx, name] if (ctx == "secrets" || ctx == "vars") && is_variable(name) => {
             out.notes.push(format!(
                 "reads `{written}` from the environment variable {name}: set it before running"
             ));
@@ -117,7 +135,11 @@ fn path_reference(
                 .ok_or_else(|| format!("`{written}` names no earlier step of this job"))?;
             Reference::Flow(format!("steps.{flow_id}.outputs.{key}"))
         }
+        [ctx, name] if ctx == "secrets" || ctx == "vars" => {
+            return Err(format!("`{written}` names no variable a shell can read"));
+        }
         _ => match expr::runner_variable(path) {
+            Some(var) if FOLDERS.contains(&var.as_str()) => Reference::Folder(var),
             Some(var) => {
                 out.notes.push(format!(
                     "reads `{written}` as ${var}, which only a GitHub runner sets"
@@ -127,6 +149,15 @@ fn path_reference(
             None => return Ok(None),
         },
     }))
+}
+
+/// Folders a runner names, which a command may build paths on.
+const FOLDERS: &[&str] = &["RUNNER_TEMP", "RUNNER_TOOL_CACHE", "GITHUB_EVENT_PATH"];
+
+/// Whether a shell can name a variable so: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_variable(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The value of an expression that the matrix decides.
@@ -166,7 +197,7 @@ pub(crate) fn plain(text: &str, combo: &Combination) -> Result<String, String> {
     let mut rest = text;
     while let Some(start) = rest.find("${{") {
         result.push_str(&escape(&rest[..start]));
-        let end = start + rest[start..].find("}}").ok_or("a `${{` is never closed")?;
+        let end = start + closing(&rest[start..])?;
         let written = &rest[start..end + 2];
         let parsed = expr::parse(written)?;
         match &parsed {
@@ -181,15 +212,44 @@ pub(crate) fn plain(text: &str, combo: &Combination) -> Result<String, String> {
     Ok(result)
 }
 
+/// Where the `}}` that closes the expression at the start of `text` is: the first outside
+/// a `'...'` string.
+fn closing(text: &str) -> Result<usize, String> {
+    let mut quoted = false;
+    for (i, c) in text.char_indices().skip(3) {
+        match c {
+            '\'' => quoted = !quoted,
+            '}' if !quoted && text[i..].starts_with("}}") => return Ok(i),
+            _ => {}
+        }
+    }
+    Err("a `${{` is never closed".into())
+}
+
 /// The shell's own `${`, kept from cargo flow's substitution.
 fn escape(text: &str) -> String {
     text.replace("${", "$${")
 }
 
-/// GitHub's step outputs file is cargo flow's, which reads the same `key=value` lines.
+/// GitHub's step outputs file is cargo flow's, which reads the same `key=value` lines:
+/// `$GITHUB_OUTPUT` and `${GITHUB_OUTPUT}` become `$FLOW_OUTPUT` (not `$GITHUB_OUTPUT_DIR`).
 fn github_files(text: &str) -> String {
-    text.replace("${GITHUB_OUTPUT}", "$FLOW_OUTPUT")
-        .replace("$GITHUB_OUTPUT", "$FLOW_OUTPUT")
+    let text = text.replace("${GITHUB_OUTPUT}", "$FLOW_OUTPUT");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("$GITHUB_OUTPUT") {
+        let end = at + "$GITHUB_OUTPUT".len();
+        let whole = !rest[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        out.push_str(&rest[..at]);
+        out.push_str(if whole {
+            "$FLOW_OUTPUT"
+        } else {
+            "$GITHUB_OUTPUT"
+        });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether byte `at` of a command lies between single quotes on its line, as far as
@@ -222,7 +282,7 @@ mod tests {
         let ids = [("ver".to_string(), "build-ver".to_string())];
         let text = "cargo +${{ matrix.rust }} test ${FEATURES} ${{ env.ARGS }}_x \"${{ steps.ver.outputs.v }}\" >> $GITHUB_OUTPUT";
         assert_eq!(
-            shell(text, &combo(), &ids, &mut out).unwrap(),
+            shell(text, &combo(), &ids, &[], &mut out).unwrap(),
             "cargo +$MATRIX_RUST test $${FEATURES} $${ARGS}_x \"${steps.build-ver.outputs.v}\" >> $FLOW_OUTPUT"
         );
         assert_eq!(
@@ -236,22 +296,49 @@ mod tests {
         let mut out = Shell::default();
         let text = "echo ${{ matrix.os == 'ubuntu-latest' && '$(touch x)' || 'y' }}";
         assert_eq!(
-            shell(text, &combo(), &[], &mut out).unwrap(),
+            shell(text, &combo(), &[], &[], &mut out).unwrap(),
             "echo $EXPR_1"
         );
         assert_eq!(out.env[0].1, "$(touch x)");
+        let mut out = Shell::default();
+        let text = "echo ${{ env['x;touch y'] }} ${{ secrets['a`b`'] }}";
+        assert!(shell(text, &combo(), &[], &[], &mut out).is_err());
+        let text = "echo ${{ format('{0}}}', '${workspace_root}') }} $GITHUB_OUTPUT_DIR";
+        assert_eq!(
+            shell(text, &combo(), &[], &[], &mut out).unwrap(),
+            "echo $EXPR_1 $GITHUB_OUTPUT_DIR"
+        );
+        assert_eq!(out.env[0].1, "$${workspace_root}}");
     }
 
     #[test]
     fn what_only_github_knows_is_refused_or_noted() {
         let mut out = Shell::default();
-        assert!(shell("echo ${{ hashFiles('x') }}", &combo(), &[], &mut out).is_err());
-        assert!(shell("echo ${{ needs.a.outputs.b }}", &combo(), &[], &mut out).is_err());
+        assert!(shell("echo ${{ hashFiles('x') }}", &combo(), &[], &[], &mut out).is_err());
+        assert!(
+            shell(
+                "echo ${{ needs.a.outputs.b }}",
+                &combo(),
+                &[],
+                &[],
+                &mut out
+            )
+            .is_err()
+        );
         assert_eq!(
-            shell("echo ${{ github.sha }}", &combo(), &[], &mut out).unwrap(),
+            shell("echo ${{ github.sha }}", &combo(), &[], &[], &mut out).unwrap(),
             "echo $GITHUB_SHA"
         );
         assert_eq!(out.notes.len(), 1);
+        assert_eq!(
+            shell("rm -r ${{ runner.temp }}/x", &combo(), &[], &[], &mut out).unwrap(),
+            "rm -r $${RUNNER_TEMP:?is set only on a GitHub runner}/x"
+        );
+        let taken = ["MATRIX_RUST".to_string()];
+        assert_eq!(
+            shell("${{ matrix.rust }}", &combo(), &[], &taken, &mut out).unwrap(),
+            "$MATRIX_RUST_1"
+        );
         assert_eq!(
             plain("${{ matrix.rust }}-x", &combo()).unwrap(),
             "nightly-x"

@@ -2,7 +2,7 @@
 
 use super::step::default_shell;
 use super::{Entry, Step};
-use crate::setup::init::scalar;
+use crate::setup::init::{printable, scalar};
 
 /// The whole file.
 pub(crate) fn workflow(
@@ -34,8 +34,8 @@ pub(crate) fn workflow(
     for entry in entries {
         match entry {
             Entry::Comment(text) => {
-                for line in text.lines() {
-                    out.push_str(&format!("  # {line}\n"));
+                for line in text.split('\n') {
+                    out.push_str(&format!("  # {}\n", visible(line)));
                 }
             }
             Entry::Step(step) => write_step(&mut out, step),
@@ -76,6 +76,21 @@ fn write_step(out: &mut String, step: &Step) {
         }
     }
     out.push_str(&format!("    run: {}\n", block(&step.run, "      ")));
+}
+
+/// A line of a comment or a note, with what YAML could read as a line break or cannot hold,
+/// and what a terminal would obey, escaped: nothing in it ends the comment or moves the
+/// cursor.
+pub(super) fn visible(line: &str) -> String {
+    line.chars()
+        .map(|c| {
+            if printable(c) {
+                c.to_string()
+            } else {
+                c.escape_unicode().to_string()
+            }
+        })
+        .collect()
 }
 
 /// A shell as a flow list of scalars.
@@ -121,6 +136,27 @@ fn block(text: &str, indent: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn nothing_ends_a_comment_early() {
+        let entries = [Entry::Comment(
+            "a\rb: c\r  - id: x\u{2028}y\u{85}z\x7f".into(),
+        )];
+        let text = workflow("w", "d", &[], &entries, "f.yml");
+        let source = crate::source::SourceFile::new(std::path::Path::new("w.yaml"), text.clone());
+        let node = crate::load::yaml::parse(&source).unwrap();
+        assert!(
+            matches!(
+                node.get("steps").map(|s| &s.value),
+                Some(crate::load::node::Value::Null)
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains(['\r', '\u{2028}', '\u{85}', '\x7f']),
+            "{text}"
+        );
+    }
+
     fn read_back(text: &str) -> String {
         let yaml = format!("run: {}\n", block(text, "  "));
         let source = crate::source::SourceFile::new(std::path::Path::new("x.yaml"), yaml.clone());
@@ -142,6 +178,8 @@ mod tests {
             "  leading\nspace",
             "a: b\n# c\n'd'\n",
             "cargo test -- --nocapture",
+            "a\rb\n",
+            "x\u{7f}\u{2028}\u{85}\ny",
         ] {
             assert_eq!(read_back(text), text, "{text:?}");
         }
