@@ -146,9 +146,7 @@ steps:
 #[test]
 fn artifacts_keep_their_permissions() {
     use std::os::unix::fs::PermissionsExt;
-    let ran = Flow::new()
-        .workflow(
-            "name: wf
+    let ran = common::run_workflow("name: wf
 steps:
   - id: build
     run: mkdir -p dist && printf '#!/bin/sh\\necho ran\\n' > dist/app && chmod 755 dist/app && echo s > dist/key && chmod 600 dist/key
@@ -156,10 +154,7 @@ steps:
   - id: use
     depends_on: build
     run: ${steps.build.artifacts}/app
-",
-        )
-        .args(["run", "wf.yaml"])
-        .run()
+",)
         .success();
     assert_eq!(ran.log("wf", "use"), "ran\n");
     let mode = |name: &str| {

@@ -177,7 +177,9 @@ fn hostile_values_stay_values_and_never_reach_the_file_as_yaml() {
     }
     let text = std::fs::read_to_string(tmp.path().join(".flow.yaml")).expect("written");
     assert!(!text.contains('\r'), "{text}");
-    let planted = text.lines().any(|l| l.trim_start().starts_with("- id: evil"));
+    let planted = text
+        .lines()
+        .any(|l| l.trim_start().starts_with("- id: evil"));
     assert!(!planted, "{text}");
 }
 
@@ -219,46 +221,40 @@ fn an_existing_workflow_is_kept_without_force() {
 fn bad_input_is_a_diagnostic() {
     let tmp = project("serde");
     let dir = tmp.path();
-    Flow::at(dir)
-        .args([
-            "init",
-            "--cargo-toml",
-            "--from",
-            ".github/workflows/serde.yml",
-        ])
-        .run()
-        .code(2)
-        .stderr_has(&["cannot be used with"]);
-    Flow::at(dir)
-        .args(["init", "--from", "missing.yml"])
-        .run()
-        .code(2)
-        .stderr_has(&["no such file", "--from .github/workflows/ci.yml"]);
     common::write_files(
         dir,
-        &[("a.yml", "name: x\non: push\n"), ("b.yml", "jobs: [\n")],
+        &[
+            ("a.yml", "name: x\non: push\n"),
+            ("b.yml", "jobs: [\n"),
+            (
+                "c.yml",
+                "jobs:\n  a:\n    needs: b\n    steps: [{run: x}]\n  b:\n    needs: a\n    steps: [{run: y}]\n",
+            ),
+        ],
     );
-    Flow::at(dir)
-        .args(["init", "--from", "a.yml"])
-        .run()
-        .code(2)
-        .stderr_has(&["flow::init-from", "no `jobs:` map", "a.yml:1:1"]);
-    Flow::at(dir)
-        .args(["init", "--from", "b.yml"])
-        .run()
-        .code(2)
-        .stderr_has(&["flow::syntax", "b.yml:"]);
-    common::write_files(
-        dir,
-        &[(
-            "c.yml",
-            "jobs:\n  a:\n    needs: b\n    steps: [{run: x}]\n  b:\n    needs: a\n    steps: [{run: y}]\n",
-        )],
-    );
-    Flow::at(dir)
-        .args(["init", "--from", "c.yml"])
-        .run()
-        .code(2)
-        .stderr_has(&["form a cycle: a, b"]);
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--cargo-toml", "--from", ".github/workflows/serde.yml"],
+            &["cannot be used with"],
+        ),
+        (
+            &["--from", "missing.yml"],
+            &["no such file", "--from .github/workflows/ci.yml"],
+        ),
+        (
+            &["--from", "a.yml"],
+            &["flow::init-from", "no `jobs:` map", "a.yml:1:1"],
+        ),
+        (&["--from", "b.yml"], &["flow::syntax", "b.yml:"]),
+        (&["--from", "c.yml"], &["form a cycle: a, b"]),
+    ];
+    for (args, said) in cases {
+        Flow::at(dir)
+            .arg("init")
+            .args(*args)
+            .run()
+            .code(2)
+            .stderr_has(said);
+    }
     assert!(!dir.join(".flow.yaml").exists());
 }

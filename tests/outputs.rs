@@ -56,12 +56,7 @@ steps:
 
 #[test]
 fn a_key_that_was_not_written_fails_the_reader() {
-    Flow::new()
-        .workflow(
-            "name: wf\nsteps:\n  - id: build\n    run: echo other=1 >> $FLOW_OUTPUT\n  - id: use\n    depends_on: build\n    run: echo ${steps.build.outputs.version}\n  - id: after\n    depends_on: use\n    run: echo after\n",
-        )
-        .args(["run", "wf.yaml"])
-        .run()
+    common::run_workflow("name: wf\nsteps:\n  - id: build\n    run: echo other=1 >> $FLOW_OUTPUT\n  - id: use\n    depends_on: build\n    run: echo ${steps.build.outputs.version}\n  - id: after\n    depends_on: use\n    run: echo after\n",)
         .code(1)
         .stderr_has(&[
             "✗ use",
@@ -72,12 +67,11 @@ fn a_key_that_was_not_written_fails_the_reader() {
 
 #[test]
 fn malformed_outputs_fail_the_writer() {
-    Flow::new()
-        .workflow("name: wf\nsteps:\n  - id: build\n    run: echo 'not a pair' >> $FLOW_OUTPUT\n")
-        .args(["run", "wf.yaml"])
-        .run()
-        .code(1)
-        .stderr_has(&["its $FLOW_OUTPUT: line 1 is not `key=value` or `key<<EOF`"]);
+    common::run_workflow(
+        "name: wf\nsteps:\n  - id: build\n    run: echo 'not a pair' >> $FLOW_OUTPUT\n",
+    )
+    .code(1)
+    .stderr_has(&["its $FLOW_OUTPUT: line 1 is not `key=value` or `key<<EOF`"]);
 }
 
 #[test]
@@ -90,12 +84,7 @@ fn only_ancestors_can_be_read_and_the_plan_says_so() {
 
 #[test]
 fn an_outputs_file_that_is_a_fifo_or_a_link_is_refused_not_followed() {
-    let ran = Flow::new()
-        .workflow(
-            "name: wf\nsteps:\n  - id: fifo\n    run: mkfifo \"$FLOW_OUTPUT\"\n  - id: link\n    run: ln -s /dev/zero \"$FLOW_OUTPUT\"\n",
-        )
-        .args(["run", "wf.yaml"])
-        .run()
+    let ran = common::run_workflow("name: wf\nsteps:\n  - id: fifo\n    run: mkfifo \"$FLOW_OUTPUT\"\n  - id: link\n    run: ln -s /dev/zero \"$FLOW_OUTPUT\"\n",)
         .code(1)
         .stderr_has(&["✗ fifo", "not a regular file"])
         .stderr_has(&["✗ link", "cannot be read"]);
@@ -125,9 +114,8 @@ steps:
 
 #[test]
 fn outputs_whose_names_look_alike_arrive_apart() {
-    let ran = Flow::new()
-        .workflow(
-            r#"name: wf
+    let ran = common::run_workflow(
+        r#"name: wf
 steps:
   - id: a-b
     run: echo c=1 >> "$FLOW_OUTPUT"
@@ -139,9 +127,7 @@ steps:
     depends_on: [a-b, a, A_b]
     run: printf '[%s]' "${steps.a-b.outputs.c}" "${steps.a.outputs.b-c}" "${steps.A_b.outputs.c}"
 "#,
-        )
-        .args(["run", "wf.yaml"])
-        .run()
-        .success();
+    )
+    .success();
     assert_eq!(ran.log("wf", "use"), "[1][2][3]");
 }

@@ -131,10 +131,7 @@ fn seed_report_step_runs_always_after_a_failure() {
         "  - id: report\n    run: echo generate-report\n    if: always()\n",
     );
     assert_ne!(seed, with_always);
-    Flow::new()
-        .workflow(&with_always)
-        .args(["run", "wf.yaml"])
-        .run()
+    common::run_workflow(&with_always)
         // The failure still fails the run.
         .code(1)
         .stderr_has(&["✗ unit-tests", "✓ report"]);
@@ -192,12 +189,7 @@ steps:
 
 #[test]
 fn failure_runs_only_after_a_failure() {
-    Flow::new()
-        .workflow(
-            "name: wf\nsteps:\n  - id: test\n    run: exit 3\n  - id: notify\n    run: echo notify\n    depends_on: test\n    if: failure()\n  - id: next\n    run: echo next\n    depends_on: test\n",
-        )
-        .args(["run", "wf.yaml"])
-        .run()
+    common::run_workflow("name: wf\nsteps:\n  - id: test\n    run: exit 3\n  - id: notify\n    run: echo notify\n    depends_on: test\n    if: failure()\n  - id: next\n    run: echo next\n    depends_on: test\n",)
         .code(1)
         .stderr_has(&["✓ notify", "- next skipped: test failed"]);
 }

@@ -192,9 +192,8 @@ steps:
 
 #[test]
 fn failures_are_named() {
-    Flow::new()
-        .workflow(
-            "steps:
+    common::run_workflow(
+        "steps:
   - id: segv
     run: kill -SEGV $$
   - id: missing
@@ -204,13 +203,11 @@ fn failures_are_named() {
   - id: plain-missing
     run: no-such-program-flow-test --flag
 ",
-        )
-        .args(["run", "wf.yaml"])
-        .run()
-        .code(1)
-        .stderr_has(&["✗ segv", "killed by SIGSEGV"])
-        .stderr_has(&["exit 127: command not found"])
-        .stderr_has(&["command not found: `no-such-program-flow-test`"]);
+    )
+    .code(1)
+    .stderr_has(&["✗ segv", "killed by SIGSEGV"])
+    .stderr_has(&["exit 127: command not found"])
+    .stderr_has(&["command not found: `no-such-program-flow-test`"]);
 }
 
 #[test]
@@ -295,13 +292,10 @@ fn a_leaky_child_does_not_hang_the_run() {
 #[test]
 fn background_jobs_do_not_outlive_their_step() {
     let marker = format!("flowbg{}", std::process::id());
-    let _ran = Flow::new()
-        .workflow(&format!(
-            "steps:\n  - id: bg\n    run: \"sleep 60 >/dev/null 2>&1 & # {marker}\"\n"
-        ))
-        .args(["run", "wf.yaml"])
-        .run()
-        .success();
+    let _ran = common::run_workflow(&format!(
+        "steps:\n  - id: bg\n    run: \"sleep 60 >/dev/null 2>&1 & # {marker}\"\n"
+    ))
+    .success();
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(survivors(&marker), Vec::<String>::new());
 }
@@ -390,10 +384,7 @@ fn an_unwritable_log_folder_fails_before_any_step() {
 
 #[test]
 fn killed_by_sigkill_is_named() {
-    let ran = Flow::new()
-        .workflow("steps:\n  - id: doomed\n    run: echo before; kill -KILL $$\n")
-        .args(["run", "wf.yaml"])
-        .run()
+    let ran = common::run_workflow("steps:\n  - id: doomed\n    run: echo before; kill -KILL $$\n")
         .code(1)
         .stderr_has(&["✗ doomed", "killed by SIGKILL"]);
     assert_eq!(ran.log("wf", "doomed"), "before\n");

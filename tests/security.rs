@@ -301,9 +301,8 @@ fn every_place_bash_runs_a_value_is_refused() {
 
 #[test]
 fn an_output_that_bash_could_run_fails_the_step_that_reads_it() {
-    let ran = Flow::new()
-        .workflow(
-            "name: hostile
+    let ran = common::run_workflow(
+        "name: hostile
 shell: bash
 steps:
   - id: write
@@ -319,15 +318,13 @@ steps:
     shell: dash
     run: (echo $(( ${steps.write.outputs.n} + 1 ))) 2>/dev/null; echo survived
 ",
-        )
-        .args(["run", "wf.yaml"])
-        .run()
-        .code(1)
-        .stderr_has(&[
-            "✗ count",
-            "it reads output `n` of `write`, which holds `$` or a backtick",
-        ])
-        .stderr_has(&["✓ show", "✓ dash"]);
+    )
+    .code(1)
+    .stderr_has(&[
+        "✗ count",
+        "it reads output `n` of `write`, which holds `$` or a backtick",
+    ])
+    .stderr_has(&["✓ show", "✓ dash"]);
     assert_eq!(ran.log("hostile", "show"), "[a[$(touch pwned)]]");
     assert!(!ran.dir().join("pwned").exists());
 }

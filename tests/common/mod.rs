@@ -31,6 +31,11 @@ pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Runs `yaml` as `wf.yaml` in a fresh folder: `cargo flow run wf.yaml`.
+pub fn run_workflow(yaml: &str) -> Ran {
+    Flow::new().workflow(yaml).args(["run", "wf.yaml"]).run()
+}
+
 /// Writes `files` (path, contents) under `dir`, creating folders.
 pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     for (path, text) in files {

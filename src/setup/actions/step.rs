@@ -504,10 +504,23 @@ mod tests {
 
     #[test]
     fn a_toolchain_is_told_from_an_actions_version() {
-        for t in ["stable", "beta", "nightly", "1.70", "1.70.0", "nightly-2024-05-05"] {
+        for t in [
+            "stable",
+            "beta",
+            "nightly",
+            "1.70",
+            "1.70.0",
+            "nightly-2024-05-05",
+        ] {
             assert!(is_toolchain(t), "{t}");
         }
-        for v in ["master", "v1", "1fbea72663f6d4c03efaab13560c8a24cfd2a7cc", "1", "clippy"] {
+        for v in [
+            "master",
+            "v1",
+            "1fbea72663f6d4c03efaab13560c8a24cfd2a7cc",
+            "1",
+            "clippy",
+        ] {
             assert!(!is_toolchain(v), "{v}");
         }
     }
