@@ -300,19 +300,17 @@ mod tests {
 
     #[test]
     fn scalars_are_plain_only_when_yaml_reads_them_as_written() {
-        assert_eq!(
-            scalar("cargo fmt --all -- --check"),
-            "cargo fmt --all -- --check"
-        );
-        assert_eq!(scalar("-D warnings"), "'-D warnings'");
-        assert_eq!(scalar("**"), "'**'");
-        assert_eq!(scalar("true"), "'true'");
-        assert_eq!(scalar("1.10"), "'1.10'");
-        assert_eq!(scalar("a: b"), "'a: b'");
-        assert_eq!(scalar("it's"), "\"it's\"");
-        assert_eq!(
-            scalar("a\rb\u{7f}\u{2028}\"\\"),
-            "\"a\\x0Db\\x7F\\u2028\\\"\\\\\""
-        );
+        for (text, want) in [
+            ("cargo fmt --all -- --check", "cargo fmt --all -- --check"),
+            ("-D warnings", "'-D warnings'"),
+            ("**", "'**'"),
+            ("true", "'true'"),
+            ("1.10", "'1.10'"),
+            ("a: b", "'a: b'"),
+            ("it's", "\"it's\""),
+            ("a\rb\u{7f}\u{2028}\"\\", "\"a\\x0Db\\x7F\\u2028\\\"\\\\\""),
+        ] {
+            assert_eq!(scalar(text), want, "{text:?}");
+        }
     }
 }

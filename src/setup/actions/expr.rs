@@ -625,32 +625,30 @@ mod tests {
     }
 
     #[test]
-    fn what_the_run_decides_becomes_a_condition() {
-        assert_eq!(
-            folded("github.event_name == 'push'"),
-            "env.GITHUB_EVENT_NAME == 'push'"
-        );
-        assert_eq!(folded("${{ runner.os == 'Linux' }}"), "os == 'linux'");
-        assert_eq!(
-            folded("always() && env.X != ''"),
-            "always() && (env.X != '')"
-        );
-        assert_eq!(folded("!cancelled()"), "= true");
-        assert_eq!(folded("success() && env.A"), "!failure() && env.A");
-        assert_eq!(folded("true && env.A == 'b'"), "env.A == 'b'");
-        assert_eq!(folded("false && env.A == 'b'"), "= false");
-    }
-
-    #[test]
-    fn known_values_fold_as_github_compares_them() {
-        assert_eq!(folded("'Stable' == 'stable'"), "= true");
-        assert_eq!(folded("1.0 == 1"), "= true");
-        assert_eq!(folded("'' == 0"), "= true");
-        assert_eq!(folded("'a' && 'b' || 'c'"), "= b");
-        assert_eq!(folded("format('{0}-{1}', 'x', 2)"), "= x-2");
-        assert_eq!(folded("format('{{{0}}}}}', 'x')"), "= {x}}");
-        assert_eq!(folded("startsWith('nightly-2024', 'nightly')"), "= true");
-        assert_eq!(folded("'it''s'"), "= it's");
+    fn what_the_run_decides_becomes_a_condition_and_the_rest_folds() {
+        for (text, want) in [
+            (
+                "github.event_name == 'push'",
+                "env.GITHUB_EVENT_NAME == 'push'",
+            ),
+            ("${{ runner.os == 'Linux' }}", "os == 'linux'"),
+            ("always() && env.X != ''", "always() && (env.X != '')"),
+            ("!cancelled()", "= true"),
+            ("success() && env.A", "!failure() && env.A"),
+            ("true && env.A == 'b'", "env.A == 'b'"),
+            ("false && env.A == 'b'", "= false"),
+            // Known values compare as GitHub compares them.
+            ("'Stable' == 'stable'", "= true"),
+            ("1.0 == 1", "= true"),
+            ("'' == 0", "= true"),
+            ("'a' && 'b' || 'c'", "= b"),
+            ("format('{0}-{1}', 'x', 2)", "= x-2"),
+            ("format('{{{0}}}}}', 'x')", "= {x}}"),
+            ("startsWith('nightly-2024', 'nightly')", "= true"),
+            ("'it''s'", "= it's"),
+        ] {
+            assert_eq!(folded(text), want, "{text}");
+        }
     }
 
     #[test]
