@@ -98,7 +98,11 @@ pub(crate) fn parse(text: &str) -> Result<Expr, String> {
         .and_then(|t| t.strip_suffix("}}"))
         .unwrap_or(trimmed);
     let tokens = lex(inner)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let expr = parser.or()?;
     match parser.tokens.get(parser.pos) {
         None => Ok(expr),
@@ -188,7 +192,12 @@ fn string(text: &str) -> Result<(String, usize), String> {
 struct Parser {
     tokens: Vec<Tok>,
     pos: usize,
+    /// How deep the expression nests so far.
+    depth: usize,
 }
+
+/// Nesting deeper than this is refused: no workflow needs it, and each level is a frame.
+const MAX_DEPTH: usize = 64;
 
 impl Parser {
     fn eat(&mut self, op: &'static str) -> bool {
@@ -228,6 +237,18 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "the expression nests deeper than {MAX_DEPTH} levels"
+            ));
+        }
+        let result = self.unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, String> {
         if self.eat("!") {
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
@@ -330,6 +351,12 @@ fn number(text: &str) -> Option<f64> {
     t.parse().ok()
 }
 
+/// Whether a shell can name a variable so: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_variable(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The value of a matrix entry as an expression sees it.
 pub(crate) fn of_node(node: &Node) -> Val {
     match &node.value {
@@ -349,7 +376,10 @@ pub(crate) fn fold(expr: &Expr, matrix: &[(String, Node)]) -> Result<Part, Strin
         Expr::Not(inner) => match fold(inner, matrix)? {
             Part::Known(v) => Part::Known(Val::Bool(!truthy(&v))),
             Part::Cond { text, status } => Part::Cond {
-                text: format!("!{}", grouped(&text)),
+                text: match text.strip_prefix('!') {
+                    Some(inner) if !inner.contains(' ') => inner.to_string(),
+                    _ => format!("!{}", grouped(&text)),
+                },
                 status,
             },
             Part::Os => return Err("`!runner.os` has no equivalent".into()),
@@ -365,6 +395,9 @@ fn path_part(path: &[String], matrix: &[(String, Node)]) -> Result<Part, String>
     let written = path.join(".");
     match path {
         [ctx, rest @ ..] if ctx == "matrix" => Ok(Part::Known(lookup(matrix, rest))),
+        [ctx, name] if ctx == "env" && !is_variable(name) => Err(format!(
+            "`{written}` names no variable an environment can hold"
+        )),
         [ctx, name] if ctx == "env" => Ok(match lookup(matrix, &[ENV.to_string(), name.clone()]) {
             Val::Null => Part::Cond {
                 text: format!("env.{name}"),
@@ -436,7 +469,7 @@ fn compare(op: &'static str, a: Part, b: Part) -> Result<Part, String> {
         (Part::Os, Part::Known(v)) | (Part::Known(v), Part::Os) if matches!(op, "==" | "!=") => {
             let name = text(&v).unwrap_or_default().to_lowercase();
             Ok(Part::Cond {
-                text: format!("os {op} '{name}'"),
+                text: format!("os {op} {}", literal(&Val::Str(name))?),
                 status: false,
             })
         }
@@ -529,7 +562,13 @@ fn call(name: &str, args: &[Expr], matrix: &[(String, Node)]) -> Result<Part, St
             status: true,
         }),
         // Once a run is stopped, cargo flow starts nothing more.
-        "cancelled" if args.is_empty() => Ok(Part::Known(Val::Bool(false))),
+        // Once a run is stopped, cargo flow starts nothing more: `cancelled()` is never true
+        // for a step that starts, yet it is a status function, so the implicit `success()`
+        // does not apply (`!cancelled()` runs after a failure, as `always()` does).
+        "cancelled" if args.is_empty() => Ok(Part::Cond {
+            text: "!always()".into(),
+            status: true,
+        }),
         "contains" | "startswith" | "endswith" | "format" => {
             let parts = args
                 .iter()
@@ -633,7 +672,11 @@ mod tests {
             ),
             ("${{ runner.os == 'Linux' }}", "os == 'linux'"),
             ("always() && env.X != ''", "always() && (env.X != '')"),
-            ("!cancelled()", "= true"),
+            ("!cancelled()", "always()"),
+            (
+                "runner.os == 'x'' || always() || ''y'",
+                "os == \"x' || always() || 'y\"",
+            ),
             ("success() && env.A", "!failure() && env.A"),
             ("true && env.A == 'b'", "env.A == 'b'"),
             ("false && env.A == 'b'", "= false"),
@@ -658,6 +701,7 @@ mod tests {
             "secrets.TOKEN == ''",
             "needs.a.result",
             "a ==",
+            "env['X) || always() || (env.X'] == 'x'",
             "x[*]",
         ] {
             assert!(parse(text).and_then(|e| fold(&e, &[])).is_err(), "{text}");

@@ -169,12 +169,14 @@ impl Importer {
         let Some(own) = node.get("if") else {
             return Ok(inherited);
         };
+        let written = own.scalar_text().unwrap_or_default().to_lowercase();
         let own = condition_of(own, &Vec::new())?;
-        Ok(if status(&own) {
-            own
-        } else {
-            and(inherited, own)
-        })
+        // `always()`, `failure()` and `cancelled()` let a job run whatever became of its
+        // needs; `success()` is theirs succeeding, which a need skipped is not.
+        let despite = ["always(", "failure(", "cancelled("]
+            .iter()
+            .any(|f| written.contains(f));
+        Ok(if despite { own } else { and(inherited, own) })
     }
 
     fn unknown_keys(&mut self, title: &str, node: &Node) {
@@ -294,7 +296,8 @@ impl Importer {
     fn scope(&mut self, node: &Node, combo: &Combination, os: Option<&str>) -> Combination {
         let mut env = self.env.clone();
         if let Some(job_env) = node.get("env") {
-            super::step::environment(job_env, combo, &mut env, &mut |_| {});
+            // What cannot be carried over is said, and its steps left out, as each is added.
+            let _ = super::step::environment(job_env, combo, &mut env, &mut |_| {});
         }
         let map = env
             .into_iter()

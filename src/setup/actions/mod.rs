@@ -30,13 +30,15 @@ pub(crate) struct Step {
     pub cwd: Option<String>,
     pub timeout: Option<String>,
     pub env: Vec<(String, String)>,
+    /// A program and its arguments, run without a shell, instead of `run`.
+    pub argv: Option<Vec<String>>,
 }
 
 /// What the imported workflow holds, in order: steps, and comments on what was dropped.
 #[derive(Debug)]
 pub(crate) enum Entry {
     Comment(String),
-    Step(Step),
+    Step(Box<Step>),
 }
 
 /// The result of an import.
@@ -58,6 +60,8 @@ struct Importer {
     defaults: Defaults,
     /// The workflow's `env:`, as carried over.
     env: Vec<(String, String)>,
+    /// Why no step can be carried over: an entry of the workflow's `env:` that cannot.
+    poisoned: Option<String>,
     entries: Vec<Entry>,
     ids: HashSet<String>,
     left: Vec<String>,
@@ -120,7 +124,10 @@ pub(crate) fn import(source: &Source, root: &Node, name: &str) -> Result<Importe
     let order = job::order(jobs).map_err(|cycle| {
         Problem::new(
             "flow::init-from",
-            format!("the jobs' `needs:` form a cycle: {cycle}"),
+            format!(
+                "the jobs' `needs:` form a cycle: {}",
+                write::visible(&cycle)
+            ),
         )
         .with_help("GitHub refuses such a workflow too: fix `needs:`")
     })?;
@@ -172,15 +179,19 @@ fn defaults(node: &Node) -> Defaults {
     }
 }
 
-/// The workflow's `env:`, as far as it carries over.
+/// The workflow's `env:`, as far as it carries over; an entry that cannot poisons every step.
 fn workflow_env(root: &Node, importer: &mut Importer) -> Vec<(String, String)> {
     let Some(env) = root.get("env") else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    step::environment(env, &Vec::new(), &mut out, &mut |what| {
+    let mut notes = Vec::new();
+    if let Err(why) = step::environment(env, &Vec::new(), &mut out, &mut |what| notes.push(what)) {
+        importer.poisoned = Some(format!("the workflow's {why}"));
+    }
+    for what in notes {
         importer.leave(format!("workflow env: {what}"));
-    });
+    }
     out
 }
 

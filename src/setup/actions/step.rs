@@ -73,16 +73,24 @@ impl Importer {
             {
                 continue;
             }
-            let Some(run) = command_of(node) else {
+            let Some(command) = command_of(node) else {
                 self.leave(format!("{at}: it has neither `run:` nor a known `uses:`"));
                 continue;
             };
+            let run = match &command {
+                Command::Shell(run) => run.clone(),
+                Command::Argv(words) => shell_words::join(words),
+            };
+            if run.trim().is_empty() {
+                self.leave(format!("{at}: its `run:` is empty"));
+                continue;
+            }
             let id = if runs > 1 {
                 format!("{}-{}", chain.base, step_slug(node, i))
             } else {
                 chain.base.clone()
             };
-            if let Err(why) = self.add_step(chain, node, &run, &id) {
+            if let Err(why) = self.add_step(chain, node, &command, &id) {
                 self.leave(format!("{at}: {why}; the step is left out"));
                 for line in run.lines() {
                     self.entries.push(Entry::Comment(format!("  {line}")));
@@ -98,7 +106,14 @@ impl Importer {
             return true;
         }
         if TOOLCHAIN.contains(&action.as_str()) {
-            self.toolchain(chain, node, uses);
+            match node.get("if").map(|c| condition_of(c, chain.combo)) {
+                None => self.toolchain(chain, node, uses),
+                Some(Ok(Part::Known(v))) if expr::truthy(&v) => self.toolchain(chain, node, uses),
+                Some(Ok(Part::Known(_))) => {}
+                Some(Ok(_) | Err(_)) => self.leave(format!(
+                    "{at}: `{uses}` installs its toolchain only on a condition that only a run decides"
+                )),
+            }
         } else if SETUP.iter().any(|s| action.starts_with(s)) {
             if chain.comments {
                 self.entries.push(Entry::Comment(format!(
@@ -154,28 +169,17 @@ impl Importer {
         &mut self,
         chain: &mut Chain<'_>,
         node: &Node,
-        run: &str,
+        command: &Command,
         base: &str,
     ) -> Result<(), String> {
+        if let Some(why) = &self.poisoned {
+            return Err(why.clone());
+        }
         let own = match node.get("if") {
             Some(c) => condition_of(c, chain.combo)?,
             None => Part::Known(expr::Val::Bool(true)),
         };
-        let job_part = if chain.first || !status(&chain.job_condition) {
-            chain.job_condition.clone()
-        } else {
-            Part::Known(expr::Val::Bool(true))
-        };
-        let whole = and(
-            and(
-                job_part,
-                chain
-                    .os
-                    .clone()
-                    .unwrap_or(Part::Known(expr::Val::Bool(true))),
-            ),
-            own.clone(),
-        );
+        let whole = whole_condition(chain, own.clone());
         if matches!(&whole, Part::Known(v) if !expr::truthy(v)) {
             self.entries.push(Entry::Comment(format!(
                 "{}: left out, its `if:` is false here",
@@ -186,17 +190,32 @@ impl Importer {
         let mut step = Step {
             depends_on: chain.reach.deps(),
             description: node.get("name").and_then(Node::scalar_text).map(|n| {
-                // Shown, never parsed: the shell's `${` needs no escape here.
+                // Shown, never parsed: the shell's `${` needs no escape here, but a terminal's
+                // control characters do.
                 let shown = text::plain(n, chain.combo).map(|t| t.replace("$${", "${"));
-                shown.unwrap_or_else(|_| n.to_string()).trim().to_string()
+                super::write::visible(shown.unwrap_or_else(|_| n.to_string()).trim())
             }),
             ..Step::default()
         };
-        self.settings(chain, node, run, &mut step)?;
-        let taken: Vec<String> = step.env.iter().map(|(k, _)| k.clone()).collect();
         let mut out = text::Shell::default();
-        step.run = text::shell(run, chain.combo, &chain.ids, &taken, &mut out)?;
-        step.env.extend(out.env);
+        match command {
+            Command::Shell(run) => {
+                self.settings(chain, node, run, &mut step)?;
+                shell_command(chain, run, &self.env, &mut step, &mut out)?;
+            }
+            Command::Argv(words) => {
+                self.settings(chain, node, "", &mut step)?;
+                let wrapped = step
+                    .shell
+                    .take()
+                    .is_some_and(|s| s.iter().any(|w| w == "continue-on-error"));
+                if wrapped {
+                    return Err("`continue-on-error` on an action has no equivalent".into());
+                }
+                let words = words.iter().map(|w| text::plain(w, chain.combo));
+                step.argv = Some(words.collect::<Result<_, _>>()?);
+            }
+        }
         let skippable = matches!(whole, Part::Cond { .. });
         if status(&own) && chain.needs_jobs {
             self.entries.push(Entry::Comment(format!(
@@ -240,7 +259,17 @@ impl Importer {
         {
             environment(source, chain.combo, &mut env, &mut |what| {
                 self.leave(format!("{title}: env {what}"));
-            });
+            })?;
+        }
+        for folder in ["RUNNER_TEMP", "RUNNER_TOOL_CACHE"] {
+            if run.contains(folder) {
+                return Err(format!(
+                    "it uses ${folder}, a folder only a GitHub runner has"
+                ));
+            }
+        }
+        if run.contains("GITHUB_WORKSPACE") && !env.iter().any(|(k, _)| k == "GITHUB_WORKSPACE") {
+            env.push(("GITHUB_WORKSPACE".into(), "${workspace_root}".into()));
         }
         if let Some(t) = &chain.toolchain
             && !env.iter().any(|(k, _)| k == "RUSTUP_TOOLCHAIN")
@@ -260,12 +289,17 @@ impl Importer {
         }
         step.env = env;
         let allowed = text_of("continue-on-error").or(job_text("continue-on-error"));
-        if let Some(allowed) = allowed {
-            let allowed = text::plain(allowed, chain.combo)?;
-            if allowed == "true" {
-                let inner = step.shell.take().unwrap_or_else(default_shell);
-                step.shell = Some(continue_on_error(inner));
+        if let Some(allowed) = allowed
+            && text::plain(allowed, chain.combo)? == "true"
+        {
+            if text_of("continue-on-error").is_none() {
+                self.entries.push(Entry::Comment(format!(
+                    "{}: `continue-on-error` on the job lets each step fail and the next run; GitHub would stop the job at the failure",
+                    step_title(chain, node, 0)
+                )));
             }
+            let inner = step.shell.take().unwrap_or_else(default_shell);
+            step.shell = Some(continue_on_error(inner));
         }
         Ok(())
     }
@@ -275,10 +309,18 @@ impl Importer {
         if let Some(gh) = node.get("id").and_then(Node::scalar_text) {
             chain.ids.push((gh.to_string(), step.id.clone()));
         }
-        chain.reach.past(&step.id, skippable);
+        if chain.first && status(&chain.job_condition) {
+            // A job that runs whatever became of its needs (`always()`, `failure()`) decides
+            // so in its first step; the steps after it look only at the job's own steps, and
+            // need the first to have run.
+            chain.reach = super::job::Reach::default();
+            chain.reach.past(&step.id, false);
+        } else {
+            chain.reach.past(&step.id, skippable);
+        }
         chain.first = false;
         self.steps += 1;
-        self.entries.push(Entry::Step(step));
+        self.entries.push(Entry::Step(Box::new(step)));
     }
 }
 
@@ -315,10 +357,18 @@ fn is_toolchain(reference: &str) -> bool {
     }
 }
 
+/// What a step runs.
+pub(super) enum Command {
+    /// A `run:` script.
+    Shell(String),
+    /// What `actions-rs/cargo` runs: a program and its arguments, without a shell.
+    Argv(Vec<String>),
+}
+
 /// The command of a step: its `run:`, or what `actions-rs/cargo` runs.
-fn command_of(node: &Node) -> Option<String> {
+fn command_of(node: &Node) -> Option<Command> {
     if let Some(run) = node.get("run").and_then(Node::scalar_text) {
-        return Some(run.to_string());
+        return Some(Command::Shell(run.to_string()));
     }
     let uses = node.get("uses").and_then(Node::scalar_text)?;
     if !uses.to_lowercase().starts_with("actions-rs/cargo@") {
@@ -334,11 +384,53 @@ fn command_of(node: &Node) -> Option<String> {
     } else {
         "cargo"
     };
-    let toolchain = with("toolchain")
-        .map(|t| format!(" +{t}"))
-        .unwrap_or_default();
-    let args = with("args").map(|a| format!(" {a}")).unwrap_or_default();
-    Some(format!("{program}{toolchain} {}{args}", with("command")?))
+    let mut words = vec![program.to_string()];
+    words.extend(with("toolchain").map(|t| format!("+{t}")));
+    words.push(with("command")?.to_string());
+    // The action splits its arguments as a shell would, and runs cargo without one.
+    words.extend(shell_words::split(with("args").unwrap_or_default()).ok()?);
+    Some(Command::Argv(words))
+}
+
+/// Turns a `run:` script into the step's command, the variables it reads added to its
+/// environment under names nothing else there has.
+fn shell_command(
+    chain: &Chain<'_>,
+    run: &str,
+    workflow_env: &[(String, String)],
+    step: &mut Step,
+    out: &mut text::Shell,
+) -> Result<(), String> {
+    let python = step
+        .shell
+        .as_ref()
+        .is_some_and(|s| s.first().is_some_and(|p| p == "python3"));
+    if python && run.contains("${{") {
+        return Err(
+            "a Python step reads no shell variables, so its expressions have no equivalent".into(),
+        );
+    }
+    let taken: Vec<String> = step
+        .env
+        .iter()
+        .chain(workflow_env)
+        .map(|(k, _)| k.clone())
+        .collect();
+    step.run = text::shell(run, chain.combo, &chain.ids, &taken, out)?;
+    step.env.extend(std::mem::take(&mut out.env));
+    Ok(())
+}
+
+/// What must hold for a step to run: its job's condition (a job that runs despite its needs
+/// decides so in its first step alone), the system `runs-on` names, and its own `if:`.
+fn whole_condition(chain: &Chain<'_>, own: Part) -> Part {
+    let yes = || Part::Known(expr::Val::Bool(true));
+    let job_part = if chain.first || !status(&chain.job_condition) {
+        chain.job_condition.clone()
+    } else {
+        yes()
+    };
+    and(and(job_part, chain.os.clone().unwrap_or_else(yes)), own)
 }
 
 /// The condition a step is written with: what must hold, and, after a step that its own
@@ -396,7 +488,7 @@ fn continue_on_error(inner: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = vec![
         "sh".into(),
         "-c".into(),
-        r#""$@" || echo "continue-on-error: the step failed (exit $?), and goes on as GitHub would" >&2"#.into(),
+        r#""$@" || echo "continue-on-error: the step failed (exit $?), and is not counted as failed" >&2"#.into(),
         "continue-on-error".into(),
     ];
     out.extend(inner);
@@ -418,38 +510,38 @@ fn timeout(minutes: &str) -> Result<String, String> {
     }
 }
 
-/// Adds an `env:` map's entries that carry over to `out` (later ones replace earlier);
-/// `leave` hears of the others. An entry holding a secret of its own name is left to the
-/// environment cargo flow runs in.
+/// Adds an `env:` map's entries to `out` (later ones replace earlier). An entry that holds
+/// only a secret or a variable of GitHub's (`${{ secrets.TOKEN }}`) is left to the
+/// environment cargo flow runs in, and `leave` hears of it; any other that cannot be carried
+/// over is an error, since a step without it could do harm (an empty path).
 pub(super) fn environment(
     env: &Node,
     combo: &Combination,
     out: &mut Vec<(String, String)>,
     leave: &mut dyn FnMut(String),
-) {
+) -> Result<(), String> {
     for (key, value) in env.as_map().unwrap_or_default() {
         let written = value.scalar_text().unwrap_or_default();
-        let own_secret = [
-            format!("secrets.{}", key.name),
-            format!("vars.{}", key.name),
-        ]
-        .iter()
-        .any(|s| written.replace(' ', "") == format!("${{{{{s}}}}}"));
-        if own_secret {
+        if let Some(secret) = secret(written) {
             leave(format!(
-                "`{}` is a secret: set it in the environment",
-                key.name
+                "`{}` holds `{secret}`: set {} in the environment",
+                key.name, key.name
             ));
+            out.retain(|(k, _)| *k != key.name);
             continue;
         }
-        match text::plain(written, combo) {
-            Ok(v) => {
-                out.retain(|(k, _)| *k != key.name);
-                out.push((key.name.clone(), v));
-            }
-            Err(why) => leave(format!("`{}` ({why})", key.name)),
-        }
+        let v = text::plain(written, combo).map_err(|why| format!("env `{}` ({why})", key.name))?;
+        out.retain(|(k, _)| *k != key.name);
+        out.push((key.name.clone(), v));
     }
+    Ok(())
+}
+
+/// `secrets.TOKEN` when `text` is only `${{ secrets.TOKEN }}` (or `vars.`).
+fn secret(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
+    let (ctx, name) = inner.split_once('.')?;
+    (matches!(ctx, "secrets" | "vars") && expr::is_variable(name)).then_some(inner)
 }
 
 /// `step 2 (Run tests)` of a job, for notes.

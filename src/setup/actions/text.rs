@@ -4,7 +4,7 @@
 //! the matrix decides is written in. Every `${` that was the shell's is kept the shell's
 //! (`$${`, which cargo flow writes as `${`).
 
-use super::expr::{self, Part};
+use super::expr::{self, Part, is_variable};
 use super::matrix::Combination;
 
 /// What a shell command needs beside its text.
@@ -83,7 +83,7 @@ fn reference(
 ) -> Result<Reference, String> {
     let parsed = expr::parse(written)?;
     if let expr::Expr::Path(path) = &parsed
-        && let Some(r) = path_reference(path, ids, out)?
+        && let Some(r) = path_reference(path, combo, ids, out)?
     {
         return Ok(r);
     }
@@ -113,6 +113,7 @@ fn reference(
 /// A context path read from the environment or from cargo flow, if it is one.
 fn path_reference(
     path: &[String],
+    combo: &Combination,
     ids: &StepIds,
     out: &mut Shell,
 ) -> Result<Option<Reference>, String> {
@@ -127,6 +128,20 @@ fn path_reference(
         }
         [ctx, name] if ctx == "github" && name == "workspace" => {
             Reference::Flow("workspace_root".into())
+        }
+        [ctx, _, outputs, key] if ctx == "steps" && outputs == "outputs" && !is_variable(key) => {
+            return Err(format!("`{written}` names no output cargo flow can hold"));
+        }
+        // Where `runs-on` tells the system, its name is a value like any other.
+        [ctx, os]
+            if ctx == "runner"
+                && os == "os"
+                && !matches!(
+                    expr::fold(&expr::Expr::Path(path.to_vec()), combo)?,
+                    Part::Os
+                ) =>
+        {
+            return Ok(None);
         }
         [ctx, id, outputs, key] if ctx == "steps" && outputs == "outputs" => {
             let (_, flow_id) = ids
@@ -153,12 +168,6 @@ fn path_reference(
 
 /// Folders a runner names, which a command may build paths on.
 const FOLDERS: &[&str] = &["RUNNER_TEMP", "RUNNER_TOOL_CACHE", "GITHUB_EVENT_PATH"];
-
-/// Whether a shell can name a variable so: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_variable(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
 
 /// The value of an expression that the matrix decides.
 fn known(parsed: &expr::Expr, combo: &Combination, written: &str) -> Result<String, String> {

@@ -75,7 +75,10 @@ fn write_step(out: &mut String, step: &Step) {
             out.push_str(&format!("      {}: {}\n", scalar(k), scalar(v)));
         }
     }
-    out.push_str(&format!("    run: {}\n", block(&step.run, "      ")));
+    match &step.argv {
+        Some(words) => out.push_str(&format!("    run: {}\n", shell(words))),
+        None => out.push_str(&format!("    run: {}\n", block(&step.run, "      "))),
+    }
 }
 
 /// A line of a comment or a note, with what YAML could read as a line break or cannot hold,
