@@ -89,6 +89,7 @@ fn schedule(bencher: divan::Bencher, n: usize) {
         parallel: 2,
         fail_fast: false,
         grace: Duration::from_secs(1),
+        jobserver: None,
     };
     bencher.bench(|| cargo_flow::run(&plan, &Instant, &options, &mut Quiet, |_| {}));
 }

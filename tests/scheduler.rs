@@ -111,6 +111,7 @@ fn options(parallel: usize, fail_fast: bool) -> RunOptions {
         parallel,
         fail_fast,
         grace: Duration::from_secs(1),
+        jobserver: None,
     }
 }
 
@@ -172,6 +173,29 @@ fn descendants(plan: &Plan, roots: impl Iterator<Item = usize>) -> HashSet<usize
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn a_jobserver_bounds_the_steps_at_once_and_gets_its_tokens_back(
+        (deps, fails) in dag(),
+        parallel in 1usize..=6,
+        tokens in 0usize..=3,
+    ) {
+        let plan = plan_of_dag(deps);
+        let n = plan.steps().len();
+        let fake = Fake::new(&plan, fails);
+        let client = jobserver::Client::new(tokens).expect("a jobserver");
+        let options = RunOptions { jobserver: Some(client.clone()), ..options(parallel, false) };
+        let mut record = Record::default();
+        cargo_flow::run(&plan, &fake, &options, &mut record, |_| {});
+        let watch = fake.watch.into_inner().expect("lock");
+        prop_assert!(watch.violations.is_empty(), "{:?}", watch.violations);
+        let bound = parallel.min(tokens + 1);
+        prop_assert!(watch.max_running <= bound, "{} at once, with -j {} and {} tokens", watch.max_running, parallel, tokens);
+        let mut terminal = record.terminal.clone();
+        terminal.sort_unstable();
+        prop_assert_eq!(terminal, (0..n).collect::<Vec<_>>());
+        prop_assert_eq!(client.available().expect("tokens"), tokens);
+    }
 
     #[test]
     fn scheduling_properties((deps, fails) in dag(), parallel in 1usize..=8) {

@@ -243,6 +243,9 @@ pub(crate) struct RunArgs {
     /// Run cached steps even when nothing they depend on changed (successes are still recorded)
     #[arg(long)]
     pub no_cache: bool,
+    /// Hand steps no jobserver: each nested cargo or make takes every CPU (for comparison)
+    #[arg(long)]
+    pub no_jobserver: bool,
     /// Say why each cached step ran: which input, variable, command or dependency changed
     #[arg(long)]
     pub explain: bool,

@@ -55,6 +55,12 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     executor.grace = args.grace;
     executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
     executor.use_cache = !args.no_cache;
+    let jobserver = (!args.no_jobserver)
+        .then(|| sys::jobserver(parallel))
+        .and_then(Result::ok);
+    executor.make_flags = jobserver
+        .as_ref()
+        .and_then(|client| sys::make_flags(client).ok());
     let mut console = Console::new(console_options(cli, args)?);
     let mut files: Vec<Box<dyn Reporter>> = args.report.iter().map(file_reporter).collect();
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
@@ -63,6 +69,8 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         parallel,
         fail_fast: args.fail_fast,
         grace: args.grace,
+        // Slots are counted only where steps learn of them.
+        jobserver: jobserver.filter(|_| executor.make_flags.is_some()),
     };
     let (summary, failed) = scheduler::run(
         &plan,

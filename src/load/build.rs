@@ -37,6 +37,7 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "artifacts",
     "cache",
     "shell",
+    "jobserver",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -302,6 +303,10 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .unwrap_or_default();
     let cache = fields.get("cache").and_then(|n| cache(source, n, problems));
     let shell = fields.get("shell").and_then(|n| shell(source, n, problems));
+    let jobserver = fields
+        .get("jobserver")
+        .and_then(|n| flag(source, n, "`jobserver`", problems))
+        .unwrap_or(true);
     Some(Step {
         id: id?,
         run: run?,
@@ -316,7 +321,20 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         artifacts,
         cache,
         shell,
+        jobserver,
     })
+}
+
+/// `true` or `false`.
+fn flag(source: &Source, node: &Node, what: &str, problems: &mut Problems) -> Option<bool> {
+    match node.scalar_text() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => {
+            problems.push(wrong_type(source, node, what, "`true` or `false`"));
+            None
+        }
+    }
 }
 
 /// A step's `id`, which it must have.
@@ -578,14 +596,7 @@ fn retry(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
         r.exponential = backoff(source, n, problems)?;
     }
     if let Some(n) = fields.get("jitter") {
-        r.jitter = match n.scalar_text() {
-            Some("true") => true,
-            Some("false") => false,
-            _ => {
-                problems.push(wrong_type(source, n, "`jitter`", "`true` or `false`"));
-                return None;
-            }
-        };
+        r.jitter = flag(source, n, "`jitter`", problems)?;
     }
     Some(Spanned::new(r, node.span))
 }

@@ -95,6 +95,9 @@ pub(crate) struct Step {
     pub cache: Option<Spanned<Cache>>,
     /// `shell:`: the program and options that run its command, over the workflow's.
     pub shell: Option<Spanned<Vec<String>>>,
+    /// `jobserver:`: whether it gets the run's jobserver (`MAKEFLAGS`); `true` unless it
+    /// says `false`.
+    pub jobserver: bool,
 }
 
 /// `cache: {inputs, outputs, env}`: a step that is run again only when something it depends

@@ -188,6 +188,10 @@ fn step_key(key: &str) -> Value {
             &[],
         ),
         "shell" => with_ref("The shell that runs this step's `run` string.", "shell"),
+        "jobserver" => json!({
+            "description": "Whether the step gets the run's jobserver (MAKEFLAGS, CARGO_MAKEFLAGS); true unless false.",
+            "type": "boolean"
+        }),
         _ => json!({}),
     }
 }

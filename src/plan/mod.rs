@@ -140,6 +140,8 @@ pub struct PlannedStep {
     /// Where bash may evaluate a value again in its command (see [`reevaluate`]), when its
     /// shell is not known not to: the outputs it reads must then hold no `$` or backtick.
     pub(crate) reevaluates: Option<String>,
+    /// Whether it gets the run's jobserver.
+    pub(crate) jobserver: bool,
 }
 
 impl PlannedStep {

@@ -185,6 +185,7 @@ impl Planner<'_> {
             artifacts: ctx.paths(&step.artifacts, problems),
             cache,
             reevaluates,
+            jobserver: step.jobserver,
         }
     }
 

@@ -146,7 +146,11 @@ impl Flow {
             .env("NO_COLOR", "1")
             .env_remove("CARGO_TERM_COLOR")
             .env_remove("GITHUB_ACTIONS")
-            .env_remove("CARGO_TARGET_DIR");
+            .env_remove("CARGO_TARGET_DIR")
+            // A jobserver of the test harness's would be joined instead of the run's own.
+            .env_remove("CARGO_MAKEFLAGS")
+            .env_remove("MAKEFLAGS")
+            .env_remove("MFLAGS");
         Self {
             dir,
             tmp: None,

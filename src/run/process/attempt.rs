@@ -119,6 +119,16 @@ impl ProcessExecutor<'_> {
             (OsStr::new("FLOW_OUTPUT"), outputs_path.as_os_str()),
         ]);
         over.extend(inputs.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
+        // The run's jobserver, or none at all for a step that asks for none: an empty value
+        // also hides one cargo flow's own parent named.
+        let make_flags = match (&self.make_flags, step.jobserver) {
+            (Some(flags), true) => Some(OsStr::new(flags.as_str())),
+            (_, false) => Some(OsStr::new("")),
+            (None, true) => None,
+        };
+        if let Some(flags) = make_flags {
+            over.extend(["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"].map(|k| (OsStr::new(k), flags)));
+        }
         let argv = argv(step);
         // A chdir in the child only when the step runs elsewhere than cargo flow itself.
         let cwd = (self.cwd.as_ref() != Some(&step.cwd)).then_some(step.cwd.as_path());

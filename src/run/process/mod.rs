@@ -33,6 +33,8 @@ pub(crate) struct ProcessExecutor<'a> {
     /// Whether a cached step whose key matches its last success is skipped (`--no-cache`
     /// turns this off; successes are still recorded).
     pub use_cache: bool,
+    /// The `MAKEFLAGS` that hand steps the run's jobserver, if it has one.
+    pub make_flags: Option<String>,
     groups: Arc<Groups>,
     programs: command::Programs,
     /// What every step's environment starts from.
@@ -66,6 +68,7 @@ impl<'a> ProcessExecutor<'a> {
             pipe_grace: Duration::from_millis(500),
             stream: false,
             use_cache: true,
+            make_flags: None,
             groups: Arc::new(Groups::default()),
             programs: command::Programs::new(),
             environment: Environment::inherit(

@@ -11,6 +11,7 @@
 
 mod board;
 mod offer;
+mod slots;
 mod worker;
 
 use std::cmp::Reverse;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use board::Board;
 use offer::{Job, Jobs, Offer, Offered};
+use slots::Slots;
 
 use super::cache::Upstream;
 use super::event::{
@@ -58,6 +60,9 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Time between SIGTERM and SIGKILL when interrupted.
     pub grace: Duration,
+    /// The jobserver whose slots steps run in: each running step holds one, and what it
+    /// runs takes the others from the same pool. `None`: `parallel` alone limits the run.
+    pub jobserver: Option<jobserver::Client>,
 }
 
 /// What reaches the scheduler thread.
@@ -77,6 +82,8 @@ pub enum Message {
     Event(EventKind),
     /// cargo flow received a signal.
     Signal(i32),
+    /// The jobserver's helper thread acquired a token.
+    Token(std::io::Result<jobserver::Acquired>),
 }
 
 /// How long a run goes before signals are forwarded to it: a run that ends sooner never
@@ -119,6 +126,7 @@ pub fn run<E: Executor>(
         interrupted: None,
         kill_at: None,
         failed_reporter: None,
+        slots: options.jobserver.clone().map(Slots::new),
     };
     s.tell(EventKind::RunStarted {
         workflow: plan.workflow.clone(),
@@ -130,6 +138,7 @@ pub fn run<E: Executor>(
         loop {
             s.start_ready(scope, &tx);
             s.offer_ahead();
+            s.manage_slots(&tx);
             s.flush();
             if s.over() {
                 break;
@@ -187,6 +196,8 @@ struct Scheduler<'a, E> {
     kill_at: Option<Instant>,
     /// The first reporter error, which stopped the run.
     failed_reporter: Option<ReportError>,
+    /// The jobserver's slots that steps run in.
+    slots: Option<Slots>,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -219,14 +230,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     {
         // A free worker takes the best ready step, even one offered to a busy worker, which
         // would otherwise wait for that worker's step to end.
-        if self.stop_starting.is_none() && self.jobs.running() < self.parallel {
+        let free = self.jobs.running() < self.parallel
+            && self
+                .slots
+                .as_ref()
+                .is_none_or(|s| s.free(self.jobs.running()));
+        if self.stop_starting.is_none() && free {
             for job in self.jobs.all_mut() {
                 if matches!(job.offered, Offered::Step { queued: true, .. }) {
                     take_back(&mut self.board, job);
                 }
             }
         }
-        while self.stop_starting.is_none() && self.jobs.running() < self.parallel {
+        while self.stop_starting.is_none()
+            && self.jobs.running() < self.parallel
+            && self
+                .slots
+                .as_ref()
+                .is_none_or(|s| s.free(self.jobs.running()))
+        {
             let Some((_, Reverse(i))) = self.board.ready.pop() else {
                 break;
             };
@@ -252,6 +274,36 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let executor = self.executor;
             scope.spawn(move |_| worker::work(executor, job, i, upstream, &shared));
         }
+    }
+
+    /// Asks the jobserver for the slots that ready steps wait for, and gives back the ones
+    /// nothing waits for.
+    fn manage_slots(&mut self, tx: &mpsc::SyncSender<Message>) {
+        if self.slots.is_none() {
+            return;
+        }
+        let running = self.jobs.running();
+        // Ready steps, and those offered to a busy worker that a free one would start.
+        let queued = self
+            .jobs
+            .all_mut()
+            .filter(|j| matches!(j.offered, Offered::Step { queued: true, .. }))
+            .count();
+        let waiting = self.board.ready.len() + queued;
+        let wanted = if self.stop_starting.is_none() {
+            waiting.min(self.parallel.saturating_sub(running))
+        } else {
+            0
+        };
+        let Some(slots) = &mut self.slots else {
+            return;
+        };
+        if wanted > 0 && slots.ask(running, wanted, tx).is_err() {
+            // No helper thread: the run goes on with the slots it has.
+            self.slots = None;
+            return;
+        }
+        slots.give_back(running, wanted > 0);
     }
 
     /// Decides ahead what each worker starts next, or takes back an offer that a step which
@@ -320,6 +372,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn handle(&mut self, msg: Message) {
         match msg {
             Message::Event(kind) => self.tell(kind),
+            Message::Token(token) => {
+                if let Some(slots) = &mut self.slots {
+                    slots.received(token);
+                }
+            }
             Message::Signal(sig) => {
                 let forced = self.interrupted.is_some();
                 self.interrupted.get_or_insert(sig);
