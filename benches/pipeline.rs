@@ -90,6 +90,7 @@ fn schedule(bencher: divan::Bencher, n: usize) {
         fail_fast: false,
         grace: Duration::from_secs(1),
         jobserver: None,
+        affected: None,
     };
     bencher.bench(|| cargo_flow::run(&plan, &Instant, &options, &mut Quiet, |_| {}));
 }

@@ -171,6 +171,64 @@ fn a_failing_workflow_blocks_the_push_and_a_passing_one_lets_it_through() {
 }
 
 #[test]
+fn a_push_runs_only_what_its_commits_affect() {
+    let repo = Repo::new();
+    let member = |name: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
+    };
+    common::write_files(
+        &repo.work,
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n",
+            ),
+            ("a/Cargo.toml", &member("a")),
+            ("a/src/lib.rs", ""),
+            ("b/Cargo.toml", &member("b")),
+            ("b/src/lib.rs", ""),
+            (
+                ".flow.yaml",
+                "name: ci\nsteps:\n  - id: test\n    for_each: package\n    run: echo ${package}\n",
+            ),
+        ],
+    );
+    repo.commit("pass");
+    repo.flow(&["hook", "install"]);
+    // A new branch of a remote whose default branch is not known: everything, and why.
+    let first = repo.git(&["push", "-q", "-u", "origin", "main"], None);
+    let said = stderr(&first);
+    assert!(first.status.success(), "{said}");
+    assert!(
+        said.contains("is new, and the default branch of origin is not known"),
+        "{said}"
+    );
+    assert!(said.contains("test:a") && said.contains("test:b"), "{said}");
+    // A push to a known branch: what its commits change since the remote's side.
+    std::fs::write(repo.work.join("b/src/lib.rs"), "// b\n").expect("write");
+    repo.commit("pass");
+    let second = repo.git(&["push", "-q", "origin", "main"], None);
+    let said = stderr(&second);
+    assert!(second.status.success(), "{said}");
+    assert!(
+        said.contains("✓ test:b") && !said.contains("test:a"),
+        "{said}"
+    );
+    // A new branch: the merge base with the remote's default branch.
+    repo.git_ok(&["remote", "set-head", "origin", "main"], None);
+    repo.git_ok(&["checkout", "-q", "-b", "feature"], None);
+    std::fs::write(repo.work.join("a/src/lib.rs"), "// a\n").expect("write");
+    repo.commit("pass");
+    let third = repo.git(&["push", "-q", "origin", "feature"], None);
+    let said = stderr(&third);
+    assert!(third.status.success(), "{said}");
+    assert!(
+        said.contains("✓ test:a") && !said.contains("test:b"),
+        "{said}"
+    );
+}
+
+#[test]
 fn hooks_go_where_git_looks_for_them() {
     let repo = Repo::new();
     repo.git_ok(&["config", "core.hooksPath", ".githooks"], None);

@@ -112,6 +112,7 @@ fn options(parallel: usize, fail_fast: bool) -> RunOptions {
         fail_fast,
         grace: Duration::from_secs(1),
         jobserver: None,
+        affected: None,
     }
 }
 

@@ -243,6 +243,16 @@ pub(crate) struct RunArgs {
     /// Run cached steps even when nothing they depend on changed (successes are still recorded)
     #[arg(long)]
     pub no_cache: bool,
+    /// Run per-package steps only for the packages a change affects, and those that depend on
+    /// them: the change since REF, or since the merge base with the upstream branch
+    #[arg(
+        long,
+        value_name = "REF",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub affected: Option<String>,
     /// Hand steps no jobserver: each nested cargo or make takes every CPU (for comparison)
     #[arg(long)]
     pub no_jobserver: bool,

@@ -9,6 +9,7 @@ use super::INVALID;
 use super::args::{Cli, ReportFormat, ReportSpec, RunArgs};
 use super::workflows::{plan_all, resolve};
 use crate::diagnostic::{Problem, Problems};
+use crate::load::{self, Project, affected::Affected};
 use crate::plan::{Plan, PlanOptions};
 use crate::report::console::{Console, ConsoleOptions, OutputMode};
 use crate::report::json::JsonReport;
@@ -23,11 +24,13 @@ use crate::run::{Reporter, Summary};
 /// `cargo flow run WORKFLOW [STEP...]`.
 pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     let (wf, mut project, problems) = resolve(cli, &args.target)?;
+    let affected = affected(cli, args, &mut project)?;
     let options = PlanOptions {
         context: args.context.context.clone(),
         timeout: args.timeout,
         select: args.steps.clone(),
         retries: args.retries,
+        affected,
     };
     let plan = plan_all(&wf, &mut project, &options, problems)?;
     let parallel = args.parallel.map_or_else(
@@ -71,6 +74,12 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         grace: args.grace,
         // Slots are counted only where steps learn of them.
         jobserver: jobserver.filter(|_| executor.make_flags.is_some()),
+        affected: options.affected.as_ref().map(|a| {
+            std::sync::Arc::new(crate::run::Selection {
+                base: a.base.clone(),
+                packages: a.packages.clone(),
+            })
+        }),
     };
     let (summary, failed) = scheduler::run(
         &plan,
@@ -84,6 +93,33 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         eprintln!("{}", report::notes::strays(strays));
     }
     Ok(exit_code(&summary, failed, forwarder))
+}
+
+/// `--affected`: the packages the change touches, said on standard error.
+fn affected(
+    cli: &Cli,
+    args: &RunArgs,
+    project: &mut Project,
+) -> Result<Option<Affected>, Problems> {
+    let Some(base) = &args.affected else {
+        return Ok(None);
+    };
+    let Some(ws) = project.workspace()? else {
+        // Outside a workspace no step runs per package: every step runs, as without it.
+        if !cli.global.quiet {
+            eprintln!("{}", report::notes::affected_outside_workspace());
+        }
+        return Ok(None);
+    };
+    let found = load::affected::affected(ws, (!base.is_empty()).then_some(base.as_str()))?;
+    if !cli.global.quiet {
+        let explain = args.explain || cli.global.verbose > 0;
+        eprintln!(
+            "{}",
+            report::notes::affected(&found, ws.packages.len(), explain)
+        );
+    }
+    Ok(Some(found))
 }
 
 /// The reporter that writes a `--report` file.

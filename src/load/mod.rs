@@ -4,6 +4,7 @@
 //! from the root manifest's `[workspace.metadata.flow.<name>]` or `[package.metadata.flow.<name>]`,
 //! and from member manifests' `[package.metadata.flow.<name>]` (as `<package>:<name>`).
 
+pub(crate) mod affected;
 pub(crate) mod build;
 pub(crate) mod duration;
 pub(crate) mod model;

@@ -29,6 +29,8 @@ pub(crate) struct Package {
     pub manifest_path: PathBuf,
     /// The folder of its manifest.
     pub dir: PathBuf,
+    /// The members it depends on through path dependencies (normal, dev and build).
+    pub path_deps: Vec<String>,
 }
 
 /// The nearest `Cargo.toml` at or above `dir`.
@@ -99,6 +101,12 @@ pub(crate) fn read(manifest: &Path) -> Result<Workspace, Problem> {
     })?;
     let root: PathBuf = meta.workspace_root.clone().into_std_path_buf();
     let members: std::collections::HashSet<_> = meta.workspace_members.iter().collect();
+    let names: std::collections::HashSet<&str> = meta
+        .packages
+        .iter()
+        .filter(|p| members.contains(&p.id))
+        .map(|p| p.name.as_str())
+        .collect();
     let packages = meta
         .packages
         .iter()
@@ -113,6 +121,12 @@ pub(crate) fn read(manifest: &Path) -> Result<Workspace, Problem> {
                     .map(Path::to_path_buf)
                     .unwrap_or_default(),
                 manifest_path,
+                path_deps: p
+                    .dependencies
+                    .iter()
+                    .filter(|d| d.path.is_some() && names.contains(d.name.as_str()))
+                    .map(|d| d.name.clone())
+                    .collect(),
             }
         })
         .collect();

@@ -227,6 +227,8 @@ pub(crate) struct PlanOptions {
     pub select: Vec<String>,
     /// `--retries`: the retries of steps that set none, over the workflow's.
     pub retries: Option<u32>,
+    /// `--affected`: the packages per-package steps run for; `None` runs them for all.
+    pub affected: Option<crate::load::affected::Affected>,
 }
 
 /// The variables a workflow sees: `--context`, its `context:` defaults, the workspace facts.
@@ -622,7 +624,13 @@ impl<'a> Planner<'a> {
                     if let Some((a, b)) = case_twins(&packages) {
                         problems.push(case_twins_problem(wf, step, a, b));
                     }
-                    for (n, p) in packages.into_iter().enumerate() {
+                    let affected = |p: &&Package| {
+                        self.options
+                            .affected
+                            .as_ref()
+                            .is_none_or(|a| a.contains(&p.name))
+                    };
+                    for (n, p) in packages.into_iter().filter(affected).enumerate() {
                         instances.push(Instance {
                             step: i,
                             package: Some(p),

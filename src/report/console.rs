@@ -316,6 +316,7 @@ impl Reporter for Console {
                 workflow,
                 steps,
                 parallel,
+                ..
             } => self.run_started(workflow, steps, *parallel),
             EventKind::StepStarted { step } => self.step_started(*step),
             EventKind::Output { step, line } => {

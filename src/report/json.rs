@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::run::{Event, EventKind, ReportError, Reporter, Status, StepEnd, StepInfo, Summary};
+use crate::run::{
+    Event, EventKind, ReportError, Reporter, Selection, Status, StepEnd, StepInfo, Summary,
+};
 
 /// The version of the report's format; raised on any incompatible change.
 pub(crate) const REPORT_VERSION: u32 = 1;
@@ -15,6 +17,7 @@ pub(crate) struct JsonReport {
     path: PathBuf,
     workflow: String,
     steps: Arc<[StepInfo]>,
+    affected: Option<Arc<Selection>>,
 }
 
 impl JsonReport {
@@ -24,6 +27,7 @@ impl JsonReport {
             path,
             workflow: String::new(),
             steps: Arc::from([]),
+            affected: None,
         }
     }
 }
@@ -37,7 +41,22 @@ struct Report<'a> {
     wall_ms: u64,
     step_time_ms: u64,
     critical_path: Vec<&'a str>,
+    /// With `--affected`: what the change was measured against, and each package chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affected: Option<Affected<'a>>,
     steps: Vec<StepRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct Affected<'a> {
+    base: &'a str,
+    packages: Vec<AffectedPackage<'a>>,
+}
+
+#[derive(Serialize)]
+struct AffectedPackage<'a> {
+    name: &'a str,
+    why: &'a str,
 }
 
 #[derive(Serialize, Default)]
@@ -140,6 +159,14 @@ impl JsonReport {
                 .iter()
                 .map(|&i| steps.get(i).map_or("?", |s| s.id.as_str()))
                 .collect(),
+            affected: self.affected.as_deref().map(|a| Affected {
+                base: &a.base,
+                packages: a
+                    .packages
+                    .iter()
+                    .map(|(name, why)| AffectedPackage { name, why })
+                    .collect(),
+            }),
             steps: summary
                 .steps
                 .iter()
@@ -165,10 +192,14 @@ impl Reporter for JsonReport {
     fn report(&mut self, event: &Event) -> Result<(), ReportError> {
         match &event.kind {
             EventKind::RunStarted {
-                workflow, steps, ..
+                workflow,
+                steps,
+                affected,
+                ..
             } => {
                 self.workflow = workflow.clone();
                 self.steps = Arc::clone(steps);
+                self.affected = affected.clone();
                 Ok(())
             }
             EventKind::RunFinished { summary } => self.write(summary),

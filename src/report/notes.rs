@@ -127,6 +127,40 @@ pub(crate) fn imported(
     out
 }
 
+/// What `--affected` chose: the packages, and with `explain`, why each.
+pub(crate) fn affected(
+    found: &crate::load::affected::Affected,
+    members: usize,
+    explain: bool,
+) -> String {
+    let names: Vec<&str> = found.packages.iter().map(|(p, _)| p.as_str()).collect();
+    let list = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
+    let mut out = format!(
+        "{} since {}: {list} ({} of {members} packages; per-package steps run for these only)",
+        style("Affected").cyan().bold(),
+        found.base,
+        names.len()
+    );
+    if explain {
+        for (package, why) in &found.packages {
+            out.push_str(&format!("\n  {package}: {why}"));
+        }
+    }
+    out
+}
+
+/// `--affected` outside a cargo workspace.
+pub(crate) fn affected_outside_workspace() -> String {
+    format!(
+        "{} this is no cargo workspace, so no step runs per package: `--affected` leaves every step to run",
+        style("note:").cyan().bold()
+    )
+}
+
 /// The target directory is not ignored by git.
 pub(crate) fn target_not_ignored(target: &std::path::Path) -> String {
     format!(

@@ -155,6 +155,7 @@ fn stream(logs: &Path) -> Vec<Event> {
             workflow: "ci".into(),
             steps,
             parallel: 2,
+            affected: None,
         },
         EventKind::StepStarted { step: 0 },
         EventKind::StepStarted { step: 2 },
@@ -227,6 +228,7 @@ fn interrupted_stream() -> Vec<Event> {
             workflow: "dev".into(),
             steps,
             parallel: 1,
+            affected: None,
         },
         EventKind::StepStarted { step: 0 },
         EventKind::Interrupted {

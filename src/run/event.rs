@@ -30,6 +30,8 @@ pub enum EventKind {
         steps: Arc<[StepInfo]>,
         /// How many may run at once.
         parallel: usize,
+        /// With `--affected`: the packages per-package steps run for, and why.
+        affected: Option<Arc<Selection>>,
     },
     /// A step is under way.
     StepStarted {
@@ -80,6 +82,15 @@ pub enum EventKind {
         /// What happened to every step, and the totals.
         summary: Summary,
     },
+}
+
+/// The packages `--affected` chose for per-package steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// What the change was measured against.
+    pub base: String,
+    /// Each package chosen, and why (`src/lib.rs changed`, `depends on core`).
+    pub packages: Vec<(String, String)>,
 }
 
 /// What a reporter knows of a step, from [`EventKind::RunStarted`].

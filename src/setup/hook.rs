@@ -163,13 +163,13 @@ fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The hook's script. A pre-push hook reads the refs being pushed and runs nothing when the
-/// push only deletes branches.
+/// The hook's script. A pre-push hook reads the refs being pushed: it runs nothing when the
+/// push only deletes branches, and otherwise only what the pushed commits affect.
 pub(crate) fn script(name: &str, workflow: &str) -> String {
-    let guard = if name == "pre-push" {
-        PRE_PUSH_GUARD
+    let body = if name == "pre-push" {
+        PRE_PUSH
     } else {
-        "# Its arguments and input are git's, which the workflow does not need.\n"
+        "# Its arguments and input are git's, which the workflow does not need.\nexec cargo flow run \"$workflow\" </dev/null\n"
     };
     let skip = match name {
         "pre-push" => "# `git push --no-verify` skips it once.\n",
@@ -178,22 +178,47 @@ pub(crate) fn script(name: &str, workflow: &str) -> String {
         _ => "",
     };
     format!(
-        "#!/bin/sh\n# cargo flow: the {name} hook runs the workflow `{workflow}`.\n{MARK}\n# `cargo flow hook uninstall --hook {name}` removes it.\n{skip}workflow='{workflow}'\n{guard}exec cargo flow run \"$workflow\" </dev/null\n"
+        "#!/bin/sh\n# cargo flow: the {name} hook runs the workflow `{workflow}`.\n{MARK}\n# `cargo flow hook uninstall --hook {name}` removes it.\n{skip}workflow='{workflow}'\n{body}"
     )
 }
 
-/// Reads what git says it pushes (`<local ref> <local sha> <remote ref> <remote sha>` a line)
-/// and stops when every line deletes a branch (a local sha of zeros).
-const PRE_PUSH_GUARD: &str = r#"pushes=no
+/// Reads what git says it pushes (`<local ref> <local sha> <remote ref> <remote sha>` a line,
+/// the remote's name in `$1`), stops when every line deletes a branch (a local sha of zeros),
+/// and runs the workflow for what the push changes: `--affected=<the remote's sha>`, or for a
+/// new branch the merge base with the remote's default branch. Where no base is known (a new
+/// branch of a remote whose default branch is not known here, a remote commit this clone
+/// lacks, several refs with different bases), it runs the whole workflow and says why.
+const PRE_PUSH: &str = r#"pushes=0
+base=
+whole=
 while read -r local_ref local_sha remote_ref remote_sha; do
     case "$local_sha" in
-        *[!0]*) pushes=yes ;;
+        *[!0]*) ;;
+        *) continue ;;
     esac
+    pushes=$((pushes + 1))
+    case "$remote_sha" in
+        *[!0]*) this=$remote_sha ;;
+        *) this=$(git merge-base "$local_sha" "refs/remotes/$1/HEAD" 2>/dev/null) ;;
+    esac
+    if [ -z "$this" ]; then
+        whole="$remote_ref is new, and the default branch of $1 is not known here (\`git remote set-head $1 --auto\`)"
+    elif ! git cat-file -e "$this^{commit}" 2>/dev/null; then
+        whole="this clone lacks $1's side of $remote_ref ($this)"
+    elif [ -n "$base" ] && [ "$base" != "$this" ]; then
+        whole="refs with different bases are pushed"
+    fi
+    base=$this
 done
-if [ "$pushes" = no ]; then
+if [ "$pushes" = 0 ]; then
     echo "cargo flow: this push only deletes; \`$workflow\` is not run" >&2
     exit 0
 fi
+if [ -n "$whole" ]; then
+    echo "cargo flow: $whole: running the whole of \`$workflow\`" >&2
+    exec cargo flow run "$workflow" </dev/null
+fi
+exec cargo flow run "$workflow" "--affected=$base" </dev/null
 "#;
 
 #[cfg(test)]

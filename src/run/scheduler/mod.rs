@@ -63,6 +63,8 @@ pub struct RunOptions {
     /// The jobserver whose slots steps run in: each running step holds one, and what it
     /// runs takes the others from the same pool. `None`: `parallel` alone limits the run.
     pub jobserver: Option<jobserver::Client>,
+    /// With `--affected`: the packages chosen, told to reporters.
+    pub affected: Option<Arc<super::event::Selection>>,
 }
 
 /// What reaches the scheduler thread.
@@ -132,6 +134,7 @@ pub fn run<E: Executor>(
         workflow: plan.workflow.clone(),
         steps: step_infos(plan),
         parallel,
+        affected: options.affected.clone(),
     });
     let mut signals = Some(signals);
     pool.scope(|scope| {

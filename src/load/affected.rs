@@ -1,0 +1,282 @@
+//! `--affected`: the workspace members a change touches. The change is what `git diff`
+//! shows against a base (a REF, or the merge base with the upstream branch) plus the files git
+//! does not track yet; a member is touched when a file in its folder changed, when the entries
+//! of its dependencies in Cargo.lock changed, or when it depends on a touched member through a
+//! path dependency. A change to what every member reads (the root manifest, `.cargo/`, the
+//! toolchain file) touches them all. Only the workspace's own manifests and its Cargo.lock are
+//! read, as everywhere in cargo flow, and nothing is written.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::workspace::Workspace;
+use crate::diagnostic::Problem;
+
+/// The members a change touches, each with why, in the workspace's order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Affected {
+    /// What the change is measured against, as given and as a commit.
+    pub base: String,
+    /// Each touched member, and why.
+    pub packages: Vec<(String, String)>,
+}
+
+impl Affected {
+    /// Whether `package` is touched.
+    pub(crate) fn contains(&self, package: &str) -> bool {
+        self.packages.iter().any(|(p, _)| p == package)
+    }
+}
+
+/// Files at the workspace root that every member reads.
+const WORKSPACE_WIDE: &[&str] = &["Cargo.toml", "rust-toolchain", "rust-toolchain.toml"];
+
+/// The members of `ws` that the change since `base` (or the merge base with the upstream
+/// branch) touches.
+pub(crate) fn affected(ws: &Workspace, base: Option<&str>) -> Result<Affected, Problem> {
+    let top = PathBuf::from(
+        git(&ws.root, &["rev-parse", "--show-toplevel"]).map_err(|e| {
+            problem(
+                format!("`--affected` needs a git repository: {e}"),
+                "run it inside the repository's checkout",
+            )
+        })?,
+    );
+    let (shown, commit) = base_commit(&top, base)?;
+    let changed = changed_files(&top, &commit)?;
+    let mut why: BTreeMap<usize, String> = BTreeMap::new();
+    for file in &changed {
+        touch_by_file(ws, file, &mut why);
+    }
+    if changed.iter().any(|f| *f == ws.root.join("Cargo.lock")) {
+        for (i, reason) in lock_changes(ws, &top, &commit) {
+            why.entry(i).or_insert(reason);
+        }
+    }
+    spread_to_dependents(ws, &mut why);
+    Ok(Affected {
+        base: format!("{shown} ({})", &commit[..commit.len().min(12)]),
+        packages: why
+            .into_iter()
+            .map(|(i, r)| (ws.packages[i].name.clone(), r))
+            .collect(),
+    })
+}
+
+fn problem(message: String, help: &str) -> Problem {
+    Problem::new("flow::affected", message).with_help(help.to_string())
+}
+
+/// Runs git in `dir`; its standard output, trimmed, or what it said went wrong.
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The commit to compare with: `base`, or the merge base of HEAD and its upstream.
+fn base_commit(top: &Path, base: Option<&str>) -> Result<(String, String), Problem> {
+    let shallow = git(top, &["rev-parse", "--is-shallow-repository"]).is_ok_and(|s| s == "true");
+    let fetch = if shallow {
+        "this clone is shallow: fetch the history it needs (`git fetch --unshallow`, or `fetch-depth: 0` on GitHub Actions)"
+    } else {
+        "name a branch, tag or commit this repository has (`git fetch` one it lacks)"
+    };
+    match base {
+        Some(r) => {
+            let spec = format!("{r}^{{commit}}");
+            let commit = git(
+                top,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    &spec,
+                ],
+            )
+            .map_err(|_| {
+                problem(
+                    format!("`--affected={r}`: git knows no commit `{r}`"),
+                    fetch,
+                )
+            })?;
+            Ok((r.to_string(), commit))
+        }
+        None => {
+            let commit = git(top, &["merge-base", "HEAD", "@{upstream}"]).map_err(|e| {
+                problem(
+                    format!("`--affected` compares with the upstream branch, and git found none: {e}"),
+                    "name the base: `--affected=origin/main` (the `=` is needed), or set an upstream (`git branch -u origin/main`)",
+                )
+            })?;
+            Ok(("the upstream branch's merge base".into(), commit))
+        }
+    }
+}
+
+/// Files changed since `commit`, committed or not, and files git does not track yet, as
+/// absolute paths.
+fn changed_files(top: &Path, commit: &str) -> Result<Vec<PathBuf>, Problem> {
+    let failed = |e: String| {
+        problem(
+            format!("`git diff` failed: {e}"),
+            "check the repository with `git status`",
+        )
+    };
+    let diff = git(
+        top,
+        &["diff", "--name-only", "-z", "--no-renames", commit, "--"],
+    )
+    .map_err(failed)?;
+    let new = git(top, &["ls-files", "--others", "--exclude-standard", "-z"]).map_err(failed)?;
+    Ok(diff
+        .split('\0')
+        .chain(new.split('\0'))
+        .filter(|f| !f.is_empty())
+        .map(|f| top.join(f))
+        .collect())
+}
+
+/// Marks the member whose folder holds `file` (the innermost), or every member for a file
+/// they all read.
+fn touch_by_file(ws: &Workspace, file: &Path, why: &mut BTreeMap<usize, String>) {
+    let shown = |f: &Path| f.strip_prefix(&ws.root).unwrap_or(f).display().to_string();
+    let wide = file.parent() == Some(ws.root.as_path())
+        && file
+            .file_name()
+            .is_some_and(|n| WORKSPACE_WIDE.iter().any(|w| n == *w));
+    if wide || file.starts_with(ws.root.join(".cargo")) {
+        for i in 0..ws.packages.len() {
+            why.entry(i)
+                .or_insert_with(|| format!("{} changed, which every member reads", shown(file)));
+        }
+        return;
+    }
+    let owner = ws
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| file.starts_with(&p.dir))
+        .max_by_key(|(_, p)| p.dir.components().count());
+    if let Some((i, _)) = owner {
+        why.entry(i)
+            .or_insert_with(|| format!("{} changed", shown(file)));
+    }
+}
+
+/// Adds the members that depend, through path dependencies, on a touched one.
+fn spread_to_dependents(ws: &Workspace, why: &mut BTreeMap<usize, String>) {
+    let mut queue: Vec<usize> = why.keys().copied().collect();
+    while let Some(i) = queue.pop() {
+        let name = ws.packages[i].name.as_str();
+        for (j, p) in ws.packages.iter().enumerate() {
+            if p.path_deps.iter().any(|d| d == name) && !why.contains_key(&j) {
+                why.insert(j, format!("depends on {name}"));
+                queue.push(j);
+            }
+        }
+    }
+}
+
+/// Members whose dependencies' entries in Cargo.lock differ between `commit` and now.
+fn lock_changes(ws: &Workspace, top: &Path, commit: &str) -> Vec<(usize, String)> {
+    let relative = ws.root.join("Cargo.lock");
+    let relative = relative
+        .strip_prefix(top)
+        .unwrap_or(&relative)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let old = git(top, &["show", &format!("{commit}:{relative}")]).unwrap_or_default();
+    let new = std::fs::read_to_string(ws.root.join("Cargo.lock")).unwrap_or_default();
+    let (old, new) = (lock_entries(&old), lock_entries(&new));
+    let changed: HashSet<&str> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(v))
+        .chain(old.iter().filter(|(k, _)| !new.contains_key(*k)))
+        .map(|((name, _), _)| name.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for (i, p) in ws.packages.iter().enumerate() {
+        if let Some(dep) = reaches(&new, &p.name, &changed, &ws.packages) {
+            out.push((
+                i,
+                format!("Cargo.lock changed for {dep}, which it depends on"),
+            ));
+        }
+    }
+    out
+}
+
+/// A lock file's packages: (name, version) to (source, checksum, dependencies).
+type Entries = HashMap<(String, String), (String, String, Vec<String>)>;
+
+fn lock_entries(text: &str) -> Entries {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Entries::new();
+    };
+    let packages = doc
+        .get("package")
+        .and_then(|p| p.as_array())
+        .cloned()
+        .unwrap_or_default();
+    packages
+        .iter()
+        .map(|p| {
+            let s = |k: &str| {
+                p.get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let deps = p
+                .get("dependencies")
+                .and_then(|d| d.as_array())
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                (s("name"), s("version")),
+                (s("source"), s("checksum"), deps),
+            )
+        })
+        .collect()
+}
+
+/// The first changed package that `member`'s dependencies in the lock file lead to, members
+/// aside (a member's own change is its folder's).
+fn reaches(
+    entries: &Entries,
+    member: &str,
+    changed: &HashSet<&str>,
+    members: &[super::workspace::Package],
+) -> Option<String> {
+    let is_member = |n: &str| members.iter().any(|p| p.name == n);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut queue = vec![member.to_string()];
+    while let Some(name) = queue.pop() {
+        for (_, (_, _, deps)) in entries.iter().filter(|((n, _), _)| *n == name) {
+            for dep in deps {
+                // `name`, `name version` or `name version (source)`.
+                let dep_name = dep.split(' ').next().unwrap_or_default().to_string();
+                if changed.contains(dep_name.as_str()) && !is_member(&dep_name) {
+                    return Some(dep_name);
+                }
+                if seen.insert(dep_name.clone()) && !is_member(&dep_name) {
+                    queue.push(dep_name);
+                }
+            }
+        }
+    }
+    None
+}
