@@ -15,6 +15,11 @@ use proptest::prelude::*;
 /// A plan from dependency lists (each step depends only on earlier ones), made as any plan is:
 /// from a workflow's text.
 fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
+    plan_with_groups(deps, &[])
+}
+
+/// A plan as [`plan_of`] makes it, step `i` in the `exclusive` group `g{groups[i]}`.
+fn plan_with_groups(deps: Vec<Vec<usize>>, groups: &[Option<u8>]) -> Plan {
     let mut yaml = String::from("name: prop\nsteps:\n");
     for (i, d) in deps.iter().enumerate() {
         let names: Vec<String> = d.iter().map(|p| format!("s{p}")).collect();
@@ -22,6 +27,9 @@ fn plan_of(deps: Vec<Vec<usize>>) -> Plan {
             "  - id: s{i}\n    run: \"true\"\n    timeout: none\n    depends_on: [{}]\n",
             names.join(", ")
         ));
+        if let Some(Some(g)) = groups.get(i) {
+            yaml.push_str(&format!("    exclusive: g{g}\n"));
+        }
     }
     let wf = cargo_flow::parse(Path::new("/nonexistent/prop.yaml"), &yaml).expect("parses");
     cargo_flow::plan(&wf, &[]).expect("acyclic by construction")
@@ -35,6 +43,8 @@ struct Watch {
     order: Vec<usize>,
     running: usize,
     max_running: usize,
+    /// The steps running now.
+    now: Vec<usize>,
     violations: Vec<String>,
 }
 
@@ -65,6 +75,18 @@ impl Executor for Fake<'_> {
             }
             w.started[i] = true;
             w.order.push(i);
+            let groups = self.plan.steps()[i].exclusive();
+            for &r in &w.now.clone() {
+                if self.plan.steps()[r]
+                    .exclusive()
+                    .iter()
+                    .any(|g| groups.contains(g))
+                {
+                    w.violations
+                        .push(format!("s{i} started while s{r} of its group ran"));
+                }
+            }
+            w.now.push(i);
             w.running += 1;
             w.max_running = w.max_running.max(w.running);
         }
@@ -75,6 +97,7 @@ impl Executor for Fake<'_> {
             std::thread::sleep(Duration::from_micros(50));
         }
         let mut w = self.watch.lock().expect("lock");
+        w.now.retain(|&r| r != i);
         w.running -= 1;
         w.succeeded[i] = !self.fails[i];
         let status = if self.fails[i] {
@@ -174,6 +197,25 @@ fn descendants(plan: &Plan, roots: impl Iterator<Item = usize>) -> HashSet<usize
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn steps_of_one_exclusive_group_never_run_at_once(
+        (deps, fails) in dag(),
+        groups in proptest::collection::vec(proptest::option::of(0u8..2), 40),
+        parallel in 1usize..=6,
+    ) {
+        let deps = deps.into_iter().map(|mut d| { d.sort_unstable(); d.dedup(); d }).collect();
+        let plan = plan_with_groups(deps, &groups);
+        let n = plan.steps().len();
+        let fake = Fake::new(&plan, fails);
+        let mut record = Record::default();
+        cargo_flow::run(&plan, &fake, &options(parallel, false), &mut record, |_| {});
+        let watch = fake.watch.into_inner().expect("lock");
+        prop_assert!(watch.violations.is_empty(), "{:?}", watch.violations);
+        let mut terminal = record.terminal.clone();
+        terminal.sort_unstable();
+        prop_assert_eq!(terminal, (0..n).collect::<Vec<_>>());
+    }
 
     #[test]
     fn a_jobserver_bounds_the_steps_at_once_and_gets_its_tokens_back(

@@ -38,6 +38,7 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "cache",
     "shell",
     "jobserver",
+    "exclusive",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -303,6 +304,10 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .unwrap_or_default();
     let cache = fields.get("cache").and_then(|n| cache(source, n, problems));
     let shell = fields.get("shell").and_then(|n| shell(source, n, problems));
+    let exclusive = fields
+        .get("exclusive")
+        .map(|n| names_list(source, n, "`exclusive`", problems))
+        .unwrap_or_default();
     let jobserver = fields
         .get("jobserver")
         .and_then(|n| flag(source, n, "`jobserver`", problems))
@@ -322,6 +327,7 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         cache,
         shell,
         jobserver,
+        exclusive,
     })
 }
 
@@ -830,15 +836,23 @@ fn command(source: &Source, node: &Node, problems: &mut Problems) -> Option<Span
 }
 
 fn depends_on(source: &Source, node: &Node, problems: &mut Problems) -> Vec<Spanned<String>> {
+    names_list(source, node, "`depends_on`", problems)
+}
+
+/// A name or a list of names (`depends_on`, `exclusive`).
+fn names_list(
+    source: &Source,
+    node: &Node,
+    what: &str,
+    problems: &mut Problems,
+) -> Vec<Spanned<String>> {
     match &node.value {
         Value::List(items) => items
             .iter()
-            .filter_map(|i| string(source, i, "a dependency", problems))
+            .filter_map(|i| string(source, i, &format!("an item of {what}"), problems))
             .collect(),
         Value::Null => Vec::new(),
-        _ => string(source, node, "`depends_on`", problems)
-            .into_iter()
-            .collect(),
+        _ => string(source, node, what, problems).into_iter().collect(),
     }
 }
 

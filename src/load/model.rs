@@ -98,6 +98,8 @@ pub(crate) struct Step {
     /// `jobserver:`: whether it gets the run's jobserver (`MAKEFLAGS`); `true` unless it
     /// says `false`.
     pub jobserver: bool,
+    /// `exclusive:`: names of groups whose steps never run at once.
+    pub exclusive: Vec<Spanned<String>>,
 }
 
 /// `cache: {inputs, outputs, env}`: a step that is run again only when something it depends

@@ -188,6 +188,10 @@ fn step_key(key: &str) -> Value {
             &[],
         ),
         "shell" => with_ref("The shell that runs this step's `run` string.", "shell"),
+        "exclusive" => with_ref(
+            "Names of groups: steps sharing one never run at once (a fixed port, one device).",
+            "scalars",
+        ),
         "jobserver" => json!({
             "description": "Whether the step gets the run's jobserver (MAKEFLAGS, CARGO_MAKEFLAGS); true unless false.",
             "type": "boolean"

@@ -142,6 +142,8 @@ pub struct PlannedStep {
     pub(crate) reevaluates: Option<String>,
     /// Whether it gets the run's jobserver.
     pub(crate) jobserver: bool,
+    /// The groups it shares with steps it never runs beside (`exclusive:`).
+    pub(crate) exclusive: Vec<String>,
 }
 
 impl PlannedStep {
@@ -164,6 +166,11 @@ impl PlannedStep {
     /// sooner it starts among ready steps.
     pub fn weight(&self) -> u64 {
         self.weight
+    }
+
+    /// The groups whose steps never run at once with it.
+    pub fn exclusive(&self) -> &[String] {
+        &self.exclusive
     }
 }
 

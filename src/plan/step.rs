@@ -170,14 +170,7 @@ impl Planner<'_> {
             env,
             passed,
             shown: found.shown,
-            cwd: match &step.cwd {
-                Some(c) => self
-                    .wf
-                    .origin
-                    .base_dir
-                    .join(ctx.plain(c, problems).unwrap_or_default()),
-                None => self.wf.origin.base_dir.clone(),
-            },
+            cwd: self.cwd(step, &ctx, problems),
             description: step.description.clone(),
             condition: self.condition(step, inst, &ctx, problems),
             retry: self.retry(step),
@@ -186,6 +179,16 @@ impl Planner<'_> {
             cache,
             reevaluates,
             jobserver: step.jobserver,
+            exclusive: step.exclusive.iter().map(|g| g.value.clone()).collect(),
+        }
+    }
+
+    /// Where a step runs: its `cwd`, variables substituted, under the workflow's folder.
+    fn cwd(&self, step: &Step, ctx: &Ctx<'_>, problems: &mut Problems) -> std::path::PathBuf {
+        let base = &self.wf.origin.base_dir;
+        match &step.cwd {
+            Some(c) => base.join(ctx.plain(c, problems).unwrap_or_default()),
+            None => base.clone(),
         }
     }
 

@@ -245,6 +245,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
             }
         }
+        // Steps whose `exclusive` group a running step holds wait, in the queue.
+        let mut aside = Vec::new();
         while self.stop_starting.is_none()
             && self.jobs.running() < self.parallel
             && self
@@ -252,9 +254,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 .as_ref()
                 .is_none_or(|s| s.free(self.jobs.running()))
         {
-            let Some((_, Reverse(i))) = self.board.ready.pop() else {
+            let Some(rank @ (_, Reverse(i))) = self.board.ready.pop() else {
                 break;
             };
+            if self.held(i) {
+                aside.push(rank);
+                continue;
+            }
             self.board.event(EventKind::StepStarted { step: i });
             let upstream = match self.board.upstream(i) {
                 Ok(u) => u,
@@ -277,6 +283,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let executor = self.executor;
             scope.spawn(move |_| worker::work(executor, job, i, upstream, &shared));
         }
+        self.board.ready.extend(aside);
+    }
+
+    /// Whether a running step shares an `exclusive` group with step `i`.
+    fn held(&self, i: usize) -> bool {
+        let groups = &self.plan.steps[i].exclusive;
+        !groups.is_empty()
+            && self.jobs.steps().any(|s| {
+                self.plan.steps[s]
+                    .exclusive
+                    .iter()
+                    .any(|g| groups.contains(g))
+            })
     }
 
     /// Asks the jobserver for the slots that ready steps wait for, and gives back the ones
@@ -471,7 +490,12 @@ fn offer_ahead(board: &mut Board, job: &mut Job) {
     } else {
         None
     };
-    let top = board.ready.peek().copied();
+    // A step of an `exclusive` group is started by the scheduler alone, which knows what runs.
+    let top = board
+        .ready
+        .peek()
+        .copied()
+        .filter(|(_, Reverse(i))| board.plan.steps[*i].exclusive.is_empty());
     let queued = match (successor.map(|d| rank(board.plan, d)), top) {
         (Some(s), Some(t)) => t > s,
         (Some(_), None) => false,

@@ -144,6 +144,11 @@ impl Jobs {
         }
     }
 
+    /// The steps the running jobs run now.
+    pub(super) fn steps(&self) -> impl Iterator<Item = usize> + '_ {
+        self.all.iter().flatten().map(|j| j.step)
+    }
+
     /// Every running job, to change.
     pub(super) fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
         self.all.iter_mut().flatten()
