@@ -3,8 +3,8 @@
 
 use super::duration::parse_timeout;
 use super::model::{
-    Cache, Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Retry, Step,
-    Timeout, Workflow,
+    Cache, Combination, Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Retry,
+    Step, Timeout, Workflow,
 };
 use super::node::{Key, Node, Value};
 use crate::diagnostic::{Problem, Problems};
@@ -39,6 +39,7 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "shell",
     "jobserver",
     "exclusive",
+    "matrix",
 ];
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
@@ -304,14 +305,7 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .unwrap_or_default();
     let cache = fields.get("cache").and_then(|n| cache(source, n, problems));
     let shell = fields.get("shell").and_then(|n| shell(source, n, problems));
-    let exclusive = fields
-        .get("exclusive")
-        .map(|n| names_list(source, n, "`exclusive`", problems))
-        .unwrap_or_default();
-    let jobserver = fields
-        .get("jobserver")
-        .and_then(|n| flag(source, n, "`jobserver`", problems))
-        .unwrap_or(true);
+    let (matrix, exclusive, jobserver) = how_it_runs(source, &fields, problems);
     Some(Step {
         id: id?,
         run: run?,
@@ -328,7 +322,71 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         shell,
         jobserver,
         exclusive,
+        matrix,
     })
+}
+
+/// `matrix:`, expanded into its combinations, as GitHub Actions expands one: each a list of
+/// (key, value), values as text.
+fn matrix(
+    source: &Source,
+    node: &Node,
+    problems: &mut Problems,
+) -> Option<Spanned<Vec<Combination>>> {
+    let bad = |message: String, problems: &mut Problems| {
+        problems.push(
+            Problem::at("flow::bad-matrix", message, source, node.span, "this matrix")
+                .with_help("write `matrix: {key: [value, ...], ...}`, with `include:` and `exclude:` lists of `{key: value}` maps"),
+        );
+    };
+    let combos = match super::matrix::expand(node) {
+        Ok(c) => c,
+        Err(why) => {
+            bad(why, problems);
+            return None;
+        }
+    };
+    let mut out = Vec::with_capacity(combos.len());
+    for combo in combos {
+        let mut values = Vec::with_capacity(combo.len());
+        for (key, value) in combo {
+            let Some(text) = value.scalar_text() else {
+                bad(
+                    format!(
+                        "matrix `{key}` has a value that is a list or a map; values are text, numbers or booleans"
+                    ),
+                    problems,
+                );
+                return None;
+            };
+            values.push((key, text.to_string()));
+        }
+        out.push(values);
+    }
+    Some(Spanned::new(out, node.span))
+}
+
+/// A step's `matrix`, `exclusive` and `jobserver`.
+type HowItRuns = (
+    Option<Spanned<Vec<Combination>>>,
+    Vec<Spanned<String>>,
+    bool,
+);
+
+/// Reads a step's `matrix`, `exclusive` and `jobserver`.
+fn how_it_runs(source: &Source, fields: &Fields<'_>, problems: &mut Problems) -> HowItRuns {
+    let matrix = fields
+        .get("matrix")
+        .and_then(|n| matrix(source, n, problems));
+    let exclusive = fields
+        .get("exclusive")
+        .map(|n| names_list(source, n, "`exclusive`", problems))
+        .unwrap_or_default();
+    let jobserver = fields
+        .get("jobserver")
+        .and_then(|n| flag(source, n, "`jobserver`", problems))
+        .unwrap_or(true);
+    (matrix, exclusive, jobserver)
 }
 
 /// `true` or `false`.

@@ -7,6 +7,7 @@
 pub(crate) mod affected;
 pub(crate) mod build;
 pub(crate) mod duration;
+pub(crate) mod matrix;
 pub(crate) mod model;
 pub(crate) mod node;
 pub(crate) mod schema;

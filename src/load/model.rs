@@ -100,7 +100,12 @@ pub(crate) struct Step {
     pub jobserver: bool,
     /// `exclusive:`: names of groups whose steps never run at once.
     pub exclusive: Vec<Spanned<String>>,
+    /// `matrix:`, expanded: one instance of the step per combination of (key, value).
+    pub matrix: Option<Spanned<Vec<Combination>>>,
 }
+
+/// One combination of a step's `matrix`: each key with its value, in the order written.
+pub(crate) type Combination = Vec<(String, String)>;
 
 /// `cache: {inputs, outputs, env}`: a step that is run again only when something it depends
 /// on changed.

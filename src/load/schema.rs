@@ -188,6 +188,10 @@ fn step_key(key: &str) -> Value {
             &[],
         ),
         "shell" => with_ref("The shell that runs this step's `run` string.", "shell"),
+        "matrix" => json!({
+            "description": "One instance of the step per combination: `{key: [values]}`, with `include` and `exclude` lists of `{key: value}` maps, as in GitHub Actions; `${matrix.<key>}` reads a value.",
+            "type": "object"
+        }),
         "exclusive" => with_ref(
             "Names of groups: steps sharing one never run at once (a fixed port, one device).",
             "scalars",

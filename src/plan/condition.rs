@@ -339,6 +339,20 @@ impl Parser<'_> {
                     )),
                 }
             }
+            Tok::Ident(name) if name == "matrix" && self.peek() == Some(&Tok::Dot) => {
+                self.pos += 1;
+                match self.toks.get(self.pos).cloned() {
+                    Some((Tok::Ident(key), _, key_len)) => {
+                        self.pos += 1;
+                        let whole = self.toks[self.pos - 1].1 + key_len - start;
+                        self.name(&format!("matrix.{key}"), start, whole)
+                    }
+                    _ => Err(self.error(
+                        "expected a key of the step's matrix after `matrix.`",
+                        Some("e.g. `matrix.toolchain == 'nightly'`".into()),
+                    )),
+                }
+            }
             Tok::Ident(name) => self.name(&name, start, len),
             Tok::Op(op) => Err(ConditionError {
                 message: format!("expected a value, found `{op}`"),

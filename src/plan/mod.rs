@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Problem, Problems};
-use crate::load::model::{Command, ContextValue, Retry, Timeout, Workflow};
+use crate::load::model::{Combination, Command, ContextValue, Retry, Step, Timeout, Workflow};
 use crate::load::{Package, Project};
 use crate::suggest::did_you_mean;
 use vars::Vars;
@@ -307,6 +307,8 @@ struct Instance<'a> {
     step: usize,
     /// Its package, for an instance of a `for_each` step.
     package: Option<&'a Package>,
+    /// Its combination, for an instance of a `matrix` step.
+    combo: Option<&'a Combination>,
     /// Whether it is the first instance of its declared step, which reports the problems
     /// all its instances share.
     first: bool,
@@ -606,49 +608,65 @@ impl<'a> Planner<'a> {
         ds
     }
 
-    /// The steps as they run: a `for_each` step becomes one instance per package. Each
-    /// declared step's instances are the range of indices it maps to.
+    /// The steps as they run: a `for_each` step becomes one instance per package, a `matrix`
+    /// step one per combination (per package, with both). Each declared step's instances are
+    /// the range of indices it maps to.
     fn instances(&self, problems: &mut Problems) -> (Vec<Instance<'a>>, Vec<Range<usize>>) {
         let wf = self.wf;
         let mut instances: Vec<Instance<'a>> = Vec::with_capacity(wf.steps.len());
         let mut ranges: Vec<Range<usize>> = Vec::with_capacity(wf.steps.len());
         for (i, step) in wf.steps.iter().enumerate() {
             let start = instances.len();
-            match &step.for_each {
-                None => instances.push(Instance {
-                    step: i,
-                    package: None,
-                    first: true,
-                }),
-                Some(filter) => {
-                    let packages = expand::packages(
-                        &wf.origin.source,
-                        step,
-                        filter,
-                        self.project.workspace.as_ref(),
-                        problems,
-                    );
-                    if let Some((a, b)) = case_twins(&packages) {
-                        problems.push(case_twins_problem(wf, step, a, b));
-                    }
-                    let affected = |p: &&Package| {
-                        self.options
-                            .affected
-                            .as_ref()
-                            .is_none_or(|a| a.contains(&p.name))
+            let packages = self.packages_of(step, problems);
+            let combos: Vec<Option<&'a Combination>> = match &step.matrix {
+                None => vec![None],
+                Some(m) => m.value.iter().map(Some).collect(),
+            };
+            let mut ids = std::collections::HashMap::new();
+            for &package in &packages {
+                for &combo in &combos {
+                    let inst = Instance {
+                        step: i,
+                        package,
+                        combo,
+                        first: instances.len() == start,
                     };
-                    for (n, p) in packages.into_iter().filter(affected).enumerate() {
-                        instances.push(Instance {
-                            step: i,
-                            package: Some(p),
-                            first: n == 0,
-                        });
+                    let id = step::instance_id(step, &inst);
+                    if let Some(before) = ids.insert(id.clone(), combo) {
+                        problems.push(matrix_twins_problem(wf, step, &id, before, combo));
                     }
+                    instances.push(inst);
                 }
             }
             ranges.push(start..instances.len());
         }
         (instances, ranges)
+    }
+
+    /// The packages a step runs for: `[None]` for a step that is not per package, else those
+    /// its `for_each` names that `--affected` keeps.
+    fn packages_of(&self, step: &'a Step, problems: &mut Problems) -> Vec<Option<&'a Package>> {
+        let wf = self.wf;
+        let Some(filter) = &step.for_each else {
+            return vec![None];
+        };
+        let packages = expand::packages(
+            &wf.origin.source,
+            step,
+            filter,
+            self.project.workspace.as_ref(),
+            problems,
+        );
+        if let Some((a, b)) = case_twins(&packages) {
+            problems.push(case_twins_problem(wf, step, a, b));
+        }
+        let affected = |p: &&Package| {
+            self.options
+                .affected
+                .as_ref()
+                .is_none_or(|a| a.contains(&p.name))
+        };
+        packages.into_iter().filter(affected).map(Some).collect()
     }
 
     /// The steps named on the command line (a per-package step names all its instances) and
@@ -688,8 +706,60 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Whether an instance of a matrix step waits for an instance of another: two matrix steps
+/// over the same keys pair up combination by combination; otherwise it waits for them all.
+fn paired(a: Option<&Combination>, b: Option<&Combination>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            fn keys(c: &Combination) -> Vec<&str> {
+                let mut k: Vec<&str> = c.iter().map(|(k, _)| k.as_str()).collect();
+                k.sort_unstable();
+                k
+            }
+            keys(a) != keys(b) || a.iter().all(|kv| b.contains(kv))
+        }
+        _ => true,
+    }
+}
+
+/// Two combinations of a step's matrix whose instances would share one id.
+fn matrix_twins_problem(
+    wf: &Workflow,
+    step: &Step,
+    id: &str,
+    a: Option<&Combination>,
+    b: Option<&Combination>,
+) -> Problem {
+    let shown = |c: Option<&Combination>| {
+        c.map(|c| {
+            c.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+    };
+    let span = step.matrix.as_ref().map_or(step.id.span, |m| m.span);
+    Problem::at(
+        "flow::duplicate-id",
+        format!(
+            "the combinations {{{}}} and {{{}}} of step `{}` both give the id `{id}`",
+            shown(a),
+            shown(b),
+            step.id.value
+        ),
+        &wf.origin.source,
+        span,
+        "this matrix",
+    )
+    .with_help(
+        "an instance's id joins its values with `-`: make the values tell the combinations apart",
+    )
+}
+
 /// A step that depends on a per-package step waits for all of its instances; two
-/// per-package steps pair up package by package.
+/// per-package steps pair up package by package, and matrix steps over the same keys
+/// combination by combination.
 fn instance_deps(
     wf: &Workflow,
     declared: &Declared<'_>,
@@ -701,13 +771,15 @@ fn instance_deps(
         .map(|inst| {
             let mut ds = Vec::new();
             for &d in &declared.deps[inst.step] {
-                let range = ranges[d].clone();
-                match (inst.package, wf.steps[d].for_each.is_some()) {
-                    (Some(p), true) => ds.extend(
-                        range.filter(|&m| instances[m].package.is_some_and(|q| q.name == p.name)),
-                    ),
-                    _ => ds.extend(range),
-                }
+                let per_package = wf.steps[d].for_each.is_some();
+                ds.extend(ranges[d].clone().filter(|&m| {
+                    let other = &instances[m];
+                    let package = match (inst.package, per_package) {
+                        (Some(p), true) => other.package.is_some_and(|q| q.name == p.name),
+                        _ => true,
+                    };
+                    package && paired(inst.combo, other.combo)
+                }));
             }
             ds
         })

@@ -118,10 +118,7 @@ impl Planner<'_> {
         problems: &mut Problems,
     ) -> PlannedStep {
         let step = &self.wf.steps[inst.step];
-        let id = match inst.package {
-            Some(p) => format!("{}:{}", step.id.value, p.name),
-            None => step.id.value.clone(),
-        };
+        let id = instance_id(step, inst);
         self.check_file_name(step, &id, problems);
         let (vars, mut passed) = self.instance_vars(inst);
         // Built only for a step that refers to earlier ones: finding its ancestors costs a
@@ -208,22 +205,31 @@ impl Planner<'_> {
     /// A step's variables: the workflow's, and for a package's instance its facts, which it
     /// also receives as environment variables.
     fn instance_vars(&self, inst: &Instance<'_>) -> (Cow<'_, Vars>, Vec<(String, String)>) {
-        let Some(p) = inst.package else {
+        if inst.package.is_none() && inst.combo.is_none() {
             return (Cow::Borrowed(&self.vars), Vec::new());
-        };
-        let facts = [
-            ("package", p.name.clone()),
-            ("package_dir", p.dir.display().to_string()),
-            ("package_version", p.version.clone()),
-            ("package_manifest", p.manifest_path.display().to_string()),
-        ];
+        }
+        let mut facts: Vec<(String, String)> = Vec::new();
+        if let Some(p) = inst.package {
+            facts.extend([
+                ("package".into(), p.name.clone()),
+                ("package_dir".into(), p.dir.display().to_string()),
+                ("package_version".into(), p.version.clone()),
+                (
+                    "package_manifest".into(),
+                    p.manifest_path.display().to_string(),
+                ),
+            ]);
+        }
+        for (k, v) in inst.combo.into_iter().flatten() {
+            facts.push((format!("matrix.{k}"), v.clone()));
+        }
         let passed = facts
             .iter()
             .map(|(k, v)| (names::context_var(k), v.clone()))
             .collect();
         let mut vars = self.vars.clone();
         for (k, v) in facts {
-            vars.insert(k, ContextValue::One(v));
+            vars.insert(&k, ContextValue::One(v));
         }
         (Cow::Owned(vars), passed)
     }
@@ -407,7 +413,10 @@ impl Planner<'_> {
         risky.extend(
             passed
                 .iter()
-                .filter(|(_, v)| reevaluate::runs_something(v, &lookup) && inst.package.is_some())
+                .filter(|(_, v)| {
+                    reevaluate::runs_something(v, &lookup)
+                        && (inst.package.is_some() || inst.combo.is_some())
+                })
                 .map(|(k, _)| format!("`${k}`")),
         );
         for what in risky {
@@ -522,4 +531,20 @@ fn used_variables(vars: &Vars) -> Vec<(String, String)> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), vars::plain_text_of(v)))
         .collect()
+}
+
+/// An instance's id: the step's, then its package (`test:alpha`), then its combination's
+/// values joined with `-` (`check:full-stable`, `test:alpha:full-stable`).
+pub(super) fn instance_id(step: &Step, inst: &Instance<'_>) -> String {
+    let mut id = step.id.value.clone();
+    if let Some(p) = inst.package {
+        id.push(':');
+        id.push_str(&p.name);
+    }
+    if let Some(c) = inst.combo {
+        let values: Vec<&str> = c.iter().map(|(_, v)| v.as_str()).collect();
+        id.push(':');
+        id.push_str(&values.join("-"));
+    }
+    id
 }

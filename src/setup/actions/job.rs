@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use super::expr::{self, Part};
-use super::matrix::{self, Combination};
 use super::step::Chain;
 use super::{Defaults, Entry, Importer};
+use crate::load::matrix::{self, Combination};
 use crate::load::node::{Key, Node, Value};
 
 /// What the jobs that need a job take from it.

@@ -7,7 +7,6 @@
 
 mod expr;
 mod job;
-mod matrix;
 mod step;
 mod text;
 mod write;

@@ -4,9 +4,9 @@
 
 use super::expr::{self, Part};
 use super::job::{and, condition_of, status};
-use super::matrix::Combination;
 use super::text;
 use super::{Defaults, Entry, Importer, Step};
+use crate::load::matrix::Combination;
 use crate::load::node::{Node, Value};
 
 /// A job's combination, as its steps are added.

@@ -5,7 +5,7 @@
 //! (`$${`, which cargo flow writes as `${`).
 
 use super::expr::{self, Part, is_variable};
-use super::matrix::Combination;
+use crate::load::matrix::Combination;
 
 /// What a shell command needs beside its text.
 #[derive(Debug, Default)]

@@ -1,0 +1,135 @@
+//! `matrix:` on a step: one instance per combination, values through the environment,
+//! pairing between matrix steps over the same keys, with `for_each`, and diagnostics.
+
+mod common;
+
+use common::{Flow, run_workflow, tempdir_with};
+
+const WORKFLOW: &str = "name: m
+steps:
+  - id: check
+    matrix:
+      features: [default, full]
+      toolchain: [stable, beta]
+      exclude:
+        - features: full
+          toolchain: beta
+      include:
+        - features: '$(touch pwned)'
+          toolchain: nightly
+    run: echo \"check ${matrix.features} ${matrix.toolchain}\" >> out.txt
+  - id: test
+    depends_on: check
+    matrix:
+      features: [default, full]
+      toolchain: [stable, beta]
+    if: matrix.toolchain == 'stable'
+    env:
+      TC: ${matrix.toolchain}
+    run: echo \"test ${matrix.features} $TC\" >> out.txt
+  - id: after
+    depends_on: check
+    run: echo after >> out.txt
+";
+
+#[test]
+fn each_combination_is_an_instance_and_values_stay_values() {
+    let ran = run_workflow(WORKFLOW).success();
+    let out = std::fs::read_to_string(ran.dir().join("out.txt")).expect("out.txt");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "after",
+            "check $(touch pwned) nightly",
+            "check default beta",
+            "check default stable",
+            "check full stable",
+            "test default stable",
+            "test full stable",
+        ]
+    );
+    assert!(!ran.dir().join("pwned").exists());
+    ran.stderr_has(&[
+        "test:default-beta",
+        "condition false: matrix.toolchain == 'stable'",
+    ]);
+}
+
+#[test]
+fn matrix_steps_over_the_same_keys_pair_up_and_others_wait_for_all() {
+    let listed = Flow::new()
+        .workflow(WORKFLOW)
+        .args(["list", "wf.yaml"])
+        .run()
+        .success();
+    let out: String = listed
+        .stdout()
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+        .collect();
+    for line in [
+        "check:default-stable",
+        "check:$(touch pwned)-nightly",
+        "test:default-stable after check:default-stable",
+        "test:full-stable after check:full-stable",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    // `test:full-beta` has no `check` beside it (excluded): it waits for nothing of it.
+    assert!(out.lines().any(|l| l.trim() == "test:full-beta"), "{out}");
+    let after = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("after"))
+        .expect("after");
+    assert_eq!(after.matches("check:").count(), 4, "{after}");
+}
+
+#[test]
+fn a_matrix_runs_for_each_package_too() {
+    let member =
+        |n: &str| format!("[package]\nname = \"{n}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    let tmp = tempdir_with(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"alpha\", \"beta\"]\nresolver = \"2\"\n",
+        ),
+        ("alpha/Cargo.toml", &member("alpha")),
+        ("alpha/src/lib.rs", ""),
+        ("beta/Cargo.toml", &member("beta")),
+        ("beta/src/lib.rs", ""),
+        (
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: t\n    for_each: package\n    matrix: {opt: [o1, o2]}\n    run: echo ${package} ${matrix.opt}\n",
+        ),
+    ]);
+    let listed = Flow::at(tmp.path()).args(["list", "ci"]).run().success();
+    for id in ["t:alpha:o1", "t:alpha:o2", "t:beta:o1", "t:beta:o2"] {
+        assert!(listed.stdout().contains(id), "{id}\n{}", listed.stdout());
+    }
+    Flow::at(tmp.path())
+        .arg("ci")
+        .run()
+        .success()
+        .stderr_has(&["4 succeeded"]);
+}
+
+#[test]
+fn bad_matrices_are_diagnostics() {
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix:\n      x: [a-b, a]\n      y: [c, b-c]\n    run: echo\n")
+        .code(2)
+        .stderr_has(&["flow::duplicate-id", "both give the id `a:a-b-c`"]);
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix:\n      x: [{a: 1}]\n    run: echo\n")
+        .code(2)
+        .stderr_has(&["flow::bad-matrix", "values are text, numbers or booleans"]);
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix: [1, 2]\n    run: echo\n")
+        .code(2)
+        .stderr_has(&["flow::bad-matrix"]);
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {x: [1]}\n    run: echo ${matrix.y}\n")
+        .code(2)
+        .stderr_has(&["matrix.y"]);
+    run_workflow("name: m\nsteps:\n  - id: a\n    run: echo\n    if: matrix.x == '1'\n")
+        .code(2)
+        .stderr_has(&["`matrix.x` is not a known name"]);
+}
