@@ -122,7 +122,11 @@ fn what_no_member_reads_runs_none_and_what_all_read_runs_all() {
     std::fs::write(dir.join("README.md"), "changed\n").expect("write");
     let ran = affected(dir, &["--affected=HEAD"]).success();
     assert!(tested(&ran).is_empty(), "{}", ran.stderr());
-    ran.stderr_has(&["Affected since HEAD", ": none (0 of 3 packages", "✓ lint"]);
+    ran.stderr_has(&[
+        "Affected since the merge base with HEAD",
+        ": none (0 of 3 packages",
+        "✓ lint",
+    ]);
     std::fs::write(
         dir.join("Cargo.toml"),
         "[workspace]\nmembers = [\"a\", \"b\", \"c\"]\nresolver = \"2\"\n# changed\n",
@@ -131,6 +135,60 @@ fn what_no_member_reads_runs_none_and_what_all_read_runs_all() {
     assert_eq!(
         tested(&affected(dir, &["--affected=HEAD"]).success()),
         ["a", "b", "c"]
+    );
+    git(dir, &["checkout", "--", "Cargo.toml"]);
+    std::fs::write(dir.join("clippy.toml"), "msrv = \"1.70\"\n").expect("write");
+    assert_eq!(
+        tested(&affected(dir, &["--affected=HEAD"]).success()),
+        ["a", "b", "c"]
+    );
+}
+
+#[test]
+fn a_path_dependency_outside_the_workspace_counts_for_its_dependents() {
+    let tmp = repo();
+    let dir = tmp.path();
+    let manifest = |name: &str, deps: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}")
+    };
+    common::write_files(
+        dir,
+        &[
+            ("shared/Cargo.toml", &manifest("shared", "")),
+            ("shared/src/lib.rs", ""),
+            (
+                "c/Cargo.toml",
+                &manifest("c", "[dependencies]\nshared = { path = \"../shared\" }\n"),
+            ),
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"a\", \"b\", \"c\"]\nexclude = [\"shared\"]\nresolver = \"2\"\n",
+            ),
+        ],
+    );
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "shared"]);
+    std::fs::write(dir.join("shared/src/lib.rs"), "// changed\n").expect("write");
+    let ran = affected(dir, &["--affected=HEAD"]).success();
+    assert_eq!(tested(&ran), ["c"]);
+    ran.stderr_has(&["in its path dependency shared"]);
+}
+
+#[test]
+fn a_ref_is_compared_from_where_the_branch_left_it() {
+    let tmp = repo();
+    let dir = tmp.path();
+    git(dir, &["checkout", "-q", "-b", "feat"]);
+    std::fs::write(dir.join("a/src/lib.rs"), "// feat\n").expect("write");
+    git(dir, &["commit", "-qam", "feat"]);
+    git(dir, &["checkout", "-q", "main"]);
+    std::fs::write(dir.join("c/src/lib.rs"), "// main moved on\n").expect("write");
+    git(dir, &["commit", "-qam", "main"]);
+    git(dir, &["checkout", "-q", "feat"]);
+    // `c` changed on main after feat left it: not this branch's change.
+    assert_eq!(
+        tested(&affected(dir, &["--affected=main"]).success()),
+        ["a", "b"]
     );
 }
 

@@ -100,3 +100,78 @@ fn a_nested_run_joins_the_outer_jobserver() {
         .max();
     assert_eq!(peak, Some(2), "{counts}");
 }
+
+#[test]
+fn a_step_without_a_jobserver_gets_neither_its_variables_nor_its_pipe() {
+    // Standard input is /dev/null and output a log file: any pipe is the jobserver's.
+    let yaml = "name: j
+steps:
+  - id: with
+    run: ls -l /proc/self/fd > with.txt; echo \"$MAKEFLAGS\" > with-flags.txt
+  - id: without
+    jobserver: false
+    run: ls -l /proc/self/fd > without.txt; echo \"[$MAKEFLAGS]\" > without-flags.txt
+  - id: own
+    env:
+      MAKEFLAGS: -k
+    run: echo \"$MAKEFLAGS\" > own.txt
+";
+    let ran = common::run_workflow(yaml).success();
+    let read = |f: &str| {
+        std::fs::read_to_string(ran.dir().join(f))
+            .expect(f)
+            .trim()
+            .to_string()
+    };
+    // The descriptors the flags name are open pipes in one step, and not open in the other.
+    let flags = read("with-flags.txt");
+    let fds = flags
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("--jobserver-auth="))
+        .expect("--jobserver-auth")
+        .to_string();
+    for fd in fds.split(',') {
+        let open = |f: &str| {
+            read(f)
+                .lines()
+                .any(|l| l.contains(&format!(" {fd} -> pipe:")))
+        };
+        assert!(open("with.txt"), "{fd} in {}", read("with.txt"));
+        assert!(!open("without.txt"), "{fd} in {}", read("without.txt"));
+    }
+    assert_eq!(read("without-flags.txt"), "[]");
+    assert!(
+        read("own.txt").starts_with("-k -j --jobserver"),
+        "{}",
+        read("own.txt")
+    );
+}
+
+#[test]
+fn under_an_outer_make_steps_keep_its_flags_and_variables() {
+    let show = "FOO = baz\nall:\n\t@echo FOO=[$(FOO)] > foo.txt\n";
+    let outer = format!(
+        "all:\n\t+{} flow run show.yaml -q\n",
+        env!("CARGO_BIN_EXE_cargo-flow")
+    );
+    let flow = Flow::new()
+        .file("Show.mk", show)
+        .file("Makefile", &outer)
+        .file(
+            "show.yaml",
+            "name: s\nsteps:\n  - id: s\n    run: make -f Show.mk\n",
+        );
+    let ran = flow.run();
+    let dir = ran.dir().to_path_buf();
+    let made = std::process::Command::new("make")
+        .args(["-s", "-j2", "FOO=bar"])
+        .current_dir(&dir)
+        .env_remove("MAKEFLAGS")
+        .env_remove("CARGO_MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .status()
+        .expect("make runs");
+    assert!(made.success());
+    let foo = std::fs::read_to_string(dir.join("foo.txt")).expect("foo.txt");
+    assert_eq!(foo.trim(), "FOO=[bar]");
+}

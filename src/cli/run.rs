@@ -58,12 +58,7 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     executor.grace = args.grace;
     executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
     executor.use_cache = !args.no_cache;
-    let jobserver = (!args.no_jobserver)
-        .then(|| sys::jobserver(parallel))
-        .and_then(Result::ok);
-    executor.make_flags = jobserver
-        .as_ref()
-        .and_then(|client| sys::make_flags(client).ok());
+    let jobserver = hand_jobserver(&mut executor, args.no_jobserver, parallel);
     let mut console = Console::new(console_options(cli, args)?);
     let mut files: Vec<Box<dyn Reporter>> = args.report.iter().map(file_reporter).collect();
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
@@ -72,8 +67,7 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         parallel,
         fail_fast: args.fail_fast,
         grace: args.grace,
-        // Slots are counted only where steps learn of them.
-        jobserver: jobserver.filter(|_| executor.make_flags.is_some()),
+        jobserver,
         affected: options.affected.as_ref().map(|a| {
             std::sync::Arc::new(crate::run::Selection {
                 base: a.base.clone(),
@@ -93,6 +87,31 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         eprintln!("{}", report::notes::strays(strays));
     }
     Ok(exit_code(&summary, failed, forwarder))
+}
+
+/// Readies the jobserver steps get: the one cargo flow was started under or one it makes,
+/// its pipe kept open across `exec`; with `--no-jobserver`, an inherited one's pipe closed.
+/// The jobserver whose slots the scheduler counts, if steps get one.
+fn hand_jobserver(
+    executor: &mut ProcessExecutor<'_>,
+    no_jobserver: bool,
+    parallel: usize,
+) -> Option<jobserver::Client> {
+    executor.no_jobserver = no_jobserver;
+    if no_jobserver {
+        if sys::jobserver_inherited()
+            && let Ok(client) = sys::jobserver(parallel)
+        {
+            let _ = sys::share_jobserver(&client, false);
+        }
+        return None;
+    }
+    let client = sys::jobserver(parallel).ok()?;
+    executor.jobserver_fds = sys::share_jobserver(&client, true).ok()?;
+    if !sys::jobserver_inherited() {
+        executor.make_flags = Some(sys::make_flags(&client).ok()?);
+    }
+    Some(client)
 }
 
 /// `--affected`: the packages the change touches, said on standard error.

@@ -29,9 +29,6 @@ impl Affected {
     }
 }
 
-/// Files at the workspace root that every member reads.
-const WORKSPACE_WIDE: &[&str] = &["Cargo.toml", "rust-toolchain", "rust-toolchain.toml"];
-
 /// The members of `ws` that the change since `base` (or the merge base with the upstream
 /// branch) touches.
 pub(crate) fn affected(ws: &Workspace, base: Option<&str>) -> Result<Affected, Problem> {
@@ -43,11 +40,13 @@ pub(crate) fn affected(ws: &Workspace, base: Option<&str>) -> Result<Affected, P
             )
         })?,
     );
+    // Git names files by their real paths; the workspace may have been reached through a link.
+    let ws = &resolved(ws);
     let (shown, commit) = base_commit(&top, base)?;
     let changed = changed_files(&top, &commit)?;
     let mut why: BTreeMap<usize, String> = BTreeMap::new();
     for file in &changed {
-        touch_by_file(ws, file, &mut why);
+        touch_by_file(ws, &top, file, &mut why);
     }
     if changed.iter().any(|f| *f == ws.root.join("Cargo.lock")) {
         for (i, reason) in lock_changes(ws, &top, &commit) {
@@ -62,6 +61,20 @@ pub(crate) fn affected(ws: &Workspace, base: Option<&str>) -> Result<Affected, P
             .map(|(i, r)| (ws.packages[i].name.clone(), r))
             .collect(),
     })
+}
+
+/// The workspace with its folders as the file system resolves them.
+fn resolved(ws: &Workspace) -> Workspace {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut ws = ws.clone();
+    ws.root = real(&ws.root);
+    for p in &mut ws.packages {
+        p.dir = real(&p.dir);
+        for d in &mut p.path_dirs {
+            *d = real(d);
+        }
+    }
+    ws
 }
 
 fn problem(message: String, help: &str) -> Problem {
@@ -91,24 +104,29 @@ fn base_commit(top: &Path, base: Option<&str>) -> Result<(String, String), Probl
     };
     match base {
         Some(r) => {
-            let spec = format!("{r}^{{commit}}");
-            let commit = git(
-                top,
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    "--end-of-options",
-                    &spec,
-                ],
-            )
-            .map_err(|_| {
+            let unknown = || {
                 problem(
                     format!("`--affected={r}`: git knows no commit `{r}`"),
                     fetch,
                 )
+            };
+            let object = git(
+                top,
+                &["rev-parse", "--verify", "--quiet", "--end-of-options", r],
+            )
+            .map_err(|_| unknown())?;
+            let peeled = format!("{object}^{{commit}}");
+            let commit =
+                git(top, &["rev-parse", "--verify", "--quiet", &peeled]).map_err(|_| unknown())?;
+            // As for the upstream branch: what this branch changed since it left `r`, not
+            // what `r` changed since.
+            let base = git(top, &["merge-base", "HEAD", &commit]).map_err(|e| {
+                problem(
+                    format!("`--affected={r}`: HEAD and `{r}` have no common history: {e}"),
+                    fetch,
+                )
             })?;
-            Ok((r.to_string(), commit))
+            Ok((format!("the merge base with {r}"), base))
         }
         None => {
             let commit = git(top, &["merge-base", "HEAD", "@{upstream}"]).map_err(|e| {
@@ -145,18 +163,37 @@ fn changed_files(top: &Path, commit: &str) -> Result<Vec<PathBuf>, Problem> {
         .collect())
 }
 
-/// Marks the member whose folder holds `file` (the innermost), or every member for a file
-/// they all read.
-fn touch_by_file(ws: &Workspace, file: &Path, why: &mut BTreeMap<usize, String>) {
-    let shown = |f: &Path| f.strip_prefix(&ws.root).unwrap_or(f).display().to_string();
-    let wide = file.parent() == Some(ws.root.as_path())
+/// Files at the workspace root that every member reads.
+const WORKSPACE_FILES: &[&str] = &[
+    "Cargo.toml",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    "clippy.toml",
+    ".clippy.toml",
+    "rustfmt.toml",
+    ".rustfmt.toml",
+];
+
+/// Marks the members a changed path touches: the innermost member folder holding it, every
+/// member inside it (a submodule shows as one path), the members whose path dependencies
+/// outside the workspace hold it; or every member, for what they all read (the files above,
+/// `.config/`, and `.cargo/` in the workspace or a folder above it, up to the repository).
+fn touch_by_file(ws: &Workspace, top: &Path, file: &Path, why: &mut BTreeMap<usize, String>) {
+    let shown = file.strip_prefix(top).unwrap_or(file).display().to_string();
+    let wide = (file.parent() == Some(ws.root.as_path())
         && file
             .file_name()
-            .is_some_and(|n| WORKSPACE_WIDE.iter().any(|w| n == *w));
-    if wide || file.starts_with(ws.root.join(".cargo")) {
+            .is_some_and(|n| WORKSPACE_FILES.iter().any(|w| n == *w)))
+        || file.starts_with(ws.root.join(".config"))
+        || ws
+            .root
+            .ancestors()
+            .take_while(|d| d.starts_with(top))
+            .any(|d| file.starts_with(d.join(".cargo")));
+    if wide {
         for i in 0..ws.packages.len() {
             why.entry(i)
-                .or_insert_with(|| format!("{} changed, which every member reads", shown(file)));
+                .or_insert_with(|| format!("{shown} changed, which every member reads"));
         }
         return;
     }
@@ -167,8 +204,18 @@ fn touch_by_file(ws: &Workspace, file: &Path, why: &mut BTreeMap<usize, String>)
         .filter(|(_, p)| file.starts_with(&p.dir))
         .max_by_key(|(_, p)| p.dir.components().count());
     if let Some((i, _)) = owner {
-        why.entry(i)
-            .or_insert_with(|| format!("{} changed", shown(file)));
+        why.entry(i).or_insert_with(|| format!("{shown} changed"));
+    }
+    for (i, p) in ws.packages.iter().enumerate() {
+        if p.dir.starts_with(file) && p.dir != file {
+            why.entry(i)
+                .or_insert_with(|| format!("{shown} changed (a folder holding it)"));
+        }
+        if let Some(dir) = p.path_dirs.iter().find(|d| file.starts_with(d)) {
+            let dir = dir.strip_prefix(top).unwrap_or(dir).display().to_string();
+            why.entry(i)
+                .or_insert_with(|| format!("{shown} changed, in its path dependency {dir}"));
+        }
     }
 }
 
@@ -197,6 +244,10 @@ fn lock_changes(ws: &Workspace, top: &Path, commit: &str) -> Vec<(usize, String)
     let old = git(top, &["show", &format!("{commit}:{relative}")]).unwrap_or_default();
     let new = std::fs::read_to_string(ws.root.join("Cargo.lock")).unwrap_or_default();
     let (old, new) = (lock_entries(&old), lock_entries(&new));
+    if new.is_empty() && !old.is_empty() {
+        let all = (0..ws.packages.len()).map(|i| (i, "Cargo.lock was removed".to_string()));
+        return all.collect();
+    }
     let changed: HashSet<&str> = new
         .iter()
         .filter(|(k, v)| old.get(*k) != Some(v))

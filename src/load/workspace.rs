@@ -31,6 +31,9 @@ pub(crate) struct Package {
     pub dir: PathBuf,
     /// The members it depends on through path dependencies (normal, dev and build).
     pub path_deps: Vec<String>,
+    /// The folders of its path dependencies that are not members (their manifests are not
+    /// read: a change in the folder is a change to the package).
+    pub path_dirs: Vec<PathBuf>,
 }
 
 /// The nearest `Cargo.toml` at or above `dir`.
@@ -126,6 +129,13 @@ pub(crate) fn read(manifest: &Path) -> Result<Workspace, Problem> {
                     .iter()
                     .filter(|d| d.path.is_some() && names.contains(d.name.as_str()))
                     .map(|d| d.name.clone())
+                    .collect(),
+                path_dirs: p
+                    .dependencies
+                    .iter()
+                    .filter(|d| !names.contains(d.name.as_str()))
+                    .filter_map(|d| d.path.clone())
+                    .map(|p| p.into_std_path_buf())
                     .collect(),
             }
         })

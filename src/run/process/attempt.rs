@@ -92,6 +92,36 @@ impl ProcessExecutor<'_> {
         })
     }
 
+    /// The jobserver variables a step gets: those of the jobserver cargo flow made (after
+    /// the step's own `env:` values of them, which make reads first), none at all for a step
+    /// that asks for none (empty, hiding an outer one, unless its `env:` sets them), or, under
+    /// an outer jobserver, nothing over what it inherits.
+    fn make_flags_of(&self, step: &PlannedStep) -> Vec<(&'static str, String)> {
+        let own = |k: &str| {
+            step.env
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        let keys = ["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
+        if self.no_jobserver || !step.jobserver {
+            return keys
+                .iter()
+                .filter(|k| own(k).is_none())
+                .map(|k| (*k, String::new()))
+                .collect();
+        }
+        let Some(flags) = &self.make_flags else {
+            return Vec::new();
+        };
+        keys.iter()
+            .map(|k| match own(k) {
+                Some(v) => (*k, format!("{v} {flags}")),
+                None => (*k, flags.clone()),
+            })
+            .collect()
+    }
+
     /// Starts a step's process with its environment, unless the run is being stopped
     /// (`None`).
     fn spawn(
@@ -119,16 +149,17 @@ impl ProcessExecutor<'_> {
             (OsStr::new("FLOW_OUTPUT"), outputs_path.as_os_str()),
         ]);
         over.extend(inputs.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
-        // The run's jobserver, or none at all for a step that asks for none: an empty value
-        // also hides one cargo flow's own parent named.
-        let make_flags = match (&self.make_flags, step.jobserver) {
-            (Some(flags), true) => Some(OsStr::new(flags.as_str())),
-            (_, false) => Some(OsStr::new("")),
-            (None, true) => None,
+        let make_flags = self.make_flags_of(step);
+        over.extend(
+            make_flags
+                .iter()
+                .map(|(k, v)| (OsStr::new(*k), OsStr::new(v.as_str()))),
+        );
+        let close: &[i32] = if self.no_jobserver || !step.jobserver {
+            &self.jobserver_fds
+        } else {
+            &[]
         };
-        if let Some(flags) = make_flags {
-            over.extend(["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"].map(|k| (OsStr::new(k), flags)));
-        }
         let argv = argv(step);
         // A chdir in the child only when the step runs elsewhere than cargo flow itself.
         let cwd = (self.cwd.as_ref() != Some(&step.cwd)).then_some(step.cwd.as_path());
@@ -144,6 +175,7 @@ impl ProcessExecutor<'_> {
                 cwd,
                 stdin,
                 output,
+                close,
             };
             sys::spawn(&self.environment, &spec)
         };

@@ -33,8 +33,13 @@ pub(crate) struct ProcessExecutor<'a> {
     /// Whether a cached step whose key matches its last success is skipped (`--no-cache`
     /// turns this off; successes are still recorded).
     pub use_cache: bool,
-    /// The `MAKEFLAGS` that hand steps the run's jobserver, if it has one.
+    /// The `MAKEFLAGS` that hand steps the jobserver cargo flow made; `None` where steps
+    /// keep the variables cargo flow inherited (an outer jobserver's, which they name).
     pub make_flags: Option<String>,
+    /// The jobserver's pipe, closed in a step that gets none.
+    pub jobserver_fds: Vec<i32>,
+    /// `--no-jobserver`: no step gets one.
+    pub no_jobserver: bool,
     groups: Arc<Groups>,
     programs: command::Programs,
     /// What every step's environment starts from.
@@ -69,6 +74,8 @@ impl<'a> ProcessExecutor<'a> {
             stream: false,
             use_cache: true,
             make_flags: None,
+            jobserver_fds: Vec::new(),
+            no_jobserver: false,
             groups: Arc::new(Groups::default()),
             programs: command::Programs::new(),
             environment: Environment::inherit(

@@ -311,7 +311,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .all_mut()
             .filter(|j| matches!(j.offered, Offered::Step { queued: true, .. }))
             .count();
-        let waiting = self.board.ready.len() + queued;
+        // A step whose `exclusive` group is held could not use a slot now.
+        let startable = self
+            .board
+            .ready
+            .iter()
+            .filter(|(_, Reverse(i))| !self.held(*i))
+            .count();
+        let waiting = startable + queued;
         let wanted = if self.stop_starting.is_none() {
             waiting.min(self.parallel.saturating_sub(running))
         } else {

@@ -20,6 +20,11 @@ pub(crate) fn claim_jobserver() {
     });
 }
 
+/// Whether cargo flow was started under a jobserver.
+pub(crate) fn jobserver_inherited() -> bool {
+    INHERITED.get().is_some_and(Option::is_some)
+}
+
 /// The jobserver of a run of at most `parallel` steps: the inherited one, or a new one with a
 /// slot for each (cargo flow holds the first itself, as make does).
 pub(crate) fn jobserver(parallel: usize) -> io::Result<jobserver::Client> {
@@ -29,26 +34,36 @@ pub(crate) fn jobserver(parallel: usize) -> io::Result<jobserver::Client> {
     }
 }
 
-/// The `MAKEFLAGS` (and `CARGO_MAKEFLAGS`) that give a step `client`, whose pipe is made to
-/// stay open across `exec` (steps start through `posix_spawn`, with no code run in between).
-/// Both the `--jobserver-fds` of make before 4.2 and the `--jobserver-auth` of later ones.
+/// The `MAKEFLAGS` (and `CARGO_MAKEFLAGS`) that give a step `client`: `-j` and both make
+/// 4.2's `--jobserver-fds` and later makes' `--jobserver-auth`.
 pub(crate) fn make_flags(client: &jobserver::Client) -> io::Result<String> {
     let mut probe = std::process::Command::new("make");
     client.configure_make(&mut probe);
-    let flags = probe
+    probe
         .get_envs()
         .find(|(k, _)| *k == "MAKEFLAGS")
         .and_then(|(_, v)| v)
         .map(|v| v.to_string_lossy().into_owned())
-        .ok_or_else(|| io::Error::other("the jobserver names no MAKEFLAGS"))?;
-    for fd in pipe_fds(&flags) {
+        .ok_or_else(|| io::Error::other("the jobserver names no MAKEFLAGS"))
+}
+
+/// Keeps the jobserver's pipe open across `exec` (`share`), as steps start through
+/// `posix_spawn` with no code run in between, or closed; returns its descriptors.
+pub(crate) fn share_jobserver(client: &jobserver::Client, share: bool) -> io::Result<Vec<i32>> {
+    let fds = pipe_fds(&make_flags(client)?);
+    for &fd in &fds {
         // SAFETY: fcntl on a descriptor the jobserver client owns for the whole run.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
+        let wanted = if share {
+            flags & !libc::FD_CLOEXEC
+        } else {
+            flags | libc::FD_CLOEXEC
+        };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, wanted) } < 0 {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(flags)
+    Ok(fds)
 }
 
 /// The descriptors `--jobserver-auth=R,W` names; none for make 4.4's `fifo:PATH`.

@@ -88,6 +88,9 @@ pub(crate) struct Spec<'a> {
     pub stdin: &'a Input,
     /// Where its standard output and error go, both, so that they stay in order.
     pub output: Output<'a>,
+    /// Descriptors cargo flow keeps open across `exec` that this process must not get (a
+    /// jobserver's pipe, for a step that asks for none).
+    pub close: &'a [i32],
 }
 
 impl Spec<'_> {
@@ -252,6 +255,10 @@ fn file_actions(
         check(unsafe {
             libc::posix_spawn_file_actions_adddup2(actions.as_mut(), fd.as_raw_fd(), target as i32)
         })?;
+    }
+    for &fd in spec.close {
+        // SAFETY: `actions` is initialised; closing a descriptor in the child only.
+        check(unsafe { libc::posix_spawn_file_actions_addclose(actions.as_mut(), fd) })?;
     }
     if let (Some(add), Some(dir)) = (addchdir, cwd) {
         // SAFETY: `add` is posix_spawn_file_actions_addchdir_np; `dir` outlives the spawn.
@@ -467,6 +474,7 @@ mod tests {
             ),
         ];
         let spec = Spec {
+            close: &[],
             program: OsStr::new("/bin/sh"),
             argv: &argv,
             env: &over,
