@@ -267,9 +267,9 @@ fn lock_changes(ws: &Workspace, top: &Path, commit: &str) -> Vec<(usize, String)
 }
 
 /// A lock file's packages: (name, version) to (source, checksum, dependencies).
-type Entries = HashMap<(String, String), (String, String, Vec<String>)>;
+pub(crate) type Entries = HashMap<(String, String), (String, String, Vec<String>)>;
 
-fn lock_entries(text: &str) -> Entries {
+pub(crate) fn lock_entries(text: &str) -> Entries {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return Entries::new();
     };

@@ -567,7 +567,10 @@ fn cache(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
             .map(|n| paths(source, n, &format!("`cache.{key}`"), problems))
             .unwrap_or_default()
     };
-    let inputs = list("inputs", problems);
+    let (inputs, packages) = match fields.get("inputs") {
+        Some(n) => inputs(source, n, problems),
+        None => (Vec::new(), Vec::new()),
+    };
     let outputs = list("outputs", problems);
     let mut env = Vec::new();
     if let Some(n) = fields.get("env") {
@@ -606,9 +609,42 @@ fn cache(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanne
             inputs,
             outputs,
             env,
+            packages,
         },
         node.span,
     ))
+}
+
+/// `cache.inputs`: paths and globs, and `{package: NAME}` entries.
+fn inputs(
+    source: &Source,
+    node: &Node,
+    problems: &mut Problems,
+) -> (Vec<Spanned<String>>, Vec<Spanned<String>>) {
+    let items: Vec<&Node> = match &node.value {
+        Value::List(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    let mut packages = Vec::new();
+    let mut globs = Vec::new();
+    for item in items {
+        match item.as_map() {
+            Some([(key, name)]) if key.name == "package" => {
+                packages.extend(string(source, name, "`package`", problems));
+            }
+            Some(_) => problems.push(
+                wrong_type(
+                    source,
+                    item,
+                    "an entry of `cache.inputs`",
+                    "a path, a glob or `{package: NAME}`",
+                )
+                .with_help("write `inputs: [\"src/**\", {package: core}]`"),
+            ),
+            None => globs.extend(paths(source, item, "`cache.inputs`", problems)),
+        }
+    }
+    (globs, packages)
 }
 
 /// The keys of `retry:` in its long form.

@@ -118,6 +118,9 @@ pub(crate) struct Cache {
     pub outputs: Vec<Spanned<String>>,
     /// Environment variables whose values it depends on.
     pub env: Vec<Spanned<String>>,
+    /// Members it reads as cargo would (`inputs: [{package: NAME}]`): their files, those of
+    /// the members they depend on by path, and their dependencies' entries in Cargo.lock.
+    pub packages: Vec<Spanned<String>>,
 }
 
 /// Which member packages a `for_each: package` step runs for.

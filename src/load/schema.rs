@@ -56,6 +56,25 @@ fn definitions() -> Value {
                 {"type": "null"}
             ]
         },
+        "inputs": {
+            "description": "Entries: a path or glob, or `{package: NAME}` for a member as cargo reads it; one, or a list.",
+            "anyOf": [
+                {"$ref": "#/definitions/input"},
+                {"type": "array", "items": {"$ref": "#/definitions/input"}},
+                {"type": "null"}
+            ]
+        },
+        "input": {
+            "anyOf": [
+                {"$ref": "#/definitions/scalar"},
+                {
+                    "type": "object",
+                    "properties": {"package": {"$ref": "#/definitions/scalar"}},
+                    "required": ["package"],
+                    "additionalProperties": false
+                }
+            ]
+        },
         "workflowName": {
             "type": "string",
             "pattern": "^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
@@ -207,7 +226,12 @@ fn step_key(key: &str) -> Value {
 /// The schema of a key of `cache:`.
 fn cache_key(key: &str) -> Value {
     let description = match key {
-        "inputs" => "Files or globs whose contents key the cache.",
+        "inputs" => {
+            return with_ref(
+                "Files or globs whose contents key the cache, or `{package: NAME}`: a member's files, those of the members it depends on by path, and its dependencies' entries in Cargo.lock.",
+                "inputs",
+            );
+        }
         "outputs" => "Files or globs the step writes, restored or checked on a cache hit.",
         "env" => "Environment variables whose values key the cache.",
         _ => "",

@@ -277,7 +277,16 @@ const WORKSPACE_FACTS: &[&str] = &["packages"];
 /// Whether planning this workflow needs the workspace's members: a `for_each` step, or a
 /// reference to `${packages}` that neither `--context` nor `context:` defines.
 pub(crate) fn needs_workspace(wf: &Workflow, options: &PlanOptions) -> bool {
-    if wf.steps.iter().any(|s| s.for_each.is_some()) {
+    let packages_read = |s: &Step| {
+        s.cache
+            .as_ref()
+            .is_some_and(|c| !c.value.packages.is_empty())
+    };
+    if wf
+        .steps
+        .iter()
+        .any(|s| s.for_each.is_some() || packages_read(s))
+    {
         return true;
     }
     let defined = |name: &str| {

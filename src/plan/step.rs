@@ -147,11 +147,19 @@ impl Planner<'_> {
             let own = (env.as_slice(), passed.as_slice());
             self.unsafe_values(step, &id, construct, &vars, own, inst, unsafe_values);
         }
-        let cache = step.cache.as_ref().map(|c| CachePlan {
-            inputs: ctx.paths(&c.value.inputs, problems),
-            outputs: ctx.paths(&c.value.outputs, problems),
-            env: cache_env(&c.value.env, &found.environment),
-            context: used_variables(&vars),
+        let cache = step.cache.as_ref().map(|c| {
+            let mut plan = CachePlan {
+                inputs: ctx.paths(&c.value.inputs, problems),
+                outputs: ctx.paths(&c.value.outputs, problems),
+                env: cache_env(&c.value.env, &found.environment),
+                context: used_variables(&vars),
+            };
+            let cwd = self.cwd(step, &ctx, problems);
+            for name in &c.value.packages {
+                self.package_input(name, &ctx, &cwd, &mut plan, problems);
+            }
+            plan.context.sort();
+            plan
         });
         PlannedStep {
             id: id.clone(),
@@ -178,6 +186,63 @@ impl Planner<'_> {
             jobserver: step.jobserver,
             exclusive: step.exclusive.iter().map(|g| g.value.clone()).collect(),
         }
+    }
+
+    /// Adds to a cache what `{package: NAME}` stands for: the folders of the member and of
+    /// the members it depends on by path (and of its path dependencies outside the
+    /// workspace), the workspace's manifest, and its dependencies' entries in Cargo.lock.
+    fn package_input(
+        &self,
+        name: &Spanned<String>,
+        ctx: &Ctx<'_>,
+        cwd: &std::path::Path,
+        plan: &mut CachePlan,
+        problems: &mut Problems,
+    ) {
+        let Some(ws) = self.project.workspace.as_ref() else {
+            return;
+        };
+        let Some(wanted) = ctx.plain(name, problems) else {
+            return;
+        };
+        let Some(start) = ws.packages.iter().position(|p| p.name == wanted) else {
+            let names = ws.packages.iter().map(|p| p.name.as_str());
+            problems.push(
+                Problem::at(
+                    "flow::bad-package",
+                    format!("`{wanted}` is not a member of the workspace"),
+                    &self.wf.origin.source,
+                    name.span,
+                    "no such member",
+                )
+                .with_help_opt(crate::suggest::did_you_mean(&wanted, names)),
+            );
+            return;
+        };
+        let closure = package_closure(ws, start);
+        let pattern = |dir: &std::path::Path| match dir.strip_prefix(cwd) {
+            Ok(rel) if rel.as_os_str().is_empty() => "**".to_string(),
+            Ok(rel) => format!("{}/**", rel.display()),
+            Err(_) => format!("{}/**", dir.display()),
+        };
+        for &i in &closure {
+            let p = &ws.packages[i];
+            plan.inputs.push(pattern(&p.dir));
+            plan.inputs.extend(p.path_dirs.iter().map(|d| pattern(d)));
+        }
+        let manifest = &ws.manifest_path;
+        plan.inputs.push(match manifest.strip_prefix(cwd) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => manifest.display().to_string(),
+        });
+        plan.inputs.dedup();
+        let names: Vec<&str> = closure
+            .iter()
+            .map(|&i| ws.packages[i].name.as_str())
+            .collect();
+        let lock = lock_digest(&ws.root.join("Cargo.lock"), &names);
+        plan.context
+            .push((format!("Cargo.lock entries of {wanted}"), lock));
     }
 
     /// Where a step runs: its `cwd`, variables substituted, under the workflow's folder.
@@ -531,6 +596,55 @@ fn used_variables(vars: &Vars) -> Vec<(String, String)> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), vars::plain_text_of(v)))
         .collect()
+}
+
+/// A member and the members it depends on by path, transitively, as indices.
+fn package_closure(ws: &crate::load::Workspace, start: usize) -> Vec<usize> {
+    let mut seen = vec![start];
+    let mut queue = vec![start];
+    while let Some(i) = queue.pop() {
+        for dep in &ws.packages[i].path_deps {
+            if let Some(j) = ws.packages.iter().position(|p| &p.name == dep)
+                && !seen.contains(&j)
+            {
+                seen.push(j);
+                queue.push(j);
+            }
+        }
+    }
+    seen.sort_unstable();
+    seen
+}
+
+/// A digest of the Cargo.lock entries that `members` lead to, themselves included: what a
+/// build of them reads from it. Empty when there is no Cargo.lock.
+fn lock_digest(lock: &std::path::Path, members: &[&str]) -> String {
+    let text = std::fs::read_to_string(lock).unwrap_or_default();
+    let entries = crate::load::affected::lock_entries(&text);
+    let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut queue: Vec<String> = members.iter().map(|m| (*m).to_string()).collect();
+    let mut lines = Vec::new();
+    while let Some(name) = queue.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        for ((n, version), (source, checksum, deps)) in
+            entries.iter().filter(|((n, _), _)| *n == name)
+        {
+            lines.push(format!(
+                "{n} {version} {source} {checksum} {}",
+                deps.join(",")
+            ));
+            queue.extend(
+                deps.iter()
+                    .map(|d| d.split(' ').next().unwrap_or_default().to_string()),
+            );
+        }
+    }
+    lines.sort();
+    blake3::hash(lines.join("\n").as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 /// An instance's id: the step's, then its package (`test:alpha`), then its combination's

@@ -523,11 +523,32 @@ fn hash_file(
     {
         return Ok(sig.clone());
     }
-    Ok(FileSig {
-        hash: contents::digest(path, kind, follow, stop)?,
-        size,
-        mtime,
-    })
+    let hash = match manifest_digest(path, kind) {
+        Some(hash) => hash,
+        None => contents::digest(path, kind, follow, stop)?,
+    };
+    Ok(FileSig { hash, size, mtime })
+}
+
+/// The digest of a `Cargo.toml` without its `[package.metadata.flow]` and
+/// `[workspace.metadata.flow]` tables: editing a workflow kept in a manifest changes only
+/// the steps whose definition changed, not every step that reads the manifest.
+fn manifest_digest(path: &Path, kind: contents::Kind) -> Option<String> {
+    if kind != contents::Kind::File || path.file_name()? != "Cargo.toml" {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
+    for table in ["package", "workspace"] {
+        if let Some(metadata) = doc
+            .get_mut(table)
+            .and_then(|t| t.get_mut("metadata"))
+            .and_then(|m| m.as_table_like_mut())
+        {
+            metadata.remove("flow");
+        }
+    }
+    Some(digest(doc.to_string().as_bytes()))
 }
 
 /// A failure to read files as a message, or `interrupted` when an interrupt stopped it.
