@@ -106,6 +106,9 @@ fn a_change_runs_its_package_and_the_members_that_depend_on_it() {
     let ran = affected(dir, &["--affected=HEAD"]).success();
     assert_eq!(tested(&ran), ["a", "b"]);
     ran.stderr_has(&["a: a/src/lib.rs changed", "b: depends on a", "✓ lint"]);
+    affected(dir, &["--affected=HEAD", "test:c"])
+        .code(2)
+        .stderr_has(&["`--affected` left out `c`"]);
     // A file git does not track yet counts too.
     git(dir, &["checkout", "--", "a"]);
     std::fs::write(dir.join("c/src/new.rs"), "").expect("write");

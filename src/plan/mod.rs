@@ -697,6 +697,14 @@ impl<'a> Planner<'a> {
                 roots.extend(ranges[i].clone());
             } else if let Some(k) = steps.iter().position(|s| s.id == *name) {
                 roots.push(k);
+            } else if let Some(package) = self.left_out_by_affected(name) {
+                problems.push(
+                    Problem::new(
+                        "flow::unknown-step",
+                        format!("`{name}` does not run: `--affected` left out `{package}`, which the change does not touch"),
+                    )
+                    .with_help("run it without `--affected`, or name a package the change touches"),
+                );
             } else {
                 problems.push(
                     Problem::new(
@@ -712,6 +720,24 @@ impl<'a> Planner<'a> {
             }
         }
         Some(graph::ancestors(inst_deps, &roots))
+    }
+}
+
+impl Planner<'_> {
+    /// The package of `name` (`<step>:<package>...`) when it names an instance of a per-package
+    /// step that `--affected` left out.
+    fn left_out_by_affected(&self, name: &str) -> Option<String> {
+        let affected = self.options.affected.as_ref()?;
+        let ws = self.project.workspace.as_ref()?;
+        let (step, rest) = name.split_once(':')?;
+        let package = rest.split(':').next()?;
+        let per_package = self
+            .wf
+            .steps
+            .iter()
+            .any(|s| s.id.value == step && s.for_each.is_some());
+        let member = ws.packages.iter().any(|p| p.name == package);
+        (per_package && member && !affected.contains(package)).then(|| package.to_string())
     }
 }
 
