@@ -132,4 +132,48 @@ fn bad_matrices_are_diagnostics() {
     run_workflow("name: m\nsteps:\n  - id: a\n    run: echo\n    if: matrix.x == '1'\n")
         .code(2)
         .stderr_has(&["`matrix.x` is not a known name"]);
+    // A key only an `include` adds is unknown to the other instances, wherever they are.
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {os: [x, y], include: [{os: x, e: 'yes'}]}\n    if: matrix.e == 'yes'\n    run: echo\n")
+        .code(2)
+        .stderr_has(&["flow::bad-condition", "`matrix.e` is not a known name"]);
+    run_workflow(
+        "name: m\nsteps:\n  - id: a\n    matrix: {v: [\"x\\n::error::forged\"]}\n    run: echo\n",
+    )
+    .code(2)
+    .stderr_has(&["flow::bad-matrix", "control character"]);
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {v: [A, a]}\n    run: echo\n")
+        .code(2)
+        .stderr_has(&["flow::duplicate-id"]);
+    // Which instance's outputs a reader gets is not known: refused, as for per-package steps.
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {v: [x, y]}\n    run: echo k=v >> $FLOW_OUTPUT\n  - id: b\n    depends_on: a\n    run: echo ${steps.a.outputs.k}\n")
+        .code(2)
+        .stderr_has(&["runs once per package or matrix combination"]);
+}
+
+#[test]
+fn instances_pair_when_they_agree_on_the_keys_they_share() {
+    let yaml = "name: m
+steps:
+  - id: a
+    matrix: {os: [x, y], include: [{os: x, extra: '1'}]}
+    run: echo
+  - id: b
+    matrix: {os: [x, y]}
+    depends_on: a
+    run: echo
+";
+    let listed = Flow::new()
+        .workflow(yaml)
+        .args(["list", "wf.yaml"])
+        .run()
+        .success();
+    let out = listed.stdout();
+    let line = |id: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(id))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    assert_eq!(line("b:y"), "b:y after a:y", "{out}");
+    assert_eq!(line("b:x"), "b:x after a:x-1", "{out}");
 }

@@ -106,3 +106,35 @@ fn a_package_that_is_no_member_is_a_diagnostic() {
             "`nope` is not a member of the workspace",
         ]);
 }
+
+#[test]
+fn folders_with_glob_characters_and_no_gitignore_still_key_their_steps() {
+    // A root package whose folder is `w[1]`, without a .gitignore: its own target/flow state
+    // is never an input, and its sources are, whatever the folder is called.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("w[1]");
+    common::write_files(
+        &dir,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"r\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.flow.ci]\nsteps = [{ id = \"s\", run = \"echo\", cache = { inputs = [{ package = \"r\" }] } }]\n",
+            ),
+            ("src/lib.rs", ""),
+        ],
+    );
+    let ci = || Flow::at(&dir).arg("ci").run().success();
+    ci();
+    assert!(ci().stderr().contains("cached"), "a second run is cached");
+    std::fs::write(dir.join("src/lib.rs"), "// edit\n").expect("write");
+    assert!(!ci().stderr().contains("cached"), "an edit runs it again");
+}
+
+#[test]
+fn a_package_input_outside_a_workspace_is_a_diagnostic() {
+    common::run_workflow(
+        "name: w\nsteps:\n  - id: s\n    run: echo\n    cache: {inputs: [{package: x}]}\n",
+    )
+    .code(2)
+    .stderr_has(&["flow::bad-package", "this is none"]);
+}

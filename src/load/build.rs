@@ -359,6 +359,15 @@ fn matrix(
                 );
                 return None;
             };
+            if text.chars().any(char::is_control) {
+                bad(
+                    format!(
+                        "matrix `{key}` has a value with a control character (a line break, a NUL byte...); it names the instance's logs and lines"
+                    ),
+                    problems,
+                );
+                return None;
+            }
             values.push((key, text.to_string()));
         }
         out.push(values);

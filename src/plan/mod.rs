@@ -641,7 +641,8 @@ impl<'a> Planner<'a> {
                         first: instances.len() == start,
                     };
                     let id = step::instance_id(step, &inst);
-                    if let Some(before) = ids.insert(id.clone(), combo) {
+                    // Ids that differ only in case share a file where names ignore case.
+                    if let Some(before) = ids.insert(id.to_lowercase(), combo) {
                         problems.push(matrix_twins_problem(wf, step, &id, before, combo));
                     }
                     instances.push(inst);
@@ -741,18 +742,14 @@ impl Planner<'_> {
     }
 }
 
-/// Whether an instance of a matrix step waits for an instance of another: two matrix steps
-/// over the same keys pair up combination by combination; otherwise it waits for them all.
+/// Whether an instance of a matrix step waits for an instance of another: instances pair
+/// when they agree on every key they share (two matrix steps over the same keys pair up
+/// combination by combination; over no common key, one waits for all of the other).
 fn paired(a: Option<&Combination>, b: Option<&Combination>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => {
-            fn keys(c: &Combination) -> Vec<&str> {
-                let mut k: Vec<&str> = c.iter().map(|(k, _)| k.as_str()).collect();
-                k.sort_unstable();
-                k
-            }
-            keys(a) != keys(b) || a.iter().all(|kv| b.contains(kv))
-        }
+        (Some(a), Some(b)) => a
+            .iter()
+            .all(|(k, v)| b.iter().all(|(l, w)| k != l || v == w)),
         _ => true,
     }
 }

@@ -200,6 +200,16 @@ impl Planner<'_> {
         problems: &mut Problems,
     ) {
         let Some(ws) = self.project.workspace.as_ref() else {
+            problems.push(
+                Problem::at(
+                    "flow::bad-package",
+                    "a `{package: NAME}` input names a member of a cargo workspace, and this is none",
+                    &self.wf.origin.source,
+                    name.span,
+                    "not in a workspace",
+                )
+                .with_help("name the files it reads as paths or globs instead"),
+            );
             return;
         };
         let Some(wanted) = ctx.plain(name, problems) else {
@@ -220,10 +230,12 @@ impl Planner<'_> {
             return;
         };
         let closure = package_closure(ws, start);
+        // A folder's name is matched as it is, whatever glob characters it holds.
+        let escaped = |p: &std::path::Path| globset::escape(&p.display().to_string());
         let pattern = |dir: &std::path::Path| match dir.strip_prefix(cwd) {
             Ok(rel) if rel.as_os_str().is_empty() => "**".to_string(),
-            Ok(rel) => format!("{}/**", rel.display()),
-            Err(_) => format!("{}/**", dir.display()),
+            Ok(rel) => format!("{}/**", escaped(rel)),
+            Err(_) => format!("{}/**", escaped(dir)),
         };
         for &i in &closure {
             let p = &ws.packages[i];
@@ -232,8 +244,8 @@ impl Planner<'_> {
         }
         let manifest = &ws.manifest_path;
         plan.inputs.push(match manifest.strip_prefix(cwd) {
-            Ok(rel) => rel.display().to_string(),
-            Err(_) => manifest.display().to_string(),
+            Ok(rel) => escaped(rel),
+            Err(_) => escaped(manifest),
         });
         plan.inputs.dedup();
         let names: Vec<&str> = closure
@@ -401,7 +413,8 @@ impl Planner<'_> {
             Ok(cond) => return Some(cond),
             Err(e) => e,
         };
-        if inst.first {
+        // A matrix's instances see different keys (an `include` adds some): each reports.
+        if inst.first || inst.combo.is_some() {
             // An error at the very end points at the last character.
             let start = e.start.min(c.value.len());
             let (start, len) = match e.len.min(c.value.len() - start) {
@@ -622,23 +635,22 @@ fn lock_digest(lock: &std::path::Path, members: &[&str]) -> String {
     let text = std::fs::read_to_string(lock).unwrap_or_default();
     let entries = crate::load::affected::lock_entries(&text);
     let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    // A dependency is written `name`, or `name version` where the lock holds several.
     let mut queue: Vec<String> = members.iter().map(|m| (*m).to_string()).collect();
     let mut lines = Vec::new();
-    while let Some(name) = queue.pop() {
-        if !seen.insert(name.clone()) {
+    while let Some(spec) = queue.pop() {
+        if !seen.insert(spec.clone()) {
             continue;
         }
-        for ((n, version), (source, checksum, deps)) in
-            entries.iter().filter(|((n, _), _)| *n == name)
-        {
-            lines.push(format!(
-                "{n} {version} {source} {checksum} {}",
-                deps.join(",")
-            ));
-            queue.extend(
-                deps.iter()
-                    .map(|d| d.split(' ').next().unwrap_or_default().to_string()),
-            );
+        let mut words = spec.split(' ');
+        let name = words.next().unwrap_or_default();
+        let version = words.next();
+        let matching = entries
+            .iter()
+            .filter(|((n, v), _)| n == name && version.is_none_or(|w| w == v));
+        for ((n, v), (source, checksum, deps)) in matching {
+            lines.push(format!("{n} {v} {source} {checksum} {}", deps.join(",")));
+            queue.extend(deps.iter().cloned());
         }
     }
     lines.sort();

@@ -299,9 +299,11 @@ fn earlier_step(
             format!("add `{id}` to `depends_on`"),
         ));
     }
-    if scope.steps[d].for_each.is_some() {
+    if scope.steps[d].for_each.is_some() || scope.steps[d].matrix.is_some() {
         return Err((
-            format!("`{id}` runs once per package; its outputs cannot be read yet"),
+            format!(
+                "`{id}` runs once per package or matrix combination; its outputs cannot be read yet"
+            ),
             "read outputs and artifacts of steps that run once".into(),
         ));
     }

@@ -287,7 +287,13 @@ pub(crate) fn fingerprint(
             parts.absent.insert(pattern.clone());
         }
         let named = step.cwd.join(pattern);
-        for file in found.files {
+        // cargo flow's own state (records, locks, logs) is never an input: a pattern that
+        // reaches it would make every run a miss.
+        for file in found
+            .files
+            .into_iter()
+            .filter(|f| !f.path.starts_with(&plan.dir))
+        {
             let name = relative_name(&step.cwd, &file.path);
             if parts.inputs.contains_key(&name) {
                 continue;
