@@ -141,6 +141,14 @@ fn bad_matrices_are_diagnostics() {
     )
     .code(2)
     .stderr_has(&["flow::bad-matrix", "control character"]);
+    run_workflow(
+        "name: m\nsteps:\n  - id: a\n    matrix: {x: [1], exclude: [{y: 1}]}\n    run: echo\n",
+    )
+    .code(2)
+    .stderr_has(&["`y`, which is not a key of the matrix"]);
+    run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {x: [~]}\n    run: echo\n")
+        .code(2)
+        .stderr_has(&["a value that is nothing (null)"]);
     run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {v: [A, a]}\n    run: echo\n")
         .code(2)
         .stderr_has(&["flow::duplicate-id"]);
@@ -148,6 +156,21 @@ fn bad_matrices_are_diagnostics() {
     run_workflow("name: m\nsteps:\n  - id: a\n    matrix: {v: [x, y]}\n    run: echo k=v >> $FLOW_OUTPUT\n  - id: b\n    depends_on: a\n    run: echo ${steps.a.outputs.k}\n")
         .code(2)
         .stderr_has(&["runs once per package or matrix combination"]);
+}
+
+#[test]
+fn a_mermaid_graph_escapes_quotes_in_ids() {
+    let yaml = "name: m\nsteps:\n  - id: a\n    matrix: {v: ['q\"x']}\n    run: echo\n";
+    let graph = Flow::new()
+        .workflow(yaml)
+        .args(["graph", "wf.yaml", "--format", "mermaid"])
+        .run()
+        .success();
+    assert!(
+        graph.stdout().contains("s0[\"a:q#quot;x\"]"),
+        "{}",
+        graph.stdout()
+    );
 }
 
 #[test]

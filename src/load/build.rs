@@ -353,7 +353,8 @@ fn matrix(
             let Some(text) = value.scalar_text() else {
                 bad(
                     format!(
-                        "matrix `{key}` has a value that is a list or a map; values are text, numbers or booleans"
+                        "matrix `{key}` has a value that is {}; values are text, numbers or booleans",
+                        value.kind()
                     ),
                     problems,
                 );

@@ -42,6 +42,17 @@ pub(crate) fn expand(matrix: &Node) -> Result<Vec<Combination>, String> {
         .unwrap_or_default();
     if let Some(exclude) = matrix.get("exclude") {
         let exclude = entries_of(exclude, "exclude")?;
+        // GitHub refuses an `exclude` naming a key the matrix has not: it would match nothing.
+        if let Some((k, _)) = exclude
+            .iter()
+            .flat_map(|e| e.iter())
+            .find(|(k, _)| !original.contains(&k.name))
+        {
+            return Err(format!(
+                "matrix `exclude` names `{}`, which is not a key of the matrix",
+                k.name
+            ));
+        }
         combos.retain(|c| !exclude.iter().any(|e| matches(c, e)));
     }
     if original.is_empty() {

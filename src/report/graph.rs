@@ -110,7 +110,8 @@ pub(crate) fn render(plan: &Plan, format: GraphFormat) -> String {
         GraphFormat::Mermaid => {
             let _ = writeln!(out, "flowchart LR");
             for (i, s) in plan.steps.iter().enumerate() {
-                let _ = writeln!(out, "  s{i}[\"{}\"]", s.id);
+                // Mermaid reads `"` as the label's end; `#quot;` is its escape for one.
+                let _ = writeln!(out, "  s{i}[\"{}\"]", s.id.replace('"', "#quot;"));
             }
             for (i, s) in plan.steps.iter().enumerate() {
                 for &d in &s.deps {
