@@ -311,16 +311,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .all_mut()
             .filter(|j| matches!(j.offered, Offered::Step { queued: true, .. }))
             .count();
-        // A step whose `exclusive` group is held could not use a slot now.
+        // A step whose `exclusive` group is held could not use a slot now. No more than the
+        // free workers are wanted, so the queue is looked at no further: this runs at every
+        // turn of the loop, and a wide workflow's queue is long.
+        let free = self.parallel.saturating_sub(running);
         let startable = self
             .board
             .ready
             .iter()
             .filter(|(_, Reverse(i))| !self.held(*i))
+            .take(free)
             .count();
-        let waiting = startable + queued;
         let wanted = if self.stop_starting.is_none() {
-            waiting.min(self.parallel.saturating_sub(running))
+            (startable + queued).min(free)
         } else {
             0
         };
