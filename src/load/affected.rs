@@ -248,15 +248,20 @@ fn lock_changes(ws: &Workspace, top: &Path, commit: &str) -> Vec<(usize, String)
         let all = (0..ws.packages.len()).map(|i| (i, "Cargo.lock was removed".to_string()));
         return all.collect();
     }
-    let changed: HashSet<&str> = new
+    let changed: HashSet<&(String, String)> = new
         .iter()
         .filter(|(k, v)| old.get(*k) != Some(v))
-        .chain(old.iter().filter(|(k, _)| !new.contains_key(*k)))
-        .map(|((name, _), _)| name.as_str())
+        .map(|(k, _)| k)
         .collect();
+    let is_member = |n: &str| ws.packages.iter().any(|p| p.name == n);
     let mut out = Vec::new();
     for (i, p) in ws.packages.iter().enumerate() {
-        if let Some(dep) = reaches(&new, &p.name, &changed, &ws.packages) {
+        // A member's own entry, and those of the members it reaches, are their folders' news.
+        let reached = lock_closure(&new, &[p.name.as_str()], &is_member);
+        if let Some((dep, _)) = reached
+            .iter()
+            .find(|k| !is_member(&k.0) && changed.contains(k))
+        {
             out.push((
                 i,
                 format!("Cargo.lock changed for {dep}, which it depends on"),
@@ -304,30 +309,34 @@ pub(crate) fn lock_entries(text: &str) -> Entries {
         .collect()
 }
 
-/// The first changed package that `member`'s dependencies in the lock file lead to, members
-/// aside (a member's own change is its folder's).
-fn reaches(
+/// The entries of a lock file that `roots` lead to through their dependencies, roots
+/// included, in the order found; a dependency is written `name`, `name version` or `name
+/// version (source)`, and names an entry by name, and by version where it gives one. The
+/// entries of packages for which `stop` holds (but for the roots) are not followed further.
+pub(crate) fn lock_closure(
     entries: &Entries,
-    member: &str,
-    changed: &HashSet<&str>,
-    members: &[super::workspace::Package],
-) -> Option<String> {
-    let is_member = |n: &str| members.iter().any(|p| p.name == n);
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut queue = vec![member.to_string()];
-    while let Some(name) = queue.pop() {
-        for (_, (_, _, deps)) in entries.iter().filter(|((n, _), _)| *n == name) {
-            for dep in deps {
-                // `name`, `name version` or `name version (source)`.
-                let dep_name = dep.split(' ').next().unwrap_or_default().to_string();
-                if changed.contains(dep_name.as_str()) && !is_member(&dep_name) {
-                    return Some(dep_name);
-                }
-                if seen.insert(dep_name.clone()) && !is_member(&dep_name) {
-                    queue.push(dep_name);
-                }
+    roots: &[&str],
+    stop: &dyn Fn(&str) -> bool,
+) -> Vec<(String, String)> {
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut found = Vec::new();
+    let mut queue: Vec<(String, bool)> = roots.iter().map(|r| ((*r).to_string(), true)).collect();
+    while let Some((spec, root)) = queue.pop() {
+        let mut words = spec.split(' ');
+        let name = words.next().unwrap_or_default();
+        let version = words.next();
+        for (key, (_, _, deps)) in entries
+            .iter()
+            .filter(|((n, v), _)| n == name && version.is_none_or(|w| w == v))
+        {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            found.push(key.clone());
+            if root || !stop(&key.0) {
+                queue.extend(deps.iter().map(|d| (d.clone(), false)));
             }
         }
     }
-    None
+    found
 }

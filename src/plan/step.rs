@@ -634,25 +634,18 @@ fn package_closure(ws: &crate::load::Workspace, start: usize) -> Vec<usize> {
 fn lock_digest(lock: &std::path::Path, members: &[&str]) -> String {
     let text = std::fs::read_to_string(lock).unwrap_or_default();
     let entries = crate::load::affected::lock_entries(&text);
-    let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    // A dependency is written `name`, or `name version` where the lock holds several.
-    let mut queue: Vec<String> = members.iter().map(|m| (*m).to_string()).collect();
-    let mut lines = Vec::new();
-    while let Some(spec) = queue.pop() {
-        if !seen.insert(spec.clone()) {
-            continue;
-        }
-        let mut words = spec.split(' ');
-        let name = words.next().unwrap_or_default();
-        let version = words.next();
-        let matching = entries
-            .iter()
-            .filter(|((n, v), _)| n == name && version.is_none_or(|w| w == v));
-        for ((n, v), (source, checksum, deps)) in matching {
-            lines.push(format!("{n} {v} {source} {checksum} {}", deps.join(",")));
-            queue.extend(deps.iter().cloned());
-        }
-    }
+    let mut lines: Vec<String> = crate::load::affected::lock_closure(&entries, members, &|_| false)
+        .iter()
+        .filter_map(|key| {
+            let (source, checksum, deps) = entries.get(key)?;
+            Some(format!(
+                "{} {} {source} {checksum} {}",
+                key.0,
+                key.1,
+                deps.join(",")
+            ))
+        })
+        .collect();
     lines.sort();
     blake3::hash(lines.join("\n").as_bytes())
         .to_hex()
