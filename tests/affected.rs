@@ -7,30 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Flow, Ran, tempdir_with};
+use common::{Flow, Ran};
 
-const LOCK: &str = "version = 3
-
-[[package]]
-name = \"a\"
-version = \"0.1.0\"
-
-[[package]]
-name = \"b\"
-version = \"0.1.0\"
-dependencies = [\"a\"]
-
-[[package]]
-name = \"c\"
-version = \"0.1.0\"
-dependencies = [\"fakedep\"]
-
-[[package]]
-name = \"fakedep\"
-version = \"1.0.0\"
-source = \"registry+https://github.com/rust-lang/crates.io-index\"
-checksum = \"00\"
-";
+const LOCK: &str = common::THREE_MEMBER_LOCK;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -48,31 +27,16 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// A committed workspace of `a`, `b` (depends on `a`) and `c`, with a per-package step.
 fn repo() -> tempfile::TempDir {
-    let member = |name: &str, deps: &str| {
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}")
-    };
-    let tmp = tempdir_with(&[
-        (
-            "Cargo.toml",
-            "[workspace]\nmembers = [\"a\", \"b\", \"c\"]\nresolver = \"2\"\n",
-        ),
-        ("Cargo.lock", LOCK),
-        ("a/Cargo.toml", &member("a", "")),
-        ("a/src/lib.rs", ""),
-        (
-            "b/Cargo.toml",
-            &member("b", "[dependencies]\na = { path = \"../a\" }\n"),
-        ),
-        ("b/src/lib.rs", ""),
-        ("c/Cargo.toml", &member("c", "")),
-        ("c/src/lib.rs", ""),
-        ("README.md", "readme\n"),
-        (".gitignore", "/target\n"),
-        (
-            ".flow.yaml",
-            "name: ci\nsteps:\n  - id: test\n    for_each: package\n    run: echo ${package}\n  - id: lint\n    run: echo lint\n",
-        ),
-    ]);
+    let tmp = common::three_members(
+        "[workspace]\nmembers = [\"a\", \"b\", \"c\"]\nresolver = \"2\"\n",
+        &[
+            ("README.md", "readme\n"),
+            (
+                ".flow.yaml",
+                "name: ci\nsteps:\n  - id: test\n    for_each: package\n    run: echo ${package}\n  - id: lint\n    run: echo lint\n",
+            ),
+        ],
+    );
     let dir = tmp.path();
     git(dir, &["init", "-q", "-b", "main"]);
     git(dir, &["config", "user.email", "t@e"]);
@@ -151,9 +115,7 @@ fn what_no_member_reads_runs_none_and_what_all_read_runs_all() {
 fn a_path_dependency_outside_the_workspace_counts_for_its_dependents() {
     let tmp = repo();
     let dir = tmp.path();
-    let manifest = |name: &str, deps: &str| {
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}")
-    };
+    let manifest = common::manifest;
     common::write_files(
         dir,
         &[

@@ -173,9 +173,7 @@ fn a_failing_workflow_blocks_the_push_and_a_passing_one_lets_it_through() {
 #[test]
 fn a_push_runs_only_what_its_commits_affect() {
     let repo = Repo::new();
-    let member = |name: &str| {
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
-    };
+    let member = |name: &str| common::manifest(name, "");
     common::write_files(
         &repo.work,
         &[

@@ -88,8 +88,7 @@ fn matrix_steps_over_the_same_keys_pair_up_and_others_wait_for_all() {
 
 #[test]
 fn a_matrix_runs_for_each_package_too() {
-    let member =
-        |n: &str| format!("[package]\nname = \"{n}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    let member = |n: &str| common::manifest(n, "");
     let tmp = tempdir_with(&[
         (
             "Cargo.toml",

@@ -3,30 +3,9 @@
 
 mod common;
 
-use common::{Flow, Ran, tempdir_with};
+use common::{Flow, Ran};
 
-const LOCK: &str = "version = 3
-
-[[package]]
-name = \"a\"
-version = \"0.1.0\"
-
-[[package]]
-name = \"b\"
-version = \"0.1.0\"
-dependencies = [\"a\"]
-
-[[package]]
-name = \"c\"
-version = \"0.1.0\"
-dependencies = [\"fakedep\"]
-
-[[package]]
-name = \"fakedep\"
-version = \"1.0.0\"
-source = \"registry+https://github.com/rust-lang/crates.io-index\"
-checksum = \"00\"
-";
+const LOCK: &str = common::THREE_MEMBER_LOCK;
 
 const ROOT: &str = "[workspace]
 members = [\"a\", \"b\", \"c\"]
@@ -37,23 +16,7 @@ steps = [{ id = \"test\", for_each = \"package\", run = \"echo ${package}\", cac
 ";
 
 fn workspace() -> tempfile::TempDir {
-    let member = |name: &str, deps: &str| {
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}")
-    };
-    tempdir_with(&[
-        ("Cargo.toml", ROOT),
-        ("Cargo.lock", LOCK),
-        ("a/Cargo.toml", &member("a", "")),
-        ("a/src/lib.rs", ""),
-        (
-            "b/Cargo.toml",
-            &member("b", "[dependencies]\na = { path = \"../a\" }\n"),
-        ),
-        ("b/src/lib.rs", ""),
-        ("c/Cargo.toml", &member("c", "")),
-        ("c/src/lib.rs", ""),
-        (".gitignore", "/target\n"),
-    ])
+    common::three_members(ROOT, &[])
 }
 
 /// The per-package steps that ran rather than hit the cache.

@@ -31,6 +31,56 @@ pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A member's `Cargo.toml`: package `name`, version 0.1.0, with `more` after it (a
+/// `[dependencies]` table, say).
+pub fn manifest(name: &str, more: &str) -> String {
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{more}")
+}
+
+/// The Cargo.lock of a workspace of `a`, `b` (depending on `a`) and `c` (depending on the
+/// registry crate `fakedep` 1.0.0).
+pub const THREE_MEMBER_LOCK: &str = "version = 3
+
+[[package]]
+name = \"a\"
+version = \"0.1.0\"
+
+[[package]]
+name = \"b\"
+version = \"0.1.0\"
+dependencies = [\"a\"]
+
+[[package]]
+name = \"c\"
+version = \"0.1.0\"
+dependencies = [\"fakedep\"]
+
+[[package]]
+name = \"fakedep\"
+version = \"1.0.0\"
+source = \"registry+https://github.com/rust-lang/crates.io-index\"
+checksum = \"00\"
+";
+
+/// A workspace of `a`, `b` (depending on `a` by path) and `c`, with [`THREE_MEMBER_LOCK`],
+/// `root` as its `Cargo.toml`, target/ ignored, and `more` files.
+pub fn three_members(root: &str, more: &[(&str, &str)]) -> TempDir {
+    let b = manifest("b", "[dependencies]\na = { path = \"../a\" }\n");
+    let mut files = vec![
+        ("Cargo.toml", root),
+        ("Cargo.lock", THREE_MEMBER_LOCK),
+        ("b/Cargo.toml", b.as_str()),
+        ("a/src/lib.rs", ""),
+        ("b/src/lib.rs", ""),
+        ("c/src/lib.rs", ""),
+        (".gitignore", "/target\n"),
+    ];
+    let (a, c) = (manifest("a", ""), manifest("c", ""));
+    files.extend([("a/Cargo.toml", a.as_str()), ("c/Cargo.toml", c.as_str())]);
+    files.extend(more);
+    tempdir_with(&files)
+}
+
 /// Runs `yaml` as `wf.yaml` in a fresh folder: `cargo flow run wf.yaml`.
 pub fn run_workflow(yaml: &str) -> Ran {
     Flow::new().workflow(yaml).args(["run", "wf.yaml"]).run()
