@@ -59,7 +59,9 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
     executor.use_cache = !args.no_cache;
     let jobserver = hand_jobserver(&mut executor, args.no_jobserver, parallel);
-    let mut console = Console::new(console_options(cli, args)?);
+    let console_options = console_options(cli, args)?;
+    executor.lines = console_options.bars && !console_options.quiet;
+    let mut console = Console::new(console_options);
     let mut files: Vec<Box<dyn Reporter>> = args.report.iter().map(file_reporter).collect();
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
     reporters.extend(files.iter_mut().map(|r| &mut **r as &mut dyn Reporter));

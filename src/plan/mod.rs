@@ -5,6 +5,7 @@
 //! steps themselves (in [`step`]), the selection asked for on the command line, and the
 //! names and values that must fit the platform. A plan is made only when none found any.
 
+pub(crate) mod cargo;
 pub(crate) mod condition;
 pub(crate) mod expand;
 pub(crate) mod graph;
@@ -144,6 +145,9 @@ pub struct PlannedStep {
     pub(crate) jobserver: bool,
     /// The groups it shares with steps it never runs beside (`exclusive:`).
     pub(crate) exclusive: Vec<String>,
+    /// The target dirs its cargo commands lock while they build: it does not start while
+    /// another step is building in one of them.
+    pub(crate) builds_in: Vec<PathBuf>,
 }
 
 impl PlannedStep {
@@ -171,6 +175,12 @@ impl PlannedStep {
     /// The groups whose steps never run at once with it.
     pub fn exclusive(&self) -> &[String] {
         &self.exclusive
+    }
+
+    /// Whether whether it may start depends on what else runs (`exclusive:`, a target dir
+    /// another step builds in): then only the scheduler, which knows, starts it.
+    pub(crate) fn waits_for_others(&self) -> bool {
+        !self.exclusive.is_empty() || !self.builds_in.is_empty()
     }
 }
 

@@ -172,6 +172,7 @@ impl Planner<'_> {
                 .timeout
                 .as_ref()
                 .map_or(self.default_timeout, |t| t.value),
+            builds_in: self.builds_in(step, &ctx, &env),
             env,
             passed,
             shown: found.shown,
@@ -186,6 +187,35 @@ impl Planner<'_> {
             jobserver: step.jobserver,
             exclusive: step.exclusive.iter().map(|g| g.value.clone()).collect(),
         }
+    }
+
+    /// The target dirs whose lock its cargo commands take while they build.
+    fn builds_in(&self, step: &Step, ctx: &Ctx<'_>, env: &Pairs) -> Vec<std::path::PathBuf> {
+        let words = match &step.run.value {
+            Command::Shell(text) => super::cargo::shell_words(text),
+            Command::Argv(args) => args.iter().map(|a| a.value.clone()).collect(),
+        };
+        let builds = super::cargo::builds(words.iter().map(String::as_str));
+        if builds.is_empty() {
+            return Vec::new();
+        }
+        // Problems in these texts were reported with the command's; a value that cannot be
+        // resolved is taken as written.
+        let resolve = |text: &str| {
+            let mut scratch = Problems::default();
+            let at = ctx.at(step.run.span);
+            substitute::resolve(
+                ctx.vars,
+                text,
+                Quote::Plain,
+                &at,
+                &mut Found::default(),
+                &mut scratch,
+            )
+            .unwrap_or_else(|| text.to_string())
+        };
+        let cwd = self.cwd(step, ctx, &mut Problems::default());
+        super::cargo::target_dirs(&builds, env, &cwd, self.project, resolve)
     }
 
     /// Adds to a cache what `{package: NAME}` stands for: the folders of the member and of

@@ -275,11 +275,12 @@ impl Bars {
 
     fn start(&mut self, step: usize, id: String) {
         let pb = self.multi.add(ProgressBar::new_spinner());
+        // The step's latest output line fills what is left of the row, cut to fit.
         pb.set_style(
-            ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+            ProgressStyle::with_template("{spinner:.cyan} {prefix} {elapsed:.dim} {wide_msg:.dim}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        pb.set_message(id);
+        pb.set_prefix(id);
         pb.enable_steady_tick(Duration::from_millis(120));
         self.steps.insert(step, pb);
     }
@@ -329,6 +330,12 @@ impl Reporter for Console {
                     self.print(&text);
                 }
             }
+            EventKind::StepLine { step, line } => {
+                if let Some(pb) = self.bars.as_ref().and_then(|b| b.steps.get(step)) {
+                    pb.set_message(line.clone());
+                }
+            }
+            EventKind::StepCargo { .. } => {}
             EventKind::StepRetrying {
                 step,
                 failed,

@@ -53,6 +53,22 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
             let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
             let _ = writeln!(out, "        after: {}", deps.join(", "));
         }
+        if !s.exclusive.is_empty() {
+            let _ = writeln!(out, "        exclusive: {}", s.exclusive.join(", "));
+        }
+        if !s.builds_in.is_empty() {
+            let dirs: Vec<String> = s
+                .builds_in
+                .iter()
+                .map(|d| {
+                    d.strip_prefix(&plan.root)
+                        .unwrap_or(d)
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            let _ = writeln!(out, "        builds in: {}", dirs.join(", "));
+        }
         if s.cwd != root {
             let _ = writeln!(out, "        cwd: {}", s.cwd.display());
         }

@@ -40,6 +40,8 @@ struct Report<'a> {
     exit_code: i32,
     wall_ms: u64,
     step_time_ms: u64,
+    /// The part of `step_time_ms` that cargo waited for a lock another cargo held.
+    waiting_for_cargo_lock_ms: u64,
     critical_path: Vec<&'a str>,
     /// With `--affected`: what the change was measured against, and each package chosen.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +68,8 @@ struct StepRecord<'a> {
     depends_on: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting_for_cargo_lock_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,6 +120,7 @@ fn record<'a>(steps: &'a [StepInfo], i: usize, end: &'a StepEnd) -> StepRecord<'
     };
     r.status = o.status.json();
     r.duration_ms = Some(millis(o.duration));
+    r.waiting_for_cargo_lock_ms = (!o.blocked.is_zero()).then(|| millis(o.blocked));
     r.attempts = Some(o.attempts);
     r.flaky = o.is_flaky();
     r.outputs = o
@@ -154,6 +159,7 @@ impl JsonReport {
             exit_code: summary.exit_code(),
             wall_ms: millis(summary.wall),
             step_time_ms: millis(summary.stats.busy),
+            waiting_for_cargo_lock_ms: millis(summary.stats.blocked),
             critical_path: summary
                 .critical_path
                 .iter()

@@ -26,21 +26,39 @@ pub(crate) fn render(workflow: &str, steps: &[StepInfo], summary: &Summary, quie
                 out.push_str(&artifact_line(&info.id, &info.artifact_dir, &files));
             }
         }
-        let (busy, wall) = (summary.stats.busy, summary.wall);
-        let ratio = match wall.as_secs_f64() {
-            w if w > 0.0 => busy.as_secs_f64() / w,
-            _ => 0.0,
-        };
-        let _ = writeln!(
-            out,
-            "{} {} wall, {} of step time ({ratio:.1}x)",
-            style("time:").dim(),
-            format_elapsed(wall),
-            format_elapsed(busy)
-        );
+        out.push_str(&time_line(summary));
     }
     out.push_str(&closing_line(workflow, summary));
     out
+}
+
+/// `time: 29.9s wall, 40.0s of step time (1.3x)`: how much ran side by side. Time cargo spent
+/// waiting for a lock another cargo held is not work; a run where nothing ran has no figure.
+fn time_line(summary: &Summary) -> String {
+    let stats = &summary.stats;
+    let wall = summary.wall;
+    let ran = stats.succeeded - stats.cached + stats.failed + stats.interrupted;
+    if ran == 0 {
+        return format!("{} {} wall\n", style("time:").dim(), format_elapsed(wall));
+    }
+    let work = stats.busy.saturating_sub(stats.blocked);
+    let ratio = match wall.as_secs_f64() {
+        w if w > 0.0 => work.as_secs_f64() / w,
+        _ => 0.0,
+    };
+    let waited = match stats.blocked.is_zero() {
+        true => String::new(),
+        false => format!(
+            ", {} of it waiting for cargo's lock",
+            format_elapsed(stats.blocked)
+        ),
+    };
+    format!(
+        "{} {} wall, {} of step time{waited} ({ratio:.1}x)\n",
+        style("time:").dim(),
+        format_elapsed(wall),
+        format_elapsed(stats.busy)
+    )
 }
 
 /// One row a step: its id, status, time and what else there is to say.
@@ -70,6 +88,12 @@ fn table(out: &mut String, steps: &[StepInfo], summary: &Summary) {
                     }
                     s if s.is_success() => line::flaky(steps, i, o).unwrap_or_default(),
                     _ => line::failure(o),
+                };
+                let waited = format!("{} waiting for cargo's lock", format_elapsed(o.blocked));
+                let extra = match (o.blocked.is_zero(), extra.is_empty()) {
+                    (true, _) => extra,
+                    (false, true) => waited,
+                    (false, false) => format!("{extra}; {waited}"),
                 };
                 (status, format_elapsed(o.duration), extra)
             }

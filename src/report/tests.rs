@@ -80,6 +80,7 @@ fn outcomes(logs: &Path) -> [Outcome; 8] {
     let flaky = Outcome {
         attempts: 2,
         note: None,
+        blocked: ms(400),
         ..outcome(Status::Success, 900)
     };
     let cached = Outcome {

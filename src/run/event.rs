@@ -45,6 +45,21 @@ pub enum EventKind {
         /// The line, without its newline; not necessarily UTF-8.
         line: Vec<u8>,
     },
+    /// The latest line of a running step's output, as a terminal shows it on one row (only
+    /// when asked for, and only when the step's output is not streamed).
+    StepLine {
+        /// The step.
+        step: usize,
+        /// The line: no colours, no control characters.
+        line: String,
+    },
+    /// What a running step's cargo said of its lock on the target dir.
+    StepCargo {
+        /// The step.
+        step: usize,
+        /// Where the lock stands.
+        lock: CargoLock,
+    },
     /// A step's attempt failed and it will be tried again.
     StepRetrying {
         /// The step.
@@ -82,6 +97,17 @@ pub enum EventKind {
         /// What happened to every step, and the totals.
         summary: Summary,
     },
+}
+
+/// Where a step's cargo stands with its lock on the target dir, as its output says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CargoLock {
+    /// `Blocking waiting for file lock`: another cargo holds it.
+    Waiting,
+    /// It took the lock after waiting for it, and works.
+    Held,
+    /// `Finished`: it is done building, and has let go of the lock.
+    Released,
 }
 
 /// The packages `--affected` chose for per-package steps.
@@ -131,6 +157,8 @@ pub struct Outcome {
     pub key: Option<String>,
     /// Why it ran, for a cached step: what changed since its last success.
     pub why: Vec<String>,
+    /// The part of `duration` its cargo spent waiting for a lock another cargo held.
+    pub blocked: Duration,
 }
 
 impl Outcome {
@@ -146,6 +174,7 @@ impl Outcome {
             artifacts: Vec::new(),
             key: None,
             why: Vec::new(),
+            blocked: Duration::ZERO,
         }
     }
 
@@ -191,6 +220,10 @@ impl SkipReason {
 
 /// How one step ended up.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one a step, kept in a Vec: a box would only add an allocation"
+)]
 pub enum StepEnd {
     /// It ran.
     Ran(Outcome),

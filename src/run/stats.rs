@@ -24,6 +24,8 @@ pub struct RunStats {
     pub skipped: usize,
     /// The time steps ran, added up.
     pub busy: Duration,
+    /// The part of `busy` that cargo spent waiting for a lock another cargo held.
+    pub blocked: Duration,
 }
 
 impl RunStats {
@@ -32,6 +34,7 @@ impl RunStats {
         match kind {
             EventKind::StepFinished { outcome, .. } => {
                 self.busy += outcome.duration;
+                self.blocked += outcome.blocked;
                 match &outcome.status {
                     s if s.is_success() => {
                         self.succeeded += 1;

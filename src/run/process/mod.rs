@@ -2,6 +2,7 @@
 //! streamed into its log file, tried again as its `retry:` says, its artifacts kept, and a
 //! cached step skipped when nothing it depends on changed.
 
+mod activity;
 mod attempt;
 mod command;
 mod watch;
@@ -30,6 +31,8 @@ pub(crate) struct ProcessExecutor<'a> {
     pub pipe_grace: Duration,
     /// Whether to pass output lines on as events.
     pub stream: bool,
+    /// Whether to tell each running step's latest line (for a terminal).
+    pub lines: bool,
     /// Whether a cached step whose key matches its last success is skipped (`--no-cache`
     /// turns this off; successes are still recorded).
     pub use_cache: bool,
@@ -72,6 +75,7 @@ impl<'a> ProcessExecutor<'a> {
             grace: Duration::from_secs(5),
             pipe_grace: Duration::from_millis(500),
             stream: false,
+            lines: false,
             use_cache: true,
             make_flags: None,
             jobserver_fds: Vec::new(),
@@ -248,6 +252,7 @@ impl ProcessExecutor<'_> {
         }
         let of = step.retry.retries.saturating_add(1);
         let mut attempt = 1;
+        let mut blocked = Duration::ZERO;
         loop {
             let started = self.start(index, attempt, of, inputs);
             under_way();
@@ -256,6 +261,8 @@ impl ProcessExecutor<'_> {
                 Err(outcome) => *outcome,
             };
             outcome.attempts = attempt;
+            blocked += outcome.blocked;
+            outcome.blocked = blocked;
             if outcome.status.is_success()
                 && let Err(e) = self.read_outputs(step).map(|o| outcome.outputs = o)
             {

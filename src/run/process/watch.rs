@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::ProcessExecutor;
+use super::activity::{Activity, TAIL_EVERY};
 use super::command::through_shell;
 use crate::load::model::Timeout;
 use crate::plan::PlannedStep;
@@ -69,6 +70,8 @@ struct Watch<'r> {
     leaked: bool,
     /// When to stop reading output held open from outside the group.
     give_up_at: Option<Instant>,
+    /// When to read the log back for new lines, while the step runs and writes it itself.
+    tail_at: Option<Instant>,
 }
 
 impl<'r> Watch<'r> {
@@ -85,6 +88,7 @@ impl<'r> Watch<'r> {
             eof: !streamed,
             leaked: false,
             give_up_at: None,
+            tail_at: (!streamed).then(|| running.started + TAIL_EVERY),
         }
     }
 
@@ -134,6 +138,7 @@ impl<'r> Watch<'r> {
         let deadline = self.deadline.filter(|_| self.exited_at.is_none());
         let next = [
             deadline,
+            self.tail_at,
             self.kill_at,
             leak_check,
             self.give_up_at,
@@ -160,10 +165,11 @@ struct Copy<'e> {
 
 impl Copy<'_> {
     /// Reads what is there; whether the output reached its end.
-    fn read(&mut self, reader: &mut io::PipeReader) -> bool {
+    fn read(&mut self, reader: &mut io::PipeReader, activity: &mut Activity<'_>) -> bool {
         match reader.read(&mut self.buf) {
             Ok(0) => true,
             Ok(n) => {
+                activity.chunk(&self.buf[..n], Instant::now());
                 if self.write_error.is_none()
                     && let Err(e) = self.log.write_all(&self.buf[..n])
                 {
@@ -212,34 +218,15 @@ impl ProcessExecutor<'_> {
             write_error: None,
             emit: self.stream.then_some((index, emit)),
         });
+        let offset = running.log.metadata().map_or(0, |m| m.len());
+        let mut activity = Activity::new(index, emit, self.lines && reader.is_none(), offset);
         let mut watch = Watch::new(&running, step.timeout, reader.is_some());
-        while !watch.done() {
-            let now = Instant::now();
-            if watch.act(now, self.grace, self.pipe_grace) {
-                break;
-            }
-            let ready = sys::wait_ready(
-                reader.as_ref().filter(|_| !watch.eof),
-                running.exit.as_ref().filter(|_| watch.exited_at.is_none()),
-                watch.wait_ms(now, self.pipe_grace),
-            )
-            .unwrap_or(sys::Ready {
-                output: !watch.eof,
-                exited: false,
-            });
-            if ready.output
-                && let (Some(r), Some(c)) = (reader.as_mut(), copy.as_mut())
-                && c.read(r)
-            {
-                watch.eof = true;
-            }
-            let exited = ready.exited || (running.exit.is_none() && sys::has_exited(watch.pid()));
-            if watch.exited_at.is_none() && exited {
-                watch.exited_at = Some(Instant::now());
-            }
-        }
+        self.watch(&mut watch, &mut reader, copy.as_mut(), &mut activity);
         let (exited_at, timed_out, leaked) = (watch.exited_at, watch.timed_out, watch.leaked);
-        let duration = exited_at.unwrap_or_else(Instant::now) - running.started;
+        let end = exited_at.unwrap_or_else(Instant::now);
+        if reader.is_none() {
+            activity.tail(&running.log, end);
+        }
         // Forget the group before reaping its leader: until then the id cannot be reused, so
         // the last signal cannot reach a stranger. It stops anything the step left behind.
         let pid = running.child.id();
@@ -252,10 +239,53 @@ impl ProcessExecutor<'_> {
             exit,
             timed_out,
             leaked,
-            duration,
+            duration: end - running.started,
+            blocked: activity.end(end),
             write_error,
         };
         self.outcome(step, ended, &running)
+    }
+
+    /// Waits for the step's output and exit, acting on its timeout and on what it leaves
+    /// running, until it is done.
+    fn watch(
+        &self,
+        watch: &mut Watch<'_>,
+        reader: &mut Option<io::PipeReader>,
+        mut copy: Option<&mut Copy<'_>>,
+        activity: &mut Activity<'_>,
+    ) {
+        let running = watch.running;
+        while !watch.done() {
+            let now = Instant::now();
+            if watch.act(now, self.grace, self.pipe_grace) {
+                break;
+            }
+            if watch.tail_at.is_some_and(|t| now >= t) {
+                activity.tail(&running.log, now);
+                watch.tail_at = Some(now + TAIL_EVERY);
+            }
+            let ready = sys::wait_ready(
+                reader.as_ref().filter(|_| !watch.eof),
+                running.exit.as_ref().filter(|_| watch.exited_at.is_none()),
+                watch.wait_ms(now, self.pipe_grace),
+            )
+            .unwrap_or(sys::Ready {
+                output: !watch.eof,
+                exited: false,
+            });
+            if ready.output
+                && let (Some(r), Some(c)) = (reader.as_mut(), copy.as_deref_mut())
+                && c.read(r, activity)
+            {
+                watch.eof = true;
+            }
+            let exited = ready.exited || (running.exit.is_none() && sys::has_exited(watch.pid()));
+            if watch.exited_at.is_none() && exited {
+                watch.exited_at = Some(Instant::now());
+                watch.tail_at = None;
+            }
+        }
     }
 
     /// How a watched step ended, in the terms of an outcome.
@@ -308,6 +338,7 @@ impl ProcessExecutor<'_> {
         };
         Outcome {
             duration: ended.duration,
+            blocked: ended.blocked,
             log: Some(running.log_path.clone()),
             note,
             ..Outcome::of(status)
@@ -323,6 +354,7 @@ struct Ended {
     timed_out: bool,
     leaked: bool,
     duration: Duration,
+    blocked: Duration,
     write_error: Option<io::Error>,
 }
 

@@ -121,8 +121,7 @@ impl<'p> Board<'p> {
     /// The dependent of `i` that may start the moment `i` succeeds, to be offered to the
     /// worker that runs `i`: `i` is the last step it waits for, every other one succeeded,
     /// and it needs nothing that only the end of `i` can tell (a condition, outputs it reads,
-    /// a cache key made of its dependencies' keys, whether a step of its `exclusive` group
-    /// runs).
+    /// a cache key made of its dependencies' keys, what else runs beside it).
     pub(super) fn successor(&self, i: usize) -> Option<usize> {
         self.plan.steps[i]
             .dependents
@@ -131,7 +130,7 @@ impl<'p> Board<'p> {
             .filter(|&d| {
                 let s = &self.plan.steps[d];
                 self.pending[d] == 1
-                    && s.exclusive.is_empty()
+                    && !s.waits_for_others()
                     && s.condition.is_none()
                     && s.output_refs.is_empty()
                     && s.cache.is_none()

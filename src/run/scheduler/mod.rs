@@ -25,8 +25,8 @@ use slots::Slots;
 
 use super::cache::Upstream;
 use super::event::{
-    Event, EventKind, Outcome, ReportError, Reporter, Signal, SkipReason, StepEnd, StepInfo,
-    Summary,
+    CargoLock, Event, EventKind, Outcome, ReportError, Reporter, Signal, SkipReason, StepEnd,
+    StepInfo, Summary,
 };
 use super::status::Status;
 use super::sys::{self, Stop};
@@ -129,6 +129,7 @@ pub fn run<E: Executor>(
         kill_at: None,
         failed_reporter: None,
         slots: options.jobserver.clone().map(Slots::new),
+        built: vec![false; plan.steps.len()],
     };
     s.tell(EventKind::RunStarted {
         workflow: plan.workflow.clone(),
@@ -201,6 +202,8 @@ struct Scheduler<'a, E> {
     failed_reporter: Option<ReportError>,
     /// The jobserver's slots that steps run in.
     slots: Option<Slots>,
+    /// Which running steps' cargo said it is done building (and let go of its lock).
+    built: Vec<bool>,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -286,15 +289,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.board.ready.extend(aside);
     }
 
-    /// Whether a running step shares an `exclusive` group with step `i`.
+    /// Whether step `i` must wait for a running step: one that shares an `exclusive` group
+    /// with it, or that is building in a target dir it builds in (until its cargo says
+    /// `Finished`: cargo lets go of the lock before it runs tests).
     fn held(&self, i: usize) -> bool {
-        let groups = &self.plan.steps[i].exclusive;
-        !groups.is_empty()
+        let step = &self.plan.steps[i];
+        step.waits_for_others()
             && self.jobs.steps().any(|s| {
-                self.plan.steps[s]
-                    .exclusive
-                    .iter()
-                    .any(|g| groups.contains(g))
+                let other = &self.plan.steps[s];
+                other.exclusive.iter().any(|g| step.exclusive.contains(g))
+                    || (!self.built[s]
+                        && other.builds_in.iter().any(|d| step.builds_in.contains(d)))
             })
     }
 
@@ -403,7 +408,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     fn handle(&mut self, msg: Message) {
         match msg {
-            Message::Event(kind) => self.tell(kind),
+            Message::Event(kind) => {
+                match kind {
+                    EventKind::StepCargo { step, lock } => {
+                        self.built[step] = lock == CargoLock::Released;
+                    }
+                    EventKind::StepRetrying { step, .. } => self.built[step] = false,
+                    _ => {}
+                }
+                self.tell(kind);
+            }
             Message::Token(token) => {
                 if let Some(slots) = &mut self.slots {
                     slots.received(token);
@@ -500,12 +514,12 @@ fn offer_ahead(board: &mut Board, job: &mut Job) {
     } else {
         None
     };
-    // A step of an `exclusive` group is started by the scheduler alone, which knows what runs.
+    // A step that waits for others is started by the scheduler alone, which knows what runs.
     let top = board
         .ready
         .peek()
         .copied()
-        .filter(|(_, Reverse(i))| board.plan.steps[*i].exclusive.is_empty());
+        .filter(|(_, Reverse(i))| !board.plan.steps[*i].waits_for_others());
     let queued = match (successor.map(|d| rank(board.plan, d)), top) {
         (Some(s), Some(t)) => t > s,
         (Some(_), None) => false,
@@ -541,9 +555,10 @@ fn offer_ahead(board: &mut Board, job: &mut Job) {
 /// The chain of steps that ran whose durations add up to the most.
 fn critical_path(plan: &Plan, steps: &[StepEnd]) -> Vec<usize> {
     let n = plan.steps.len();
+    // A cached step took no time worth naming: it is no link of the path.
     let dur = |i: usize| match &steps[i] {
-        StepEnd::Ran(o) => Some(o.duration),
-        StepEnd::Skipped(_) => None,
+        StepEnd::Ran(o) if !matches!(o.status, Status::Cached { .. }) => Some(o.duration),
+        StepEnd::Ran(_) | StepEnd::Skipped(_) => None,
     };
     let mut best: Vec<Option<(Duration, Option<usize>)>> = vec![None; n];
     for &i in &plan.order {

@@ -185,10 +185,12 @@ pub(crate) fn open_own(path: &std::path::Path, how: Own) -> io::Result<std::fs::
         .write(true)
         .create(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    // Readable too: a step's log is read back as the step writes it (its latest line).
+    options.read(true);
     match how {
         Own::Fresh => options.truncate(true),
         Own::Append => options.append(true),
-        Own::Keep => options.read(true),
+        Own::Keep => &mut options,
     };
     let file = match options.open(path) {
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
@@ -205,6 +207,12 @@ pub(crate) fn open_own(path: &std::path::Path, how: Own) -> io::Result<std::fs::
     }
     blocking(&file)?;
     Ok(file)
+}
+
+/// Reads from `offset` without moving the file's position, which a step writing to the same
+/// file shares.
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }
 
 /// Opens something that is there and is not a regular file (`/dev/stdout`, a FIFO) for
