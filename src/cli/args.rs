@@ -214,12 +214,16 @@ pub(crate) struct RunArgs {
     /// Run only these steps and the steps they depend on
     #[arg(add = clap_complete::ArgValueCompleter::new(super::complete::steps))]
     pub steps: Vec<String>,
+    /// Words for the steps named (every step when none is): `${args}`, and `"$@"` in a shell
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
     #[command(flatten)]
     pub context: ContextArgs,
     /// Run at most N steps at once [default: the number of CPUs]
     #[arg(short = 'j', long = "parallel", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub parallel: Option<u32>,
-    /// Default timeout for steps that set none, e.g. 90s, 10m, 1h, none [default: 5m]
+    /// Timeout for steps that set none, over the workflow's `timeout:`: 90s, 10m, 1h, none.
+    /// Without one, a step is stopped after 5m with no output and no CPU time, or after 1h
     #[arg(long, value_name = "DUR", value_parser = parse_timeout)]
     pub timeout: Option<crate::load::model::Timeout>,
     /// Time between SIGTERM and SIGKILL when a step is stopped
@@ -294,6 +298,11 @@ fn parse_context(s: &str) -> Result<(String, String), String> {
         return Err(format!(
             "`{k}` cannot be set: `${{steps.<id>...}}` reads what earlier steps wrote"
         ));
+    }
+    if k == "args" {
+        return Err(
+            "`args` cannot be set: `${args}` holds the words after `--`, as in `cargo flow ci -- --nocapture`".into(),
+        );
     }
     if !crate::plan::vars::is_valid_name(k) {
         return Err(format!(

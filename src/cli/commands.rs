@@ -60,7 +60,11 @@ pub(super) fn check(
         return Err(problems);
     }
     if !cli.global.quiet {
-        eprintln!("{}", report::list::checked(workflows.len(), steps));
+        let declared = workflows.iter().map(|w| w.steps.len()).sum();
+        eprintln!(
+            "{}",
+            report::list::checked(workflows.len(), declared, steps)
+        );
     }
     Ok(0)
 }

@@ -31,6 +31,7 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         select: args.steps.clone(),
         retries: args.retries,
         affected,
+        args: args.args.clone(),
     };
     let plan = plan_all(&wf, &mut project, &options, problems)?;
     let parallel = args.parallel.map_or_else(

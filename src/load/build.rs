@@ -961,6 +961,9 @@ fn names_list(
 }
 
 fn timeout(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<Timeout>> {
+    if let Some(entries) = node.as_map() {
+        return quiet_timeout(source, node, entries, problems);
+    }
     let text = string(source, node, "`timeout`", problems)?;
     match parse_timeout(&text.value) {
         Ok(t) => Some(Spanned::new(t, text.span)),
@@ -978,6 +981,59 @@ fn timeout(source: &Source, node: &Node, problems: &mut Problems) -> Option<Span
             None
         }
     }
+}
+
+/// `timeout: {quiet: 10m, limit: 2h}`: stopped after `quiet` with no output and no CPU time,
+/// or after `limit`; what is left out is the default's.
+fn quiet_timeout(
+    source: &Source,
+    node: &Node,
+    entries: &[(Key, Node)],
+    problems: &mut Problems,
+) -> Option<Spanned<Timeout>> {
+    let Timeout::Quiet {
+        mut quiet,
+        mut limit,
+    } = Timeout::DEFAULT
+    else {
+        return None;
+    };
+    let mut ok = true;
+    for (key, value) in entries {
+        let slot = match key.name.as_str() {
+            "quiet" => &mut quiet,
+            "limit" => &mut limit,
+            other => {
+                problems.push(
+                    Problem::at(
+                        "flow::unknown-key",
+                        format!("unknown key `{other}` in `timeout`"),
+                        source,
+                        key.span,
+                        "not a timeout key",
+                    )
+                    .with_help("a timeout map has `quiet` (no output and no CPU time for so long) and `limit` (at most so long)"),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        match timeout(source, value, problems).map(|t| t.value) {
+            Some(Timeout::After(d)) => *slot = d,
+            Some(_) => {
+                problems.push(Problem::at(
+                    "flow::bad-duration",
+                    format!("`{}` in `timeout` must be a duration", key.name),
+                    source,
+                    value.span,
+                    "a duration such as `10m`",
+                ));
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then(|| Spanned::new(Timeout::Quiet { quiet, limit }, node.span))
 }
 
 /// The entries of a map of variable names to values (`env`, `context`), or a problem.
@@ -1054,7 +1110,14 @@ fn context(source: &Source, node: &Node, problems: &mut Problems) -> Vec<Context
     let entries = variables(source, node, "`context`", problems);
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
-        if key.name.starts_with("steps.") {
+        let reserved = match key.name.as_str() {
+            "args" => Some("`${args}` holds the words after `--` on the command line"),
+            n if n.starts_with("steps.") => {
+                Some("`${steps.<id>...}` reads what earlier steps wrote")
+            }
+            _ => None,
+        };
+        if let Some(why) = reserved {
             problems.push(
                 Problem::at(
                     "flow::bad-variable",
@@ -1063,9 +1126,7 @@ fn context(source: &Source, node: &Node, problems: &mut Problems) -> Vec<Context
                     key.span,
                     "reserved",
                 )
-                .with_help(
-                    "`${steps.<id>...}` reads what earlier steps wrote; choose another name",
-                ),
+                .with_help(format!("{why}; choose another name")),
             );
             continue;
         }

@@ -195,13 +195,25 @@ impl Retry {
 pub(crate) enum Timeout {
     /// Stop it after this long.
     After(Duration),
+    /// Stop it once it has gone `quiet` without writing output or using CPU time (hung), or
+    /// after `limit` whatever it does.
+    Quiet {
+        /// How long it may do nothing.
+        quiet: Duration,
+        /// How long it may run at most.
+        limit: Duration,
+    },
     /// Never stop it.
     Never,
 }
 
 impl Timeout {
-    /// The seed's default: five minutes.
-    pub(crate) const DEFAULT: Timeout = Timeout::After(Duration::from_secs(300));
+    /// For a step nothing sets one for: five minutes of doing nothing (the seed's five
+    /// minutes, which a healthy cold build outlasts), an hour at most.
+    pub(crate) const DEFAULT: Timeout = Timeout::Quiet {
+        quiet: Duration::from_secs(300),
+        limit: Duration::from_secs(3600),
+    };
 }
 
 #[cfg(test)]

@@ -85,9 +85,21 @@ fn definitions() -> Value {
             "pattern": "^([0-9.]+(ms|s|secs?|m|mins?|h|hrs?|d))+$"
         },
         "timeout": {
-            "description": "How long a step may run before it is stopped: `90s`, `5m`, `1h30m`; `none` for no limit.",
-            "type": "string",
-            "pattern": "^\\s*([Nn][Oo][Nn][Ee]|([0-9.]+(ms|s|secs?|m|mins?|h|hrs?|d))+)\\s*$"
+            "description": "How long a step may run before it is stopped: `90s`, `5m`, `1h30m`; `none` for no limit; or `{quiet: 10m, limit: 2h}`: stopped after `quiet` with no output and no CPU time, or after `limit`. Without one, `{quiet: 5m, limit: 1h}`.",
+            "anyOf": [
+                {
+                    "type": "string",
+                    "pattern": "^\\s*([Nn][Oo][Nn][Ee]|([0-9.]+(ms|s|secs?|m|mins?|h|hrs?|d))+)\\s*$"
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "quiet": {"$ref": "#/definitions/duration"},
+                        "limit": {"$ref": "#/definitions/duration"}
+                    },
+                    "additionalProperties": false
+                }
+            ]
         },
         "variables": {
             "description": "Environment variables: names to values.",

@@ -148,6 +148,8 @@ pub struct PlannedStep {
     /// The target dirs its cargo commands lock while they build: it does not start while
     /// another step is building in one of them.
     pub(crate) builds_in: Vec<PathBuf>,
+    /// The words after `--` it gets, as a shell's positional parameters (`"$@"`).
+    pub(crate) args: Vec<String>,
 }
 
 impl PlannedStep {
@@ -246,6 +248,8 @@ pub(crate) struct PlanOptions {
     pub retries: Option<u32>,
     /// `--affected`: the packages per-package steps run for; `None` runs them for all.
     pub affected: Option<crate::load::affected::Affected>,
+    /// The words after `--`, for the steps named in `select` (every step when it is empty).
+    pub args: Vec<String>,
 }
 
 /// The variables a workflow sees: `--context`, its `context:` defaults, the workspace facts.
@@ -258,6 +262,12 @@ pub(crate) fn variables(wf: &Workflow, project: &Project, options: &PlanOptions)
         vars.insert_default(&entry.name.value, entry.value.value.clone());
     }
     vars.insert_default("workflow", ContextValue::One(wf.name.clone()));
+    // The steps named get the words after `--` of their own (see `step.rs`).
+    let args = match options.select.is_empty() {
+        true => options.args.clone(),
+        false => Vec::new(),
+    };
+    vars.insert_default("args", ContextValue::Many(args));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     vars.insert_default("cargo", ContextValue::One(cargo));
     vars.insert_default(

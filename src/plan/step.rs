@@ -120,7 +120,18 @@ impl Planner<'_> {
         let step = &self.wf.steps[inst.step];
         let id = instance_id(step, inst);
         self.check_file_name(step, &id, problems);
-        let (vars, mut passed) = self.instance_vars(inst);
+        let named = self.options.select.is_empty()
+            || self
+                .options
+                .select
+                .iter()
+                .any(|n| *n == step.id.value || *n == id);
+        let args = if named {
+            self.options.args.clone()
+        } else {
+            Vec::new()
+        };
+        let (vars, mut passed) = self.instance_vars(inst, &args);
         // Built only for a step that refers to earlier ones: finding its ancestors costs a
         // walk of the graph.
         let scope = step_texts(step)
@@ -173,6 +184,7 @@ impl Planner<'_> {
                 .as_ref()
                 .map_or(self.default_timeout, |t| t.value),
             builds_in: self.builds_in(step, &ctx, &env),
+            args,
             env,
             passed,
             shown: found.shown,
@@ -311,8 +323,15 @@ impl Planner<'_> {
 
     /// A step's variables: the workflow's, and for a package's instance its facts, which it
     /// also receives as environment variables.
-    fn instance_vars(&self, inst: &Instance<'_>) -> (Cow<'_, Vars>, Vec<(String, String)>) {
-        if inst.package.is_none() && inst.combo.is_none() {
+    fn instance_vars(
+        &self,
+        inst: &Instance<'_>,
+        args: &[String],
+    ) -> (Cow<'_, Vars>, Vec<(String, String)>) {
+        // Every step has `${args}`; those the words after `--` go to get them (the run's
+        // variables hold them when every step does).
+        let own_args = !args.is_empty() && !self.options.select.is_empty();
+        if inst.package.is_none() && inst.combo.is_none() && !own_args {
             return (Cow::Borrowed(&self.vars), Vec::new());
         }
         let mut facts: Vec<(String, String)> = Vec::new();
@@ -330,13 +349,17 @@ impl Planner<'_> {
         for (k, v) in inst.combo.into_iter().flatten() {
             facts.push((format!("matrix.{k}"), v.clone()));
         }
-        let passed = facts
+        let mut passed: Vec<(String, String)> = facts
             .iter()
             .map(|(k, v)| (names::context_var(k), v.clone()))
             .collect();
         let mut vars = self.vars.clone();
         for (k, v) in facts {
             vars.insert(&k, ContextValue::One(v));
+        }
+        if own_args {
+            passed.push((names::context_var("args"), args.join(" ")));
+            vars.insert("args", ContextValue::Many(args.to_vec()));
         }
         (Cow::Owned(vars), passed)
     }

@@ -381,6 +381,26 @@ pub(crate) fn resolve_arg(
         .collect()
 }
 
+/// Where a variable that only some steps have is defined: a package's facts, a matrix's keys.
+fn where_defined(name: &str) -> Option<String> {
+    if [
+        "package",
+        "package_dir",
+        "package_version",
+        "package_manifest",
+    ]
+    .contains(&name)
+    {
+        return Some(format!(
+            "`${{{name}}}` is defined in steps with `for_each: package`, once for each member of the workspace: add that to this step, or name the package"
+        ));
+    }
+    let key = name.strip_prefix("matrix.")?;
+    Some(format!(
+        "`${{{name}}}` is defined in a step whose `matrix:` has the key `{key}`: add it to this step's `matrix:`"
+    ))
+}
+
 fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Problem {
     // `${VAR-default}` is the shell's default where `VAR` is set, but `-` may be part of a
     // name here.
@@ -391,7 +411,10 @@ fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Probl
     let help = shell_default.map(|(name, default)| {
         format!("`${{{0}}}` reads a variable named `{0}`; for the shell's default, write `${{{name}:-{default}}}`", r.name)
     });
-    let help = help.or_else(|| did_you_mean(&r.name, vars.names())).unwrap_or_else(|| {
+    let help = help
+        .or_else(|| where_defined(&r.name))
+        .or_else(|| did_you_mean(&r.name, vars.names()))
+        .unwrap_or_else(|| {
         format!(
             "pass it with `--context {}=VALUE`, or give it a default under the workflow's `context:`",
             r.name

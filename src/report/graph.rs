@@ -41,6 +41,9 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
         for (name, value) in &s.shown {
             let _ = writeln!(out, "          {name} = {value:?}");
         }
+        if !s.args.is_empty() {
+            let _ = writeln!(out, "          \"$@\" = {}", shell_words::join(&s.args));
+        }
         for r in &s.output_refs {
             let writer = &plan.steps[r.step].id;
             let _ = writeln!(
@@ -77,6 +80,11 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
         }
         let timeout = match s.timeout {
             Timeout::After(d) => format_duration(d),
+            Timeout::Quiet { quiet, limit } => format!(
+                "{} without output or CPU time, {} at most",
+                format_duration(quiet),
+                format_duration(limit)
+            ),
             Timeout::Never => "none".into(),
         };
         let _ = writeln!(

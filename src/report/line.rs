@@ -30,9 +30,10 @@ pub(crate) fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> St
             style(format!("cached (saved {})", format_elapsed(*saved))).cyan()
         ),
         Status::TimedOut { .. } => format!(
-            "{} {id} {}",
+            "{} {id} {} {}",
             style("⏱").red().bold(),
-            style(outcome.status.to_string()).red()
+            style(outcome.status.to_string()).red(),
+            style("(set `timeout:` on the step to change it, e.g. `timeout: 30m` or `none`)").dim()
         ),
         _ => format!(
             "{} {id} {} {}",

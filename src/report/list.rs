@@ -55,13 +55,18 @@ pub(crate) fn none_found(root: &std::path::Path) -> String {
     )
 }
 
-/// `Checked 3 workflows, 12 steps: no problems`.
-pub(crate) fn checked(workflows: usize, steps: usize) -> String {
+/// `Checked 3 workflows, 12 steps: no problems`, or, where `for_each` and `matrix` make
+/// several steps of one, `10 steps (12 after expansion)`.
+pub(crate) fn checked(workflows: usize, declared: usize, steps: usize) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let expanded = match declared == steps {
+        true => String::new(),
+        false => format!(" ({steps} after expansion)"),
+    };
     format!(
-        "{} {workflows} workflow{}, {steps} step{}: no problems",
+        "{} {workflows} workflow{}, {declared} step{}{expanded}: no problems",
         console::style("Checked").green().bold(),
         plural(workflows),
-        plural(steps)
+        plural(declared)
     )
 }

@@ -107,7 +107,13 @@ fn outcomes(logs: &Path) -> [Outcome; 8] {
     };
     let slow = Outcome {
         log: log("slow", "waiting\n"),
-        ..outcome(Status::TimedOut { after: ms(300_000) }, 300_000)
+        ..outcome(
+            Status::TimedOut {
+                after: ms(300_000),
+                quiet: true,
+            },
+            300_000,
+        )
     };
     let missing = outcome(
         Status::Errored(StepError::NotFound {

@@ -30,6 +30,9 @@ pub enum Status {
     TimedOut {
         /// The timeout.
         after: Duration,
+        /// Whether it was stopped for doing nothing that long (no output, no CPU time),
+        /// rather than for running that long.
+        quiet: bool,
     },
     /// It failed for another reason than its exit status.
     Errored(StepError),
@@ -77,7 +80,17 @@ impl fmt::Display for Status {
             Status::Cached { .. } => f.write_str("cached"),
             Status::Failed { code } => write!(f, "exit {code}"),
             Status::Signaled { signal } => write!(f, "killed by {signal}"),
-            Status::TimedOut { after } => write!(f, "timed out after {}", format_duration(*after)),
+            Status::TimedOut {
+                after,
+                quiet: false,
+            } => {
+                write!(f, "timed out after {}", format_duration(*after))
+            }
+            Status::TimedOut { after, quiet: true } => write!(
+                f,
+                "timed out: no output and no CPU time for {}",
+                format_duration(*after)
+            ),
             Status::Errored(e) => e.fmt(f),
             Status::Interrupted => f.write_str("interrupted"),
         }

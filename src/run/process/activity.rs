@@ -33,6 +33,8 @@ pub(super) struct Activity<'e> {
     waiting_since: Option<Instant>,
     /// The time spent waiting for cargo's locks so far.
     pub(super) blocked: Duration,
+    /// When output was last seen.
+    pub(super) last_output: Option<Instant>,
     /// Where the log is read from next.
     offset: u64,
     partial: Vec<u8>,
@@ -54,6 +56,7 @@ impl<'e> Activity<'e> {
             latest: String::new(),
             waiting_since: None,
             blocked: Duration::ZERO,
+            last_output: None,
             offset,
             partial: Vec::new(),
             buf: Vec::new(),
@@ -86,6 +89,9 @@ impl<'e> Activity<'e> {
 
     /// Takes in a piece of output.
     pub(super) fn chunk(&mut self, chunk: &[u8], now: Instant) {
+        if !chunk.is_empty() {
+            self.last_output = Some(now);
+        }
         let mut rest = chunk;
         while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
             let line = if self.partial.is_empty() {

@@ -253,7 +253,8 @@ fn log_header(
     of: u32,
 ) -> String {
     let mut out = String::new();
-    if attempt == 1 && (!step.shown.is_empty() || !step.output_refs.is_empty()) {
+    let receives = !step.shown.is_empty() || !step.output_refs.is_empty() || !step.args.is_empty();
+    if attempt == 1 && receives {
         for (i, line) in step.written.lines().enumerate() {
             let lead = if i == 0 { "run: " } else { "     " };
             out.push_str(&format!("--- cargo flow: {lead}{line}\n"));
@@ -266,6 +267,10 @@ fn log_header(
         let values = step.shown.iter().map(|(n, v)| (n.clone(), v.as_str()));
         for (name, value) in values.chain(outputs) {
             out.push_str(&format!("--- cargo flow: {name} = {}\n", shown(value)));
+        }
+        if !step.args.is_empty() {
+            let words = shell_words::join(&step.args);
+            out.push_str(&format!("--- cargo flow: \"$@\" = {}\n", shown(&words)));
         }
     }
     if of > 1 {

@@ -54,10 +54,22 @@ impl Programs {
 /// The program and arguments a step runs: a command line with no shell syntax is executed
 /// without a shell, as make does, which saves starting one per step.
 pub(super) fn argv(step: &PlannedStep) -> Vec<&str> {
+    // The words after `--` follow the command as the shell's `$0` (the step's id) and
+    // positional parameters.
+    let positional = || {
+        (!step.args.is_empty())
+            .then_some(step.id.as_str())
+            .into_iter()
+            .chain(step.args.iter().map(String::as_str))
+    };
     match &step.command {
-        Run::Shell { line, shell: None } => {
-            direct_argv(line).unwrap_or_else(|| vec!["/bin/sh", "-c", line])
-        }
+        Run::Shell { line, shell: None } => match direct_argv(line) {
+            Some(direct) => direct,
+            None => ["/bin/sh", "-c", line]
+                .into_iter()
+                .chain(positional())
+                .collect(),
+        },
         Run::Shell {
             line,
             shell: Some(shell),
@@ -65,6 +77,7 @@ pub(super) fn argv(step: &PlannedStep) -> Vec<&str> {
             .iter()
             .map(String::as_str)
             .chain(["-c", line.as_str()])
+            .chain(positional())
             .collect(),
         Run::Argv(args) => args.iter().map(String::as_str).collect(),
     }

@@ -59,7 +59,14 @@ struct Watch<'r> {
     running: &'r Running,
     /// When its timeout is up, until it was acted on.
     deadline: Option<Instant>,
+    /// How long it may go doing nothing (the default timeout), and when that is next
+    /// looked at.
+    quiet: Option<(Duration, Instant)>,
+    /// Its group's CPU time when last looked at, and when it last grew.
+    cpu: (Option<Duration>, Instant),
+    /// Whether it was stopped by its timeout, and whether for doing nothing.
     timed_out: bool,
+    quiet_stop: bool,
     /// When SIGKILL is due, after a SIGTERM.
     kill_at: Option<Instant>,
     /// When its process exited.
@@ -79,10 +86,16 @@ impl<'r> Watch<'r> {
         Watch {
             running,
             deadline: match timeout {
-                Timeout::After(d) => Some(running.started + d),
+                Timeout::After(d) | Timeout::Quiet { limit: d, .. } => Some(running.started + d),
                 Timeout::Never => None,
             },
+            quiet: match timeout {
+                Timeout::Quiet { quiet, .. } => Some((quiet, running.started + quiet)),
+                _ => None,
+            },
+            cpu: (Some(Duration::ZERO), running.started),
             timed_out: false,
+            quiet_stop: false,
             kill_at: None,
             exited_at: None,
             eof: !streamed,
@@ -100,11 +113,21 @@ impl<'r> Watch<'r> {
         self.eof && self.exited_at.is_some()
     }
 
-    /// Acts on what is due at `now`; whether to stop watching.
-    fn act(&mut self, now: Instant, grace: Duration, pipe_grace: Duration) -> bool {
-        if self.deadline.is_some_and(|d| now >= d) && self.exited_at.is_none() {
+    /// Acts on what is due at `now`, the step's output last seen at `output`; whether to
+    /// stop watching.
+    fn act(
+        &mut self,
+        now: Instant,
+        output: Option<Instant>,
+        grace: Duration,
+        pipe_grace: Duration,
+    ) -> bool {
+        let hung = self.exited_at.is_none() && self.hung(now, output);
+        if (hung || self.deadline.is_some_and(|d| now >= d)) && self.exited_at.is_none() {
             self.deadline = None;
+            self.quiet = None;
             self.timed_out = true;
+            self.quiet_stop = hung;
             sys::stop_group(self.pid(), Stop::Term);
             self.kill_at = Some(now + grace);
         }
@@ -126,6 +149,29 @@ impl<'r> Watch<'r> {
         self.give_up_at.is_some_and(|g| now >= g)
     }
 
+    /// Whether a step under the default timeout has done nothing for its quiet time: no
+    /// output, and no CPU time used by its group (looked at only then: one scan of `/proc`).
+    fn hung(&mut self, now: Instant, output: Option<Instant>) -> bool {
+        let Some((quiet, due)) = self.quiet else {
+            return false;
+        };
+        if now < due {
+            return false;
+        }
+        let busy = output.map_or(self.cpu.1, |o| o.max(self.cpu.1));
+        if now < busy + quiet {
+            self.quiet = Some((quiet, busy + quiet));
+            return false;
+        }
+        let cpu = sys::group_cpu_time(self.pid());
+        if cpu.is_some() && cpu > self.cpu.0 {
+            self.cpu = (cpu, now);
+            self.quiet = Some((quiet, now + quiet));
+            return false;
+        }
+        true
+    }
+
     /// How long to wait for output or the exit before something is due, in milliseconds
     /// (`-1`: until then).
     fn wait_ms(&self, now: Instant, pipe_grace: Duration) -> i32 {
@@ -136,8 +182,13 @@ impl<'r> Watch<'r> {
         let poll_exit = (self.running.exit.is_none() && self.exited_at.is_none())
             .then(|| now + Duration::from_millis(if self.eof { 2 } else { 50 }));
         let deadline = self.deadline.filter(|_| self.exited_at.is_none());
+        let quiet = self
+            .quiet
+            .map(|(_, due)| due)
+            .filter(|_| self.exited_at.is_none());
         let next = [
             deadline,
+            quiet,
             self.tail_at,
             self.kill_at,
             leak_check,
@@ -222,7 +273,8 @@ impl ProcessExecutor<'_> {
         let mut activity = Activity::new(index, emit, self.lines && reader.is_none(), offset);
         let mut watch = Watch::new(&running, step.timeout, reader.is_some());
         self.watch(&mut watch, &mut reader, copy.as_mut(), &mut activity);
-        let (exited_at, timed_out, leaked) = (watch.exited_at, watch.timed_out, watch.leaked);
+        let (exited_at, leaked) = (watch.exited_at, watch.leaked);
+        let timed_out = watch.timed_out.then_some(watch.quiet_stop);
         let end = exited_at.unwrap_or_else(Instant::now);
         if reader.is_none() {
             activity.tail(&running.log, end);
@@ -258,7 +310,7 @@ impl ProcessExecutor<'_> {
         let running = watch.running;
         while !watch.done() {
             let now = Instant::now();
-            if watch.act(now, self.grace, self.pipe_grace) {
+            if watch.act(now, activity.last_output, self.grace, self.pipe_grace) {
                 break;
             }
             if watch.tail_at.is_some_and(|t| now >= t) {
@@ -291,16 +343,18 @@ impl ProcessExecutor<'_> {
     /// How a watched step ended, in the terms of an outcome.
     fn outcome(&self, step: &PlannedStep, ended: Ended, running: &Running) -> Outcome {
         let mut note = None;
-        let status = match ended.exit {
-            _ if ended.timed_out => Status::TimedOut {
+        let status = match (ended.timed_out, ended.exit) {
+            (Some(quiet), _) => Status::TimedOut {
                 after: match step.timeout {
-                    Timeout::After(d) => d,
+                    Timeout::Quiet { quiet: d, .. } if quiet => d,
+                    Timeout::After(d) | Timeout::Quiet { limit: d, .. } => d,
                     Timeout::Never => ended.duration,
                 },
+                quiet,
             },
-            Err(e) => Status::Errored(StepError::Run(format!("cannot wait for it: {e}"))),
-            Ok(Exit::Code(0)) => Status::Success,
-            Ok(Exit::Code(code)) => {
+            (None, Err(e)) => Status::Errored(StepError::Run(format!("cannot wait for it: {e}"))),
+            (None, Ok(Exit::Code(0))) => Status::Success,
+            (None, Ok(Exit::Code(code))) => {
                 if through_shell(step) {
                     note = match code {
                         127 => Some("command not found".to_string()),
@@ -310,14 +364,15 @@ impl ProcessExecutor<'_> {
                 }
                 Status::Failed { code }
             }
-            Ok(Exit::Signal(signal)) => Status::Signaled { signal },
+            (None, Ok(Exit::Signal(signal))) => Status::Signaled { signal },
         };
-        let status = if !status.is_success() && self.groups.is_stopping() && !ended.timed_out {
-            Status::Interrupted
-        } else {
-            status
-        };
-        if ended.leaked && !ended.timed_out && status != Status::Interrupted {
+        let status =
+            if !status.is_success() && self.groups.is_stopping() && ended.timed_out.is_none() {
+                Status::Interrupted
+            } else {
+                status
+            };
+        if ended.leaked && ended.timed_out.is_none() && status != Status::Interrupted {
             note = Some("processes it left running held its output open; they were killed".into());
         }
         // What the step wrote itself may have been cut short without anyone seeing an error.
@@ -351,7 +406,8 @@ struct Ended {
     /// Whether cargo flow copied its output into its log.
     streamed: bool,
     exit: io::Result<Exit>,
-    timed_out: bool,
+    /// Whether its timeout stopped it, and whether for doing nothing.
+    timed_out: Option<bool>,
     leaked: bool,
     duration: Duration,
     blocked: Duration,

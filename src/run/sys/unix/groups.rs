@@ -213,3 +213,39 @@ impl Groups {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// The CPU time the processes of group `group` have used, those they waited for included,
+/// from `/proc` (`None` where there is none): whether a quiet step is working or hung.
+pub(crate) fn group_cpu_time(group: u32) -> Option<std::time::Duration> {
+    // SAFETY: sysconf only reads a constant of the system.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
+    let all = std::fs::read_dir("/proc").ok()?;
+    let mut total: u64 = 0;
+    for pid in all
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+    {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The fields after the name, which ends with the last `)`: the group is the third,
+        // user, system and waited-for children's times the twelfth to fifteenth.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) != Some(group) {
+            continue;
+        }
+        total += fields
+            .get(11..15)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Some(std::time::Duration::from_millis(
+        total.saturating_mul(1000) / ticks,
+    ))
+}
