@@ -120,17 +120,7 @@ impl Planner<'_> {
         let step = &self.wf.steps[inst.step];
         let id = instance_id(step, inst);
         self.check_file_name(step, &id, problems);
-        let named = self.options.select.is_empty()
-            || self
-                .options
-                .select
-                .iter()
-                .any(|n| *n == step.id.value || *n == id);
-        let args = if named {
-            self.options.args.clone()
-        } else {
-            Vec::new()
-        };
+        let args = self.args_of(step, &id);
         let (vars, mut passed) = self.instance_vars(inst, &args);
         // Built only for a step that refers to earlier ones: finding its ancestors costs a
         // walk of the graph.
@@ -158,20 +148,7 @@ impl Planner<'_> {
             let own = (env.as_slice(), passed.as_slice());
             self.unsafe_values(step, &id, construct, &vars, own, inst, unsafe_values);
         }
-        let cache = step.cache.as_ref().map(|c| {
-            let mut plan = CachePlan {
-                inputs: ctx.paths(&c.value.inputs, problems),
-                outputs: ctx.paths(&c.value.outputs, problems),
-                env: cache_env(&c.value.env, &found.environment),
-                context: used_variables(&vars),
-            };
-            let cwd = self.cwd(step, &ctx, problems);
-            for name in &c.value.packages {
-                self.package_input(name, &ctx, &cwd, &mut plan, problems);
-            }
-            plan.context.sort();
-            plan
-        });
+        let cache = self.cache(step, &ctx, &found, problems);
         PlannedStep {
             id: id.clone(),
             command: command.unwrap_or(Run::Argv(Vec::new())),
@@ -199,6 +176,40 @@ impl Planner<'_> {
             jobserver: step.jobserver,
             exclusive: step.exclusive.iter().map(|g| g.value.clone()).collect(),
         }
+    }
+
+    /// The words after `--` that an instance gets: all of them when it is named on the
+    /// command line (its step or itself), or when nothing is.
+    fn args_of(&self, step: &Step, id: &str) -> Vec<String> {
+        let select = &self.options.select;
+        let named = select.is_empty() || select.iter().any(|n| *n == step.id.value || n == id);
+        match named {
+            true => self.options.args.clone(),
+            false => Vec::new(),
+        }
+    }
+
+    /// Its `cache:`, variables substituted, with what `{package: NAME}` inputs stand for.
+    fn cache(
+        &self,
+        step: &Step,
+        ctx: &Ctx<'_>,
+        found: &Found,
+        problems: &mut Problems,
+    ) -> Option<CachePlan> {
+        let c = step.cache.as_ref()?;
+        let mut plan = CachePlan {
+            inputs: ctx.paths(&c.value.inputs, problems),
+            outputs: ctx.paths(&c.value.outputs, problems),
+            env: cache_env(&c.value.env, &found.environment),
+            context: used_variables(ctx.vars),
+        };
+        let cwd = self.cwd(step, ctx, problems);
+        for name in &c.value.packages {
+            self.package_input(name, ctx, &cwd, &mut plan, problems);
+        }
+        plan.context.sort();
+        Some(plan)
     }
 
     /// The target dirs whose lock its cargo commands take while they build.
