@@ -71,6 +71,7 @@ pub fn shell_command(template: &str, values: &[(&str, &str)]) -> Option<String> 
         step: "step",
         span: source::Span::new(0, template.len()),
         scope: None,
+        env: &[],
     };
     let mut found = plan::substitute::Found::default();
     let mut problems = Problems::new();

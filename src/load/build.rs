@@ -3,8 +3,8 @@
 
 use super::duration::parse_timeout;
 use super::model::{
-    Cache, Combination, Command, ContextEntry, ContextValue, EnvVar, Origin, PackageFilter, Retry,
-    Step, Timeout, Workflow,
+    Cache, Combination, Command, ContextEntry, ContextValue, EnvFile, EnvVar, Origin,
+    PackageFilter, Retry, Step, Timeout, Workflow,
 };
 use super::node::{Key, Node, Value};
 use crate::diagnostic::{Problem, Problems};
@@ -17,6 +17,7 @@ pub(crate) const WORKFLOW_KEYS: &[&str] = &[
     "description",
     "context",
     "env",
+    "env_file",
     "timeout",
     "retry",
     "shell",
@@ -29,6 +30,7 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "depends_on",
     "timeout",
     "env",
+    "env_file",
     "cwd",
     "description",
     "for_each",
@@ -173,6 +175,7 @@ pub(crate) fn workflow(
         description: None,
         context: Vec::new(),
         env: Vec::new(),
+        env_files: Vec::new(),
         timeout: None,
         retry: None,
         shell: None,
@@ -203,6 +206,9 @@ pub(crate) fn workflow(
     }
     if let Some(n) = fields.get("env") {
         wf.env = env(source, n, problems);
+    }
+    if let Some(n) = fields.get("env_file") {
+        wf.env_files = env_files(source, n, problems);
     }
     wf.timeout = fields
         .get("timeout")
@@ -285,6 +291,10 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .get("env")
         .map(|n| env(source, n, problems))
         .unwrap_or_default();
+    let env_files = fields
+        .get("env_file")
+        .map(|n| env_files(source, n, problems))
+        .unwrap_or_default();
     let cwd = fields
         .get("cwd")
         .and_then(|n| string(source, n, "`cwd`", problems));
@@ -312,6 +322,7 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         depends_on,
         timeout,
         env,
+        env_files,
         cwd,
         description,
         for_each,
@@ -397,6 +408,45 @@ fn how_it_runs(source: &Source, fields: &Fields<'_>, problems: &mut Problems) ->
         .and_then(|n| flag(source, n, "`jobserver`", problems))
         .unwrap_or(true);
     (matrix, exclusive, jobserver)
+}
+
+/// `env_file:`: a path, or a list of paths and `{path: .env.local, optional: true}` maps.
+fn env_files(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvFile> {
+    let items: Vec<&Node> = match &node.value {
+        Value::List(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let (path, optional) = match item.as_map() {
+            Some(entries) => {
+                let fields = Fields {
+                    source,
+                    entries,
+                    allowed: &["path", "optional"],
+                    what: "`env_file`",
+                };
+                fields.check_unknown(problems);
+                let optional = fields
+                    .get("optional")
+                    .and_then(|n| flag(source, n, "`optional`", problems))
+                    .unwrap_or(false);
+                let Some(path) = fields.get("path") else {
+                    problems.push(wrong_type(
+                        source,
+                        item,
+                        "an `env_file` entry",
+                        "a map with `path`",
+                    ));
+                    continue;
+                };
+                (string(source, path, "`path`", problems), optional)
+            }
+            None => (string(source, item, "an `env_file` entry", problems), false),
+        };
+        out.extend(path.map(|path| EnvFile { path, optional }));
+    }
+    out
 }
 
 /// `true` or `false`.

@@ -18,6 +18,8 @@ pub struct Workflow {
     pub(crate) context: Vec<ContextEntry>,
     /// `env:` for every step.
     pub(crate) env: Vec<EnvVar>,
+    /// `env_file:` for every step.
+    pub(crate) env_files: Vec<EnvFile>,
     /// `timeout:` default for its steps.
     pub(crate) timeout: Option<Spanned<Timeout>>,
     /// `retry:` default for its steps.
@@ -56,6 +58,15 @@ pub(crate) type ContextEntry = Entry<ContextValue>;
 /// An environment variable set for steps.
 pub(crate) type EnvVar = Entry<String>;
 
+/// An `env_file:` entry: a dotenv file whose variables steps get.
+#[derive(Debug, Clone)]
+pub(crate) struct EnvFile {
+    /// Its path, relative to the workflow's folder.
+    pub path: Spanned<String>,
+    /// Whether it may be missing.
+    pub optional: bool,
+}
+
 /// A context value: one word, or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ContextValue {
@@ -78,6 +89,8 @@ pub(crate) struct Step {
     pub timeout: Option<Spanned<Timeout>>,
     /// Extra environment variables.
     pub env: Vec<EnvVar>,
+    /// `env_file:`, under its `env:`.
+    pub env_files: Vec<EnvFile>,
     /// Working directory, relative to the workflow's base folder.
     pub cwd: Option<Spanned<String>>,
     /// `description:`, shown by `list` and in reports.

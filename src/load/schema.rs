@@ -84,23 +84,8 @@ fn definitions() -> Value {
             "type": "string",
             "pattern": "^([0-9.]+(ms|s|secs?|m|mins?|h|hrs?|d))+$"
         },
-        "timeout": {
-            "description": "How long a step may run before it is stopped: `90s`, `5m`, `1h30m`; `none` for no limit; or `{quiet: 10m, limit: 2h}`: stopped after `quiet` with no output and no CPU time, or after `limit`. Without one, `{quiet: 5m, limit: 1h}`.",
-            "anyOf": [
-                {
-                    "type": "string",
-                    "pattern": "^\\s*([Nn][Oo][Nn][Ee]|([0-9.]+(ms|s|secs?|m|mins?|h|hrs?|d))+)\\s*$"
-                },
-                {
-                    "type": "object",
-                    "properties": {
-                        "quiet": {"$ref": "#/definitions/duration"},
-                        "limit": {"$ref": "#/definitions/duration"}
-                    },
-                    "additionalProperties": false
-                }
-            ]
-        },
+        "timeout": timeout(),
+        "envFiles": env_files(),
         "variables": {
             "description": "Environment variables: names to values.",
             "type": "object",
@@ -118,6 +103,54 @@ fn definitions() -> Value {
         "retry": retry(),
         "workflow": object("A workflow: its steps and what they share.", WORKFLOW_KEYS, workflow_key, &["steps"]),
         "step": object("A step: an `id` and the command it runs.", STEP_KEYS, step_key, &["id", "run"]),
+    })
+}
+
+/// A timeout: a duration, `none`, or `{quiet, limit}`.
+fn timeout() -> Value {
+    json!({
+        "description": "How long a step may run before it is stopped: `90s`, `5m`, `1h30m`; `none` for no limit; or `{quiet: 10m, limit: 2h}`: stopped after `quiet` with no output and no CPU time, or after `limit`. Without one, `{quiet: 5m, limit: 1h}`.",
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": "^\\s*([Nn][Oo][Nn][Ee]|([0-9.]+(ms|s|secs?|m|mins?|h|hrs?|d))+)\\s*$"
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "quiet": {"$ref": "#/definitions/duration"},
+                    "limit": {"$ref": "#/definitions/duration"}
+                },
+                "additionalProperties": false
+            }
+        ]
+    })
+}
+
+/// `env_file:`: a path, or a list of paths and `{path, optional}` maps.
+fn env_files() -> Value {
+    json!({
+        "description": "A dotenv file (`NAME=value` a line), or a list of them; paths relative to the workflow's folder. A missing file is an error unless `{path: .env.local, optional: true}`.",
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "path": {"type": "string"},
+                                "optional": {"type": "boolean"}
+                            },
+                            "required": ["path"],
+                            "additionalProperties": false
+                        }
+                    ]
+                }
+            }
+        ]
     })
 }
 
@@ -164,6 +197,10 @@ fn workflow_key(key: &str) -> Value {
             }
         }),
         "env" => with_ref("Environment variables for every step.", "variables"),
+        "env_file" => with_ref(
+            "Dotenv files whose variables every step gets, under the workflow's `env`.",
+            "envFiles",
+        ),
         "timeout" => with_ref("The timeout of every step that sets none.", "timeout"),
         "retry" => with_ref("Retries for every step that sets none.", "retry"),
         "shell" => with_ref("The shell of every step that sets none.", "shell"),
@@ -201,6 +238,10 @@ fn step_key(key: &str) -> Value {
         ),
         "timeout" => with_ref("How long the step may run before it is stopped.", "timeout"),
         "env" => with_ref("Environment variables for this step.", "variables"),
+        "env_file" => with_ref(
+            "Dotenv files whose variables the step gets, over the workflow's `env` and under its own.",
+            "envFiles",
+        ),
         "cwd" => described("The folder the step runs in, relative to the workflow's folder."),
         "description" => described("What the step does."),
         "for_each" => for_each(),

@@ -7,6 +7,7 @@
 
 pub(crate) mod cargo;
 pub(crate) mod condition;
+mod env_file;
 pub(crate) mod expand;
 pub(crate) mod graph;
 pub(crate) mod names;
@@ -389,6 +390,8 @@ struct Planner<'a> {
     default_timeout: Timeout,
     /// Every context value, by the environment variable it reaches steps in.
     context_env: HashMap<String, String>,
+    /// The variables of the workflow's `env_file:`, read once.
+    env_files: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
 /// Validates a workflow and builds its plan, reporting every problem found.
@@ -450,6 +453,7 @@ impl<'a> Planner<'a> {
             artifacts: artifacts_root(&dir, &wf.name),
             dir,
             default_timeout,
+            env_files: std::cell::OnceCell::new(),
         }
     }
 

@@ -58,6 +58,8 @@ struct Ctx<'v> {
     vars: &'v Vars,
     id: &'v str,
     scope: Option<&'v OutputScope<'v>>,
+    /// The variables its environment sets, as written (see [`At::env`]).
+    env: &'v Pairs,
 }
 
 impl Ctx<'_> {
@@ -67,6 +69,7 @@ impl Ctx<'_> {
             step: self.id,
             span,
             scope: self.scope,
+            env: self.env,
         }
     }
 
@@ -132,18 +135,21 @@ impl Planner<'_> {
                 steps: &self.wf.steps,
                 ancestors: graph::ancestors(&declared.deps, &declared.deps[inst.step]),
             });
+        let files = self.step_env_files(step, inst, problems);
+        let known = self.known_env(step, &files);
         let ctx = Ctx {
             source: &self.wf.origin.source,
             vars: &vars,
             id: &id,
             scope: scope.as_ref(),
+            env: &known,
         };
         let mut found = Found::default();
         let command = self.command(step, &ctx, &mut found, problems);
         let output_refs = self.output_refs(&found, ranges);
         passed.extend(found.artifacts.iter().cloned());
         let reevaluates = command.as_ref().and_then(reevaluates);
-        let env = self.env(step, &ctx, problems);
+        let env = self.env(step, &ctx, &files, problems);
         if let Some(construct) = &reevaluates {
             let own = (env.as_slice(), passed.as_slice());
             self.unsafe_values(step, &id, construct, &vars, own, inst, unsafe_values);
@@ -454,14 +460,75 @@ impl Planner<'_> {
     }
 
     /// Its `env:` over the workflow's, values substituted as they are.
-    fn env(&self, step: &Step, ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<(String, String)> {
+    /// Its environment: the workflow's `env_file:`, under its `env:`, under the step's
+    /// `env_file:` (`files`), under the step's `env:`; variables substituted in `env:`.
+    fn env(
+        &self,
+        step: &Step,
+        ctx: &Ctx<'_>,
+        files: &Pairs,
+        problems: &mut Problems,
+    ) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = Vec::new();
-        for var in self.wf.env.iter().chain(&step.env) {
-            let value = ctx.plain(&var.value, problems).unwrap_or_default();
-            env.retain(|(k, _)| *k != var.name.value);
-            env.push((var.name.value.clone(), value));
+        let mut set = |k: &str, v: String| {
+            env.retain(|(n, _)| n != k);
+            env.push((k.to_string(), v));
+        };
+        let wf_files = self.env_files.get().map_or(&[][..], Vec::as_slice);
+        for (k, v) in wf_files {
+            set(k, v.clone());
+        }
+        for var in &self.wf.env {
+            set(
+                &var.name.value,
+                ctx.plain(&var.value, problems).unwrap_or_default(),
+            );
+        }
+        for (k, v) in files {
+            set(k, v.clone());
+        }
+        for var in &step.env {
+            set(
+                &var.name.value,
+                ctx.plain(&var.value, problems).unwrap_or_default(),
+            );
         }
         env
+    }
+
+    /// The variables of a step's own `env_file:`, having read the workflow's once; the
+    /// problems of a file are told by the first instance of its step only.
+    fn step_env_files(
+        &self,
+        step: &Step,
+        inst: &Instance<'_>,
+        problems: &mut Problems,
+    ) -> Vec<(String, String)> {
+        let (base, source) = (&self.wf.origin.base_dir, &self.wf.origin.source);
+        if self.env_files.get().is_none() {
+            let read = super::env_file::read(&self.wf.env_files, base, source, problems);
+            let _ = self.env_files.set(read);
+        }
+        if step.env_files.is_empty() {
+            return Vec::new();
+        }
+        let mut scratch = Problems::default();
+        let told = if inst.first { problems } else { &mut scratch };
+        super::env_file::read(&step.env_files, base, source, told)
+    }
+
+    /// What a step's environment sets, as written, for `${NAME}` to find.
+    fn known_env(&self, step: &Step, files: &Pairs) -> Vec<(String, String)> {
+        let wf_files = self.env_files.get().map_or(&[][..], Vec::as_slice);
+        let written =
+            |e: &crate::load::model::EnvVar| (e.name.value.clone(), e.value.value.clone());
+        wf_files
+            .iter()
+            .cloned()
+            .chain(self.wf.env.iter().map(written))
+            .chain(files.iter().cloned())
+            .chain(step.env.iter().map(written))
+            .collect()
     }
 
     /// Its `if:`, parsed; a problem in it is reported by the first instance of its step only.
@@ -536,6 +603,7 @@ impl Planner<'_> {
                 step: id,
                 span: step.run.span,
                 scope: None,
+                env: &[],
             };
             substitute::sub_span(&at_run, text, at, construct.len())
         });

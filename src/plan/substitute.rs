@@ -35,6 +35,9 @@ pub(crate) struct At<'a> {
     pub span: Span,
     /// The earlier steps the text may refer to (`${steps.<id>...}`), when it refers to any.
     pub scope: Option<&'a OutputScope<'a>>,
+    /// The variables the step's own environment sets (`env:`, `env_file:`), later ones
+    /// winning: a `${NAME}` of one is defined, and left to the shell in a shell command.
+    pub env: &'a [(String, String)],
 }
 
 /// The steps whose outputs and artifacts a step may use: those it depends on, directly or
@@ -162,6 +165,14 @@ fn reference(
     }
     if r.name.starts_with("steps.") {
         return step_ref(r, quote, text, at, found);
+    }
+    if !r.raw
+        && let Some((_, value)) = at.env.iter().rev().find(|(k, _)| *k == r.name)
+    {
+        return Ok(match quote {
+            Quote::Shell => written.to_string(),
+            Quote::Plain => value.clone(),
+        });
     }
     match std::env::var_os(&r.name) {
         Some(_) if !r.raw && quote == Quote::Shell => {
@@ -467,6 +478,7 @@ mod tests {
             step: "s",
             span: Span::new(0, template.len()),
             scope: None,
+            env: &[],
         };
         let mut found = Found::default();
         resolve(
