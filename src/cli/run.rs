@@ -62,6 +62,10 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     let jobserver = hand_jobserver(&mut executor, args.no_jobserver, parallel);
     let console_options = console_options(cli, args)?;
     executor.lines = console_options.bars && !console_options.quiet;
+    // Streamed to a terminal that shows colours, and the user chose none for cargo.
+    executor.colour = executor.stream
+        && console::colors_enabled_stderr()
+        && std::env::var_os("CARGO_TERM_COLOR").is_none();
     let mut console = Console::new(console_options);
     let mut files: Vec<Box<dyn Reporter>> = args.report.iter().map(file_reporter).collect();
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];

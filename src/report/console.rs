@@ -70,6 +70,8 @@ pub(crate) struct Console {
     now: Duration,
     /// Where lines go; stderr, or a buffer in tests.
     out: Box<dyn Write>,
+    /// The width of the longest step id (at most 40), that streamed lines are aligned to.
+    id_width: usize,
 }
 
 struct Bars {
@@ -95,6 +97,7 @@ impl Console {
             last_line: Duration::ZERO,
             now: Duration::ZERO,
             out,
+            id_width: 0,
         }
     }
 
@@ -120,6 +123,7 @@ impl Console {
     fn run_started(&mut self, workflow: &str, steps: &Arc<[StepInfo]>, parallel: usize) {
         self.workflow = workflow.to_string();
         self.steps = Arc::clone(steps);
+        self.id_width = steps.iter().map(|s| s.id.len()).max().unwrap_or(0).min(40);
         if self.options.bars && !self.options.quiet {
             self.bars = Some(Bars::new(steps.len()));
         } else if self.options.verbose > 0 {
@@ -322,9 +326,12 @@ impl Reporter for Console {
             EventKind::StepStarted { step } => self.step_started(*step),
             EventKind::Output { step, line } => {
                 if self.options.output == OutputMode::Stream {
+                    // Prefixes padded to the longest id, so that the lines start in one column.
+                    let prefix = format!("[{}]", self.id(*step));
+                    let pad = " ".repeat(self.id_width.saturating_sub(prefix.len() - 2));
                     let text = format!(
-                        "{} {}",
-                        style(format!("[{}]", self.id(*step))).cyan(),
+                        "{}{pad} {}",
+                        style(prefix).cyan(),
                         String::from_utf8_lossy(line)
                     );
                     self.print(&text);

@@ -137,11 +137,20 @@ impl ProcessExecutor<'_> {
         // No file is there: each attempt's is removed once read, and a run starts by
         // removing what an interrupted one left.
         let outputs_path = self.outputs_path(step);
-        let mut over: Vec<(&OsStr, &OsStr)> = step
-            .passed
+        // Asked to colour their output first, so that a step's own `env:` has the last word.
+        let colour: &[(&str, &str)] = match self.colour {
+            true => &[("CARGO_TERM_COLOR", "always"), ("CLICOLOR_FORCE", "1")],
+            false => &[],
+        };
+        let mut over: Vec<(&OsStr, &OsStr)> = colour
             .iter()
-            .chain(&step.env)
-            .map(|(k, v)| (OsStr::new(k), OsStr::new(v)))
+            .map(|(k, v)| (OsStr::new(*k), OsStr::new(*v)))
+            .chain(
+                step.passed
+                    .iter()
+                    .chain(&step.env)
+                    .map(|(k, v)| (OsStr::new(k), OsStr::new(v))),
+            )
             .collect();
         over.extend([
             (OsStr::new("FLOW_WORKFLOW"), OsStr::new(&self.plan.workflow)),

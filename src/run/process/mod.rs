@@ -33,6 +33,9 @@ pub(crate) struct ProcessExecutor<'a> {
     pub stream: bool,
     /// Whether to tell each running step's latest line (for a terminal).
     pub lines: bool,
+    /// Whether to ask steps for colours (`CARGO_TERM_COLOR=always`, `CLICOLOR_FORCE=1`): their
+    /// streamed output reaches a terminal that shows them.
+    pub colour: bool,
     /// Whether a cached step whose key matches its last success is skipped (`--no-cache`
     /// turns this off; successes are still recorded).
     pub use_cache: bool,
@@ -76,6 +79,7 @@ impl<'a> ProcessExecutor<'a> {
             pipe_grace: Duration::from_millis(500),
             stream: false,
             lines: false,
+            colour: false,
             use_cache: true,
             make_flags: None,
             jobserver_fds: Vec::new(),
