@@ -336,7 +336,7 @@ fn output_modes() {
             .args(args)
             .run()
     };
-    run(&["--output", "stream"]).stderr_has(&["[talk] one", "[talk] two", "[bad] oops"]);
+    run(&["--output", "stream"]).stderr_has(&["[talk] one", "[talk] two", "[bad]  oops"]);
     run(&[])
         .stderr_lacks(&["one"])
         .stderr_has(&["oops", "full log:"]);

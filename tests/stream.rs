@@ -29,3 +29,29 @@ fn steps_are_asked_for_colours_when_cargo_flow_shows_them() {
     let ran = stream("always");
     ran.stderr_has(&["one always 1\n", "three never\n"]);
 }
+
+#[test]
+fn on_a_terminal_a_running_steps_latest_line_is_beside_its_spinner() {
+    // `script` gives cargo flow a terminal; without `-v` a success's output is not printed,
+    // so the line can only come from the spinner's row.
+    let ran = Flow::new()
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: slow\n    run: echo '   Compiling regex-automata v0.4.9'; sleep 1.5\n",
+        )
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .after_shell("exec script -qec \"$0 $*\" /dev/null </dev/null; exit")
+        .args(["ci"])
+        .run()
+        .success();
+    let screen = ran.stdout().replace('\r', "\n");
+    let row = screen
+        .lines()
+        .find(|l| l.contains("Compiling regex-automata"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("slow"),
+        "no spinner row shows the line:\n{screen}"
+    );
+}

@@ -203,6 +203,9 @@ pub(crate) struct ContextArgs {
     /// Set a context variable, used as `${KEY}` in steps (repeatable)
     #[arg(short = 'c', long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
     pub context: Vec<(String, String)>,
+    /// Set a parameter the workflow declares under `params:` (repeatable)
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_context, add = clap_complete::ArgValueCompleter::new(super::complete::params))]
+    pub params: Vec<(String, String)>,
 }
 
 /// `cargo flow run`.
@@ -358,6 +361,7 @@ pub(crate) const VALUED: &[&str] = &[
     "--parallel",
     "-c",
     "--context",
+    "--param",
     "--timeout",
     "--retries",
     "--grace",

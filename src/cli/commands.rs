@@ -37,6 +37,7 @@ pub(super) fn check(
 ) -> Result<i32, Problems> {
     let options = PlanOptions {
         context: context.context.clone(),
+        params: context.params.clone(),
         ..PlanOptions::default()
     };
     let (workflows, mut project, mut problems) = match target {
@@ -79,6 +80,7 @@ pub(super) fn graph(
     let (wf, mut project, problems) = resolve(cli, target)?;
     let options = PlanOptions {
         context: context.context.clone(),
+        params: context.params.clone(),
         ..PlanOptions::default()
     };
     let plan = plan_all(&wf, &mut project, &options, problems)?;

@@ -148,28 +148,62 @@ pub(crate) fn workflows(current: &OsStr) -> Vec<CompletionCandidate> {
 /// The step ids of the workflow named earlier on the command line that begin with `current`.
 pub(crate) fn steps(current: &OsStr) -> Vec<CompletionCandidate> {
     let text = current.to_string_lossy();
-    let Some(target) = WORDS.get().and_then(|w| target(w)) else {
-        return Vec::new();
-    };
-    let workflow = if load::is_file_target(&target) {
-        load::load_file(std::path::Path::new(&target))
-            .ok()
-            .map(|l| l.workflow)
-    } else {
-        let scope = if target.contains(':') {
-            Scope::Members
-        } else {
-            Scope::Root
-        };
-        catalog(scope).and_then(|c| c.get(&target).cloned())
-    };
-    workflow
+    named_workflow()
         .map(|wf| wf.steps)
         .unwrap_or_default()
         .into_iter()
         .filter(|s| s.id.value.starts_with(text.as_ref()))
         .map(|s| CompletionCandidate::new(&s.id.value).help(s.description.map(Into::into)))
         .collect()
+}
+
+/// `--param`: the parameters of the workflow named on the command line as `NAME=`, with
+/// their help; after `NAME=`, the values a choice or a bool takes.
+pub(crate) fn params(current: &OsStr) -> Vec<CompletionCandidate> {
+    let text = current.to_string_lossy();
+    let params = named_workflow().map(|wf| wf.params).unwrap_or_default();
+    if let Some((name, partial)) = text.split_once('=') {
+        let Some(p) = params.iter().find(|p| p.name.value == name) else {
+            return Vec::new();
+        };
+        let values = match &p.kind {
+            crate::load::model::ParamKind::OneOf(values) => values.clone(),
+            crate::load::model::ParamKind::Bool => vec!["true".into(), "false".into()],
+            _ => Vec::new(),
+        };
+        return values
+            .into_iter()
+            .filter(|v| v.starts_with(partial))
+            .map(|v| CompletionCandidate::new(format!("{name}={v}")))
+            .collect();
+    }
+    params
+        .iter()
+        .filter(|p| p.name.value.starts_with(text.as_ref()))
+        .map(|p| {
+            let help = match &p.help {
+                Some(h) => format!("{h} ({})", p.kind.describe()),
+                None => p.kind.describe(),
+            };
+            CompletionCandidate::new(format!("{}=", p.name.value)).help(Some(help.into()))
+        })
+        .collect()
+}
+
+/// The workflow named earlier on the command line, when it can be read.
+fn named_workflow() -> Option<crate::load::model::Workflow> {
+    let target = WORDS.get().and_then(|w| target(w))?;
+    if load::is_file_target(&target) {
+        return load::load_file(std::path::Path::new(&target))
+            .ok()
+            .map(|l| l.workflow);
+    }
+    let scope = if target.contains(':') {
+        Scope::Members
+    } else {
+        Scope::Root
+    };
+    catalog(scope).and_then(|c| c.get(&target).cloned())
 }
 
 /// The project's workflows, when they can be read and are trusted; nothing is said of a

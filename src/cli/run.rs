@@ -25,14 +25,17 @@ use crate::run::{Reporter, Summary};
 pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     let (wf, mut project, problems) = resolve(cli, &args.target)?;
     let affected = affected(cli, args, &mut project)?;
-    let options = PlanOptions {
+    let mut options = PlanOptions {
         context: args.context.context.clone(),
+        params: args.context.params.clone(),
+        require_params: true,
         timeout: args.timeout,
         select: args.steps.clone(),
         retries: args.retries,
         affected,
         args: args.args.clone(),
     };
+    ask_for_params(&wf, &mut options);
     let plan = plan_all(&wf, &mut project, &options, problems)?;
     let parallel = args.parallel.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -282,5 +285,43 @@ fn heartbeat_interval() -> Result<Duration, Problems> {
                 .into()
         }),
         Err(_) => Ok(Duration::from_secs(30)),
+    }
+}
+
+/// Asks for each parameter that has no default and that nothing set, on a terminal, never in
+/// CI: what is typed is checked as a `--param` is. Elsewhere the plan reports it missing.
+fn ask_for_params(wf: &crate::load::model::Workflow, options: &mut PlanOptions) {
+    use std::io::{BufRead, IsTerminal, Write};
+    let interactive = std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none();
+    if !interactive {
+        return;
+    }
+    for p in &wf.params {
+        let name = &p.name.value;
+        let set = options
+            .params
+            .iter()
+            .chain(&options.context)
+            .any(|(k, _)| k == name);
+        if set || p.default.is_some() {
+            continue;
+        }
+        let help = p
+            .help
+            .as_deref()
+            .map(|h| format!("{h}; "))
+            .unwrap_or_default();
+        eprint!("{name} ({help}{}): ", p.kind.describe());
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(n) if n > 0 => options.params.push((
+                name.clone(),
+                line.trim_end_matches(['\n', '\r']).to_string(),
+            )),
+            _ => return,
+        }
     }
 }

@@ -16,6 +16,7 @@ pub(crate) const WORKFLOW_KEYS: &[&str] = &[
     "name",
     "description",
     "context",
+    "params",
     "env",
     "env_file",
     "timeout",
@@ -46,15 +47,15 @@ pub(crate) const STEP_KEYS: &[&str] = &[
 
 /// Reads the entries of a map, remembering which keys are allowed so that an unknown one is
 /// reported with the closest allowed key.
-struct Fields<'a> {
-    source: &'a Source,
-    entries: &'a [(Key, Node)],
-    allowed: &'static [&'static str],
-    what: &'static str,
+pub(super) struct Fields<'a> {
+    pub(super) source: &'a Source,
+    pub(super) entries: &'a [(Key, Node)],
+    pub(super) allowed: &'static [&'static str],
+    pub(super) what: &'static str,
 }
 
 impl<'a> Fields<'a> {
-    fn get(&self, key: &str) -> Option<&'a Node> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Node> {
         debug_assert!(self.allowed.contains(&key));
         self.entries
             .iter()
@@ -62,7 +63,7 @@ impl<'a> Fields<'a> {
             .map(|(_, v)| v)
     }
 
-    fn check_unknown(&self, problems: &mut Problems) {
+    pub(super) fn check_unknown(&self, problems: &mut Problems) {
         for (key, _) in self.entries {
             if !self.allowed.contains(&key.name.as_str()) {
                 let help = synonym(&key.name)
@@ -125,7 +126,7 @@ fn label_span(node: &Node) -> Span {
     }
 }
 
-fn string(
+pub(super) fn string(
     source: &Source,
     node: &Node,
     what: &str,
@@ -174,6 +175,7 @@ pub(crate) fn workflow(
         title: None,
         description: None,
         context: Vec::new(),
+        params: Vec::new(),
         env: Vec::new(),
         env_files: Vec::new(),
         timeout: None,
@@ -203,6 +205,9 @@ pub(crate) fn workflow(
         .map(|s| s.value);
     if let Some(n) = fields.get("context") {
         wf.context = context(source, n, problems);
+    }
+    if let Some(n) = fields.get("params") {
+        wf.params = super::params::read(source, n, &wf.context, problems);
     }
     if let Some(n) = fields.get("env") {
         wf.env = env(source, n, problems);

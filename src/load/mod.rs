@@ -10,6 +10,7 @@ pub(crate) mod duration;
 pub(crate) mod matrix;
 pub(crate) mod model;
 pub(crate) mod node;
+pub(crate) mod params;
 pub(crate) mod schema;
 pub(crate) mod toml;
 pub(crate) mod workspace;

@@ -16,6 +16,8 @@ pub struct Workflow {
     pub(crate) description: Option<String>,
     /// `context:` defaults for variables.
     pub(crate) context: Vec<ContextEntry>,
+    /// `params:`: context variables with a declared type, set with `--param`.
+    pub(crate) params: Vec<Param>,
     /// `env:` for every step.
     pub(crate) env: Vec<EnvVar>,
     /// `env_file:` for every step.
@@ -54,6 +56,54 @@ pub(crate) struct Entry<T> {
 
 /// A default value of a context variable.
 pub(crate) type ContextEntry = Entry<ContextValue>;
+
+/// A parameter of a workflow (`params:`): a context variable with a declared type.
+#[derive(Debug, Clone)]
+pub(crate) struct Param {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// The values it takes.
+    pub kind: ParamKind,
+    /// Its default; without one it must be given.
+    pub default: Option<Spanned<String>>,
+    /// What it is for, shown by `list` and completions.
+    pub help: Option<String>,
+}
+
+/// The values a parameter takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParamKind {
+    /// Any text.
+    String,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number.
+    Integer,
+    /// One of these.
+    OneOf(Vec<String>),
+}
+
+impl ParamKind {
+    /// Whether `value` is one it takes.
+    pub(crate) fn accepts(&self, value: &str) -> bool {
+        match self {
+            ParamKind::String => true,
+            ParamKind::Bool => value == "true" || value == "false",
+            ParamKind::Integer => value.parse::<i64>().is_ok(),
+            ParamKind::OneOf(values) => values.iter().any(|v| v == value),
+        }
+    }
+
+    /// The values it takes, in words: `an integer`, `one of debug, release`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            ParamKind::String => "text".into(),
+            ParamKind::Bool => "`true` or `false`".into(),
+            ParamKind::Integer => "a whole number".into(),
+            ParamKind::OneOf(values) => format!("one of {}", values.join(", ")),
+        }
+    }
+}
 
 /// An environment variable set for steps.
 pub(crate) type EnvVar = Entry<String>;

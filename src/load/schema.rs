@@ -154,6 +154,30 @@ fn env_files() -> Value {
     })
 }
 
+/// `params:`: each parameter a default, or its settings.
+fn params() -> Value {
+    json!({
+        "description": "Parameters: context variables with a type, a default and help, set with `--param name=value`. A text is a text parameter with that default; null, one that must be given.",
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [
+                {"$ref": "#/definitions/scalar"},
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"enum": ["string", "bool", "integer"]},
+                        "one_of": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/scalar"}},
+                        "default": {"$ref": "#/definitions/scalar"},
+                        "help": {"type": "string"}
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        }
+    })
+}
+
 /// An object with exactly `keys`, each described by `property`.
 fn object(
     description: &str,
@@ -196,6 +220,7 @@ fn workflow_key(key: &str) -> Value {
                 ]
             }
         }),
+        "params" => params(),
         "env" => with_ref("Environment variables for every step.", "variables"),
         "env_file" => with_ref(
             "Dotenv files whose variables every step gets, under the workflow's `env`.",

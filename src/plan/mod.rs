@@ -11,6 +11,7 @@ mod env_file;
 pub(crate) mod expand;
 pub(crate) mod graph;
 pub(crate) mod names;
+mod params;
 pub(crate) mod rank;
 pub(crate) mod reevaluate;
 mod step;
@@ -241,6 +242,10 @@ impl Run {
 pub(crate) struct PlanOptions {
     /// `--context name=value`, in the order given.
     pub context: Vec<(String, String)>,
+    /// `--param name=value`, in the order given: over `--context`.
+    pub params: Vec<(String, String)>,
+    /// Whether a parameter without a default must be set (to run, not to check or list).
+    pub require_params: bool,
     /// `--timeout`: the default for steps that set none, over the workflow's.
     pub timeout: Option<Timeout>,
     /// Only these steps and what they need; empty means all.
@@ -256,11 +261,27 @@ pub(crate) struct PlanOptions {
 /// The variables a workflow sees: `--context`, its `context:` defaults, the workspace facts.
 pub(crate) fn variables(wf: &Workflow, project: &Project, options: &PlanOptions) -> Vars {
     let mut vars = Vars::default();
-    for (k, v) in &options.context {
+    // The last value given wins, `--param` over `-c`.
+    for (k, v) in options
+        .params
+        .iter()
+        .rev()
+        .chain(options.context.iter().rev())
+    {
         vars.insert_default(k, ContextValue::One(v.clone()));
     }
     for entry in &wf.context {
         vars.insert_default(&entry.name.value, entry.value.value.clone());
+    }
+    // A parameter nothing sets is reported as such when running, and is empty meanwhile,
+    // so that `check`, `list` and `graph` need no value and its uses are not undefined.
+    for p in &wf.params {
+        let default = p
+            .default
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default();
+        vars.insert_default(&p.name.value, ContextValue::One(default));
     }
     vars.insert_default("workflow", ContextValue::One(wf.name.clone()));
     // The steps named get the words after `--` of their own (see `step.rs`).
@@ -404,6 +425,7 @@ pub(crate) fn plan(
     let mut problems = Problems::new();
     planner.check_name(&mut problems);
     planner.check_variables(&mut problems);
+    planner.check_params(&mut problems);
     let declared = planner.declared(&mut problems);
     if let Err(cycles) = graph::topo_order(&declared.deps) {
         for cycle in cycles {

@@ -10,6 +10,7 @@ pub(crate) fn steps(wf: &Workflow, plan: &Plan) -> String {
         out.push_str(&format!(": {d}"));
     }
     out.push('\n');
+    out.push_str(&params(wf));
     let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for s in &plan.steps {
         let mut line = format!("  {:<width$}", s.id);
@@ -24,6 +25,31 @@ pub(crate) fn steps(wf: &Workflow, plan: &Plan) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `  --param profile=VALUE  one of debug, release (default debug)  # The build profile`, a
+/// line a parameter.
+fn params(wf: &Workflow) -> String {
+    let shown: Vec<(String, String)> = wf
+        .params
+        .iter()
+        .map(|p| {
+            let default = match &p.default {
+                Some(d) => format!("default {}", d.value),
+                None => "required".into(),
+            };
+            let mut what = format!("{} ({default})", p.kind.describe());
+            if let Some(h) = &p.help {
+                what.push_str(&format!("  # {h}"));
+            }
+            (format!("--param {}=VALUE", p.name.value), what)
+        })
+        .collect();
+    let width = shown.iter().map(|(a, _)| a.len()).max().unwrap_or(0);
+    shown
+        .iter()
+        .map(|(a, what)| format!("  {a:<width$}  {what}\n"))
+        .collect()
 }
 
 /// Every workflow found, with its number of steps, description and where it is declared.
