@@ -35,8 +35,8 @@ pub use run::cache::Upstream;
 pub use run::scheduler::{Executor, Message, RunOptions, run};
 pub use run::stats::RunStats;
 pub use run::{
-    Event, EventKind, Outcome, ReportError, Reporter, Selection, Signal, SkipReason, Status,
-    StepEnd, StepError, StepInfo, Stop, Summary,
+    CargoLock, Event, EventKind, Outcome, ReportError, Reporter, Selection, Signal, SkipReason,
+    Status, StepEnd, StepError, StepInfo, Stop, Summary,
 };
 
 /// Reads one workflow from the text of a file named `path` (YAML, or TOML for a `.toml`

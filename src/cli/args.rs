@@ -284,6 +284,8 @@ pub(crate) enum ReportFormat {
     Json,
     /// JUnit XML, for CI systems' test views.
     Junit,
+    /// A timeline to look at: one self-contained HTML page.
+    Html,
 }
 
 /// Completes a workflow name from the project in the current folder.
@@ -332,9 +334,10 @@ fn parse_report(s: &str) -> Result<ReportSpec, String> {
     let format = match format {
         "json" => ReportFormat::Json,
         "junit" => ReportFormat::Junit,
+        "html" => ReportFormat::Html,
         other => {
             return Err(format!(
-                "unknown report format `{other}`: the formats are: json, junit"
+                "unknown report format `{other}`: the formats are: json, junit, html"
             ));
         }
     };

@@ -157,6 +157,7 @@ fn file_reporter(spec: &ReportSpec) -> Box<dyn Reporter> {
     match spec.format {
         ReportFormat::Json => Box::new(JsonReport::new(path)),
         ReportFormat::Junit => Box::new(JunitReport::new(path)),
+        ReportFormat::Html => Box::new(crate::report::timeline::TimelineReport::new(path)),
     }
 }
 

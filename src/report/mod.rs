@@ -5,6 +5,7 @@
 pub(crate) mod console;
 pub(crate) mod file;
 pub(crate) mod graph;
+mod html;
 pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod line;
@@ -13,6 +14,7 @@ pub(crate) mod notes;
 pub(crate) mod output;
 pub(crate) mod problems;
 pub(crate) mod summary;
+pub(crate) mod timeline;
 
 use crate::run::{Event, ReportError, Reporter};
 

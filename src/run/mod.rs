@@ -15,8 +15,8 @@ pub(crate) mod status;
 pub(crate) mod sys;
 
 pub use event::{
-    Event, EventKind, Outcome, ReportError, Reporter, Selection, Signal, SkipReason, StepEnd,
-    StepInfo, Summary,
+    CargoLock, Event, EventKind, Outcome, ReportError, Reporter, Selection, Signal, SkipReason,
+    StepEnd, StepInfo, Summary,
 };
 pub use status::{Status, StepError};
 pub use sys::Stop;

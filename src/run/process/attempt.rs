@@ -43,6 +43,8 @@ impl ProcessExecutor<'_> {
             let reason = format!("cannot write its log `{}`: {e}", log_path.display());
             failed(StepError::Log { reason }, None)
         })?;
+        // Measured before the step can write: what it writes is read back from here on.
+        let log_start = file.metadata().map_or(0, |m| m.len());
         // Nothing reads the output live unless it is streamed: then it goes straight into the
         // log file, and no pipe, copy or reader wake-up is needed.
         let (reader, writer) = match self.stream {
@@ -72,7 +74,13 @@ impl ProcessExecutor<'_> {
                 }));
             }
         };
-        Ok(Running::new(child, reader, file, started, log_path))
+        Ok(Running::new(
+            child,
+            reader,
+            (file, log_start),
+            started,
+            log_path,
+        ))
     }
 
     /// A missing folder would otherwise surface as a confusing spawn error; the folder

@@ -33,13 +33,15 @@ pub(super) struct Running {
     exit: Option<ExitWatch>,
     started: Instant,
     log_path: PathBuf,
+    /// Where the step's own output begins in its log, after what cargo flow wrote there.
+    log_start: u64,
 }
 
 impl Running {
     pub(super) fn new(
         child: Process,
         reader: Option<io::PipeReader>,
-        log: File,
+        (log, log_start): (File, u64),
         started: Instant,
         log_path: PathBuf,
     ) -> Self {
@@ -50,6 +52,7 @@ impl Running {
             log,
             started,
             log_path,
+            log_start,
         }
     }
 }
@@ -269,8 +272,12 @@ impl ProcessExecutor<'_> {
             write_error: None,
             emit: self.stream.then_some((index, emit)),
         });
-        let offset = running.log.metadata().map_or(0, |m| m.len());
-        let mut activity = Activity::new(index, emit, self.lines && reader.is_none(), offset);
+        let mut activity = Activity::new(
+            index,
+            emit,
+            self.lines && reader.is_none(),
+            running.log_start,
+        );
         let mut watch = Watch::new(&running, step.timeout, reader.is_some());
         self.watch(&mut watch, &mut reader, copy.as_mut(), &mut activity);
         let (exited_at, leaked) = (watch.exited_at, watch.leaked);
