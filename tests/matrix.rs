@@ -199,3 +199,29 @@ steps:
     assert_eq!(line("b:y"), "b:y after a:y", "{out}");
     assert_eq!(line("b:x"), "b:x after a:x-1", "{out}");
 }
+
+#[test]
+fn list_and_check_count_steps_as_declared_and_after_expansion() {
+    let yaml = "name: ci\nsteps:\n  - id: t\n    matrix: {x: [1, 2, 3]}\n    run: echo ${matrix.x}\n  - id: u\n    run: 'true'\n";
+    let tmp = common::tempdir_with(&[(".flow.yaml", yaml)]);
+    common::Flow::at(tmp.path())
+        .args(["list"])
+        .run()
+        .success()
+        .stdout_has(&["ci  2 steps (4 after expansion)"]);
+    common::Flow::at(tmp.path())
+        .args(["check"])
+        .run()
+        .success()
+        .stderr_has(&["Checked 1 workflow, 2 steps (4 after expansion): no problems"]);
+}
+
+#[test]
+fn package_and_matrix_values_outside_their_steps_say_where_they_are_defined() {
+    common::run_workflow("name: ci\nsteps:\n  - id: a\n    run: echo ${package} ${matrix.os}\n")
+        .code(2)
+        .stderr_has(&[
+            "`${package}` is defined in steps with `for_each: package`",
+            "`${matrix.os}` is defined in a step whose `matrix:` has the key `os`",
+        ]);
+}

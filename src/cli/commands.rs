@@ -17,15 +17,25 @@ pub(super) fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
         print!("{}", report::list::steps(&wf, &plan));
         return Ok(0);
     }
-    let found = catalog(cli, load::Scope::Members)?;
+    let mut found = catalog(cli, load::Scope::Members)?;
     if !found.problems.is_empty() {
         return Err(found.problems);
     }
     if found.workflows.is_empty() {
         eprintln!("{}", report::list::none_found(&found.project.root));
-    } else {
-        print!("{}", report::list::workflows(&found.workflows));
+        return Ok(0);
     }
+    // Steps as `check` counts them, where a workflow plans without values from the command line.
+    let expanded: Vec<Option<usize>> = found
+        .workflows
+        .iter()
+        .map(|wf| {
+            plan_one(wf, &mut found.project, &PlanOptions::default())
+                .ok()
+                .map(|p| p.steps().len())
+        })
+        .collect();
+    print!("{}", report::list::workflows(&found.workflows, &expanded));
     Ok(0)
 }
 

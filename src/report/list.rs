@@ -52,14 +52,18 @@ fn params(wf: &Workflow) -> String {
         .collect()
 }
 
-/// Every workflow found, with its number of steps, description and where it is declared.
-pub(crate) fn workflows(workflows: &[Workflow]) -> String {
+/// Every workflow found, with its number of steps (and, where `for_each` and `matrix` make
+/// more, how many after expansion), description and where it is declared.
+pub(crate) fn workflows(workflows: &[Workflow], expanded: &[Option<usize>]) -> String {
     let width = workflows.iter().map(|w| w.name.len()).max().unwrap_or(0);
     let mut out = String::from("Workflows:\n");
-    for wf in workflows {
+    for (i, wf) in workflows.iter().enumerate() {
         let n = wf.steps.len();
         let s = if n == 1 { "" } else { "s" };
         let mut line = format!("  {:<width$}  {n} step{s}", wf.name);
+        if let Some(Some(e)) = expanded.get(i).filter(|e| **e != Some(n)) {
+            line.push_str(&format!(" ({e} after expansion)"));
+        }
         if let Some(d) = &wf.description {
             line.push_str(&format!("  {d}"));
         }
