@@ -29,6 +29,7 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "id",
     "run",
     "depends_on",
+    "after",
     "timeout",
     "env",
     "env_file",
@@ -93,8 +94,9 @@ impl<'a> Fields<'a> {
 fn synonym(key: &str) -> Option<&'static str> {
     Some(match key.to_ascii_lowercase().as_str() {
         "command" | "comand" | "commands" | "cmd" | "cmds" | "script" | "exec" | "do" => "run",
-        "needs" | "deps" | "depends" | "dependencies" | "after" | "requires" | "depend_on"
-        | "dependson" => "depends_on",
+        "needs" | "deps" | "depends" | "dependencies" | "requires" | "depend_on" | "dependson" => {
+            "depends_on"
+        }
         "dir" | "workdir" | "working_directory" | "working-directory" | "directory" | "cd" => "cwd",
         "environment" | "vars" | "envs" => "env",
         "name" | "key" | "step" => "id",
@@ -289,6 +291,10 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         .get("depends_on")
         .map(|n| depends_on(source, n, problems))
         .unwrap_or_default();
+    let after = fields
+        .get("after")
+        .map(|n| names_list(source, n, "`after`", problems))
+        .unwrap_or_default();
     let timeout = fields
         .get("timeout")
         .and_then(|n| timeout(source, n, problems));
@@ -325,6 +331,7 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
         id: id?,
         run: run?,
         depends_on,
+        after,
         timeout,
         env,
         env_files,
@@ -585,6 +592,29 @@ fn paths(
                     "empty path",
                 )
                 .with_help("write a path or a glob relative to the step's working directory, e.g. `target/release/app` or `src/**/*.rs`"),
+            );
+            continue;
+        }
+        // `!` leaves files out of the inputs; anywhere else it would name a file `!…`.
+        let excludes = what.contains("cache.inputs") || what.contains("`inputs`");
+        if let Some(rest) = path.value.strip_prefix('!')
+            && (!excludes || rest.trim().is_empty())
+        {
+            let (message, help) = match excludes {
+                true => (
+                    "an exclusion `!` names nothing".to_string(),
+                    "write the files to leave out after the `!`, e.g. `!src/generated/**`",
+                ),
+                false => (
+                    format!(
+                        "`{}` in {what} is an exclusion, which only `cache.inputs` has",
+                        path.value
+                    ),
+                    "leave it out: list the files to keep instead",
+                ),
+            };
+            problems.push(
+                Problem::at("flow::bad-path", message, source, path.span, "here").with_help(help),
             );
             continue;
         }

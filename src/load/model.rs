@@ -135,6 +135,8 @@ pub(crate) struct Step {
     pub run: Spanned<Command>,
     /// The ids it waits for.
     pub depends_on: Vec<Spanned<String>>,
+    /// The ids it waits for only to come after them (`after:`): their results do not key it.
+    pub after: Vec<Spanned<String>>,
     /// `timeout:`, overriding the workflow's.
     pub timeout: Option<Spanned<Timeout>>,
     /// Extra environment variables.

@@ -258,7 +258,11 @@ fn step_key(key: &str) -> Value {
             ]
         }),
         "depends_on" => with_ref(
-            "The steps that must succeed before this one starts: an id or a list of ids.",
+            "The steps that must succeed before this one starts: an id or a list of ids. Their results key a cached step.",
+            "scalars",
+        ),
+        "after" => with_ref(
+            "Steps that must succeed before this one starts, for order only: their results do not key a cached step.",
             "scalars",
         ),
         "timeout" => with_ref("How long the step may run before it is stopped.", "timeout"),

@@ -147,6 +147,8 @@ pub struct PlannedStep {
     pub(crate) jobserver: bool,
     /// The groups it shares with steps it never runs beside (`exclusive:`).
     pub(crate) exclusive: Vec<String>,
+    /// Of `deps`, those it only comes after (`after:`): their keys do not key its cache.
+    pub(crate) after: Vec<usize>,
     /// The target dirs its cargo commands lock while they build: it does not start while
     /// another step is building in one of them.
     pub(crate) builds_in: Vec<PathBuf>,
@@ -395,6 +397,8 @@ fn case_twins_problem(wf: &Workflow, step: &crate::load::model::Step, a: &str, b
 struct Declared<'a> {
     index: HashMap<&'a str, usize>,
     deps: Vec<Vec<usize>>,
+    /// Of each step's `deps`, those it only comes after (`after:` and not `depends_on`).
+    after: Vec<Vec<usize>>,
 }
 
 /// What every pass reads: the workflow and what it is planned with.
@@ -612,23 +616,33 @@ impl<'a> Planner<'a> {
             index.insert(&id.value, i);
             folded.insert(id.value.to_ascii_lowercase(), i);
         }
-        let deps = wf
+        let (deps, after) = wf
             .steps
             .iter()
-            .map(|step| self.dependencies(step, &index, problems))
-            .collect();
-        Declared { index, deps }
+            .map(|step| {
+                let deps = self.dependencies(step, &step.depends_on, &index, problems);
+                let after: Vec<usize> = self
+                    .dependencies(step, &step.after, &index, problems)
+                    .into_iter()
+                    .filter(|d| !deps.contains(d))
+                    .collect();
+                (deps.iter().chain(&after).copied().collect(), after)
+            })
+            .unzip();
+        Declared { index, deps, after }
     }
 
+    /// The steps `names` (a step's `depends_on` or `after`) name.
     fn dependencies(
         &self,
         step: &crate::load::model::Step,
+        names: &[crate::source::Spanned<String>],
         index: &HashMap<&str, usize>,
         problems: &mut Problems,
     ) -> Vec<usize> {
         let source = &self.wf.origin.source;
-        let mut ds = Vec::with_capacity(step.depends_on.len());
-        for dep in &step.depends_on {
+        let mut ds = Vec::with_capacity(names.len());
+        for dep in names {
             match index.get(dep.value.as_str()) {
                 None => problems.push(
                     Problem::at(
@@ -654,7 +668,7 @@ impl<'a> Planner<'a> {
                         dep.span,
                         "depends on itself",
                     )
-                    .with_help("remove it from its own `depends_on`"),
+                    .with_help("remove it from its own `depends_on` or `after`"),
                 ),
                 Some(&d) if !ds.contains(&d) => ds.push(d),
                 Some(_) => {}
@@ -912,6 +926,7 @@ fn select(
     }
     // Outputs are read only from ancestors, which a selection always keeps.
     for s in &mut kept {
+        s.after = s.after.iter().map(|&d| new_index[d]).collect();
         for r in &mut s.output_refs {
             r.step = new_index[r.step];
         }

@@ -167,6 +167,10 @@ impl Planner<'_> {
                 .as_ref()
                 .map_or(self.default_timeout, |t| t.value),
             builds_in: self.builds_in(step, &ctx, &env),
+            after: declared.after[inst.step]
+                .iter()
+                .flat_map(|&d| ranges[d].clone())
+                .collect(),
             args,
             env,
             passed,

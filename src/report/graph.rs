@@ -56,6 +56,9 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
             let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
             let _ = writeln!(out, "        after: {}", deps.join(", "));
         }
+        if let Some(cache) = &s.cache {
+            out.push_str(&cache_lines(plan, s, cache));
+        }
         if !s.exclusive.is_empty() {
             let _ = writeln!(out, "        exclusive: {}", s.exclusive.join(", "));
         }
@@ -93,6 +96,50 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
             s.weight,
             if s.weight == 1 { "" } else { "s" }
         );
+    }
+    out
+}
+
+/// A cached step's inputs, each with what it matches now, its outputs and variables.
+fn cache_lines(
+    plan: &Plan,
+    s: &crate::plan::PlannedStep,
+    cache: &crate::plan::CachePlan,
+) -> String {
+    use crate::run::files::{self, Ignored, Search};
+    let boundary = files::ignore_boundary(&plan.root, &plan.root);
+    let search = Search {
+        ignored: Ignored::Skip,
+        boundary: &boundary,
+        stop: &|| false,
+    };
+    let matched = |pattern: &str| {
+        if pattern.starts_with('!') {
+            return format!("`{pattern}` (left out)");
+        }
+        match files::find(&s.cwd, pattern, search) {
+            Ok(m) if m.files.is_empty() && m.literal => format!("`{pattern}` (absent)"),
+            Ok(m) if m.files.is_empty() => {
+                format!("`{pattern}` (matches no file: an error when it runs)")
+            }
+            Ok(m) if m.literal && m.files.len() == 1 => format!("`{pattern}`"),
+            Ok(m) => format!(
+                "`{pattern}` ({} file{})",
+                m.files.len(),
+                if m.files.len() == 1 { "" } else { "s" }
+            ),
+            Err(e) => format!("`{pattern}` (cannot be read: {e})"),
+        }
+    };
+    let mut out = String::new();
+    let inputs: Vec<String> = cache.inputs.iter().map(|p| matched(p)).collect();
+    let _ = writeln!(out, "        cache inputs: {}", inputs.join(", "));
+    if !cache.outputs.is_empty() {
+        let outputs: Vec<String> = cache.outputs.iter().map(|p| format!("`{p}`")).collect();
+        let _ = writeln!(out, "        cache outputs: {}", outputs.join(", "));
+    }
+    if !cache.env.is_empty() {
+        let _ = writeln!(out, "        cache env: {}", cache.env.join(", "));
     }
     out
 }

@@ -280,10 +280,16 @@ pub(crate) fn fingerprint(
         ignored: Ignored::Skip,
         ..search
     };
-    for pattern in &cache.inputs {
+    let excluded = exclusions(&cache.inputs)?;
+    for pattern in cache.inputs.iter().filter(|p| !p.starts_with('!')) {
         let found = files::find(&step.cwd, pattern, search)
             .map_err(|e| failure(e, &format!("cannot read its cache input `{pattern}`")))?;
-        if found.literal && found.files.is_empty() {
+        if found.files.is_empty() {
+            if !found.literal {
+                return Err(format!(
+                    "its cache input glob `{pattern}` matches no file: a pattern that matches nothing (a typo) would leave the step cached whatever changes; fix it, or name a file or folder, which may be absent"
+                ));
+            }
             parts.absent.insert(pattern.clone());
         }
         let named = step.cwd.join(pattern);
@@ -295,7 +301,7 @@ pub(crate) fn fingerprint(
             .filter(|f| !f.path.starts_with(&plan.dir))
         {
             let name = relative_name(&step.cwd, &file.path);
-            if parts.inputs.contains_key(&name) {
+            if parts.inputs.contains_key(&name) || excluded.is_match(&name) {
                 continue;
             }
             let before = known.and_then(|(inputs, at)| inputs.get(&name).map(|s| (s, at)));
@@ -311,6 +317,24 @@ pub(crate) fn fingerprint(
         parts,
         hashed_at,
     })
+}
+
+/// The files that `!pattern` entries of `cache.inputs` leave out, by their names relative to
+/// the step's folder: a glob, or a path and everything below it.
+fn exclusions(inputs: &[String]) -> Result<globset::GlobSet, String> {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in inputs.iter().filter_map(|p| p.strip_prefix('!')) {
+        let pattern = pattern.trim_start_matches("./").trim_end_matches('/');
+        for glob in [pattern.to_string(), format!("{pattern}/**")] {
+            let glob = globset::GlobBuilder::new(&glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("its cache input `!{pattern}` is not a valid glob: {e}"))?;
+            set.add(glob);
+        }
+    }
+    set.build()
+        .map_err(|e| format!("its cache exclusions cannot be used: {e}"))
 }
 
 /// Whether a step with this fingerprint can be skipped, given its last recorded success.

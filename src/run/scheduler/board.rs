@@ -159,9 +159,11 @@ impl<'p> Board<'p> {
         }
         let deps = match step.cache {
             None => Vec::new(),
+            // A step it only comes after does not key it.
             Some(_) => step
                 .deps
                 .iter()
+                .filter(|d| !step.after.contains(d))
                 .map(|&d| {
                     let key = self.keys[d]
                         .clone()
