@@ -287,14 +287,7 @@ fn step(source: &Source, node: &Node, problems: &mut Problems) -> Option<Step> {
     fields.check_unknown(problems);
     let id = step_id(source, node, fields.get("id"), problems);
     let run = step_run(source, node, id.as_ref(), fields.get("run"), problems);
-    let depends_on = fields
-        .get("depends_on")
-        .map(|n| depends_on(source, n, problems))
-        .unwrap_or_default();
-    let after = fields
-        .get("after")
-        .map(|n| names_list(source, n, "`after`", problems))
-        .unwrap_or_default();
+    let (depends_on, after) = waits_for(source, &fields, problems);
     let timeout = fields
         .get("timeout")
         .and_then(|n| timeout(source, n, problems));
@@ -459,6 +452,23 @@ fn env_files(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvFi
         out.extend(path.map(|path| EnvFile { path, optional }));
     }
     out
+}
+
+/// A step's `depends_on` and `after`.
+fn waits_for(
+    source: &Source,
+    fields: &Fields<'_>,
+    problems: &mut Problems,
+) -> (Vec<Spanned<String>>, Vec<Spanned<String>>) {
+    let depends_on = fields
+        .get("depends_on")
+        .map(|n| depends_on(source, n, problems))
+        .unwrap_or_default();
+    let after = fields
+        .get("after")
+        .map(|n| names_list(source, n, "`after`", problems))
+        .unwrap_or_default();
+    (depends_on, after)
 }
 
 /// `true` or `false`.

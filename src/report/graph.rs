@@ -30,32 +30,7 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
     for (n, i) in crate::plan::rank::start_order(plan).into_iter().enumerate() {
         let s = &plan.steps[i];
         let _ = writeln!(out, "{:>4}. {}", n + 1, s.id);
-        let run = match &s.command {
-            crate::plan::Run::Shell { .. } => s.written.clone(),
-            crate::plan::Run::Argv(_) => s.command.display(),
-        };
-        for (n, line) in run.lines().enumerate() {
-            let lead = if n == 0 { "run: " } else { "     " };
-            let _ = writeln!(out, "        {lead}{line}");
-        }
-        for (name, value) in &s.shown {
-            let _ = writeln!(out, "          {name} = {value:?}");
-        }
-        if !s.args.is_empty() {
-            let _ = writeln!(out, "          \"$@\" = {}", shell_words::join(&s.args));
-        }
-        for r in &s.output_refs {
-            let writer = &plan.steps[r.step].id;
-            let _ = writeln!(
-                out,
-                "          ${{steps.{writer}.outputs.{}}} = what {writer} writes",
-                r.key
-            );
-        }
-        if !s.deps.is_empty() {
-            let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
-            let _ = writeln!(out, "        after: {}", deps.join(", "));
-        }
+        out.push_str(&command_lines(plan, s));
         if let Some(cache) = &s.cache {
             out.push_str(&cache_lines(plan, s, cache));
         }
@@ -96,6 +71,38 @@ pub(crate) fn dry_run(plan: &Plan, parallel: usize, root: &std::path::Path) -> S
             s.weight,
             if s.weight == 1 { "" } else { "s" }
         );
+    }
+    out
+}
+
+/// A step's command as written, the values it receives, and its words after `--`.
+fn command_lines(plan: &Plan, s: &crate::plan::PlannedStep) -> String {
+    let mut out = String::new();
+    let run = match &s.command {
+        crate::plan::Run::Shell { .. } => s.written.clone(),
+        crate::plan::Run::Argv(_) => s.command.display(),
+    };
+    for (n, line) in run.lines().enumerate() {
+        let lead = if n == 0 { "run: " } else { "     " };
+        let _ = writeln!(out, "        {lead}{line}");
+    }
+    for (name, value) in &s.shown {
+        let _ = writeln!(out, "          {name} = {value:?}");
+    }
+    if !s.args.is_empty() {
+        let _ = writeln!(out, "          \"$@\" = {}", shell_words::join(&s.args));
+    }
+    for r in &s.output_refs {
+        let writer = &plan.steps[r.step].id;
+        let _ = writeln!(
+            out,
+            "          ${{steps.{writer}.outputs.{}}} = what {writer} writes",
+            r.key
+        );
+    }
+    if !s.deps.is_empty() {
+        let deps: Vec<&str> = s.deps.iter().map(|&d| plan.steps[d].id.as_str()).collect();
+        let _ = writeln!(out, "        after: {}", deps.join(", "));
     }
     out
 }
