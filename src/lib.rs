@@ -22,6 +22,7 @@ mod run;
 mod setup;
 mod source;
 mod suggest;
+mod sys;
 
 use std::path::Path;
 

@@ -110,3 +110,35 @@ fn args_cannot_be_set_as_context() {
         .code(2)
         .stderr_has(&["`args` cannot be a context variable", "words after `--`"]);
 }
+
+#[test]
+fn words_no_step_reads_are_an_error_not_dropped() {
+    Flow::new()
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: test\n    run: cargo test\n  - id: lint\n    run: echo \"$@\"\n",
+        )
+        .args(["ci", "test", "--", "--nocapture"])
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "the words after `--` go to step `test`, whose commands do not read them",
+            "run: cargo test -- \"$@\"",
+        ]);
+}
+
+#[test]
+fn a_shell_that_would_run_the_words_gets_them_only_through_the_environment() {
+    // A stand-in for pwsh, which joins the words after its command to it.
+    let ran = Flow::new()
+        .file("pwsh", "#!/bin/sh\nshift\nprintf '%s|' \"$@\" > words\n")
+        .after_shell("chmod +x pwsh")
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: s\n    shell: [./pwsh]\n    run: echo $env:FLOW_CTX_ARGS\n",
+        )
+        .args(["ci", "--", "; Remove-Item x"])
+        .run()
+        .success();
+    assert_eq!(read(&ran, "words"), "echo $env:FLOW_CTX_ARGS|");
+}

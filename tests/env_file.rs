@@ -90,7 +90,20 @@ fn a_file_that_is_not_dotenv_or_not_a_file_is_an_error_not_a_hang() {
         .timeout(std::time::Duration::from_secs(20))
         .run()
         .code(2)
-        .stderr_has(&["the env file `.env` is not a regular file"]);
+        .stderr_has(&["the env file `.env`: it is not a regular file"]);
+    let big = format!("A={}\n", "x".repeat(2 << 20));
+    for (text, why) in [("A=1\0\n", "NUL byte"), (big.as_str(), "more than 1 MiB")] {
+        Flow::new()
+            .file(".env", text)
+            .file(
+                ".flow.yaml",
+                "name: ci\nenv_file: .env\nsteps:\n  - id: s\n    run: 'true'\n",
+            )
+            .args(["ci"])
+            .run()
+            .code(2)
+            .stderr_has(&[why]);
+    }
 }
 
 #[test]
@@ -115,4 +128,63 @@ fn in_cargo_toml_paths_are_relative_to_the_workspace_root_and_values_key_the_cac
     run();
     let runs = std::fs::read_to_string(tmp.path().join("runs")).unwrap_or_default();
     assert_eq!(runs, "a\nb\n");
+}
+
+#[test]
+fn an_env_value_reads_what_is_set_before_it_and_extends_cargo_flows_path() {
+    let ran = Flow::new()
+        .file(".env", "BASE=from_file\n")
+        .file("from_file/sub/deep/.keep", "")
+        .file(
+            ".flow.yaml",
+            "name: ci\nenv_file: .env\nenv:\n  PATH: '${PATH}:/opt/wf'\n  SUB: '${BASE}/sub'\nsteps:\n  - id: s\n    env:\n      DEEP: '${SUB}/deep'\n      PATH: '${PATH}:/opt/step'\n    cwd: '${DEEP}'\n    run: echo \"$PATH|$SUB|$DEEP\" > out\n",
+        )
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["ci"])
+        .run()
+        .success();
+    let out = std::fs::read_to_string(ran.dir().join("from_file/sub/deep/out")).unwrap_or_default();
+    let path = std::env::var("PATH").unwrap_or_default();
+    assert_eq!(
+        out,
+        format!("{path}:/opt/wf:/opt/step|from_file/sub|from_file/sub/deep\n")
+    );
+}
+
+#[test]
+fn a_value_from_a_file_that_bash_would_run_is_refused_before_anything_runs() {
+    let ran = Flow::new()
+        .file(".env", "X='a[$(touch pwned)]'\n")
+        .file(
+            ".flow.yaml",
+            "name: ci\nenv_file: .env\nsteps:\n  - id: s\n    shell: bash\n    run: echo $(( X + 1 ))\n",
+        )
+        .args(["ci"])
+        .run()
+        .code(2)
+        .stderr_has(&["environment variable `X` holds `$`"]);
+    assert!(!ran.dir().join("pwned").exists());
+}
+
+#[test]
+fn neither_env_nor_a_file_may_set_the_variables_that_carry_checked_values() {
+    Flow::new()
+        .file(
+            ".flow.yaml",
+            "name: ci\ncontext: {t: x}\nsteps:\n  - id: s\n    env: {FLOW_CTX_T: '$(touch pwned)'}\n    run: echo ${t}\n",
+        )
+        .args(["check"])
+        .run()
+        .code(2)
+        .stderr_has(&["`FLOW_CTX_T` is set by cargo flow for every step", ".flow.yaml:5:11"]);
+    Flow::new()
+        .file(".env", "FLOW_OUTPUT_A__V=1\n")
+        .file(
+            ".flow.yaml",
+            "name: ci\nenv_file: .env\nsteps:\n  - id: s\n    run: 'true'\n",
+        )
+        .args(["ci"])
+        .run()
+        .code(2)
+        .stderr_has(&["the env file `.env` sets `FLOW_OUTPUT_A__V`"]);
 }

@@ -135,3 +135,23 @@ fn a_missing_param_is_asked_for_on_a_terminal() {
         .stdout_has(&["jobs (How many at once; a whole number): "]);
     assert_eq!(out(&ran), "debug 7 x86_64 false\n");
 }
+
+#[test]
+fn checking_every_workflow_a_param_goes_to_those_that_declare_it() {
+    let flow = || {
+        Flow::new().file(
+            ".flow.yaml",
+            "workflows:\n  a:\n    params: {x: {default: '1'}}\n    steps:\n      - id: s\n        run: echo ${x}\n  b:\n    steps:\n      - id: s\n        run: 'true'\n",
+        )
+    };
+    flow()
+        .args(["check", "--param", "x=2"])
+        .run()
+        .success()
+        .stderr_has(&["Checked 2 workflows"]);
+    flow()
+        .args(["check", "--param", "y=2"])
+        .run()
+        .code(2)
+        .stderr_has(&["workflow `a` has no parameter `y`"]);
+}

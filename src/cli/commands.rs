@@ -7,7 +7,8 @@ use crate::diagnostic::{Problem, Problems};
 use crate::load;
 use crate::plan::{self, PlanOptions};
 use crate::report::{self, graph::GraphFormat};
-use crate::run::{cache, sys::SignalForwarder};
+use crate::run::cache;
+use crate::sys::SignalForwarder;
 
 /// `cargo flow list [WORKFLOW]`.
 pub(super) fn list(cli: &Cli, workflow: Option<&str>) -> Result<i32, Problems> {
@@ -60,8 +61,22 @@ pub(super) fn check(
             (found.workflows, found.project, found.problems)
         }
     };
+    // Checking them all, a `--param` goes to the workflows that declare it, and is wrong only
+    // where none does (the first workflow's check says so).
+    let all = target.is_none() && workflows.len() > 1;
+    let declares = |wf: &load::model::Workflow, name: &str| {
+        wf.params.iter().any(|p| p.name.value == name)
+            || !workflows
+                .iter()
+                .any(|w| w.params.iter().any(|p| p.name.value == name))
+                && std::ptr::eq(wf, &workflows[0])
+    };
     let mut steps = 0;
     for wf in &workflows {
+        let mut options = options.clone();
+        if all {
+            options.params.retain(|(name, _)| declares(wf, name));
+        }
         match plan_one(wf, &mut project, &options) {
             Ok(p) => steps += p.steps.len(),
             Err(p) => problems.extend(p),

@@ -20,7 +20,7 @@ const INVALID: i32 = 2;
 
 /// Runs cargo flow with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
-    crate::run::sys::claim_jobserver();
+    crate::sys::claim_jobserver();
     if let Some(code) = complete::respond() {
         return code;
     }

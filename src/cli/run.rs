@@ -18,8 +18,8 @@ use crate::report::{self, Fanout};
 use crate::run::lock::{LockError, RunLock};
 use crate::run::process::ProcessExecutor;
 use crate::run::scheduler::{self, Message, RunOptions};
-use crate::run::sys::{self, SignalForwarder};
 use crate::run::{Reporter, Summary};
+use crate::sys::{self, SignalForwarder};
 
 /// `cargo flow run WORKFLOW [STEP...]`.
 pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {

@@ -39,7 +39,7 @@ pub(super) fn trust(file: &Path) -> Result<(), Problem> {
     if listed {
         return Ok(());
     }
-    let why = match crate::run::sys::written_by_another(file) {
+    let why = match crate::sys::written_by_another(file) {
         Ok(None) => return Ok(()),
         Ok(Some(why)) => why,
         Err(e) => format!("its owner cannot be read: {e}"),

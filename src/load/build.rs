@@ -1149,6 +1149,30 @@ fn variables<'n>(
     })
 }
 
+/// Whether cargo flow sets an environment variable of this name for every step, so a
+/// workflow may not: `FLOW_WORKFLOW`, `FLOW_STEP`, `FLOW_OUTPUT`, and those that carry
+/// values (`FLOW_CTX_*`, `FLOW_OUTPUT_*`, `FLOW_ARTIFACTS_*`), which checks have passed.
+pub(crate) fn reserved_env(name: &str) -> bool {
+    matches!(name, "FLOW_WORKFLOW" | "FLOW_STEP" | "FLOW_OUTPUT")
+        || ["FLOW_CTX_", "FLOW_OUTPUT_", "FLOW_ARTIFACTS_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+}
+
+/// The problem of setting a [`reserved_env`] name at `span`.
+pub(crate) fn reserved_env_problem(source: &Source, span: Span, message: String) -> Problem {
+    Problem::at(
+        "flow::invalid-env",
+        message,
+        source,
+        span,
+        "reserved",
+    )
+    .with_help(
+        "cargo flow passes context values, outputs and artifact folders in `FLOW_*` variables; choose another name",
+    )
+}
+
 fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
     let entries = variables(source, node, "`env`", problems);
     let mut out = Vec::with_capacity(entries.len());
@@ -1172,6 +1196,11 @@ fn env(source: &Source, node: &Node, problems: &mut Problems) -> Vec<EnvVar> {
                 )
                 .with_help("a variable name cannot be empty or contain `=`"),
             );
+            continue;
+        }
+        if reserved_env(&key.name) {
+            let message = format!("`{}` is set by cargo flow for every step", key.name);
+            problems.push(reserved_env_problem(source, key.span, message));
             continue;
         }
         let Some(text) = value.scalar_text() else {

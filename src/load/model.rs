@@ -89,7 +89,7 @@ impl ParamKind {
         match self {
             ParamKind::String => true,
             ParamKind::Bool => value == "true" || value == "false",
-            ParamKind::Integer => value.parse::<i64>().is_ok(),
+            ParamKind::Integer => value.parse::<i64>().is_ok_and(|n| n.to_string() == value),
             ParamKind::OneOf(values) => values.iter().any(|v| v == value),
         }
     }
@@ -284,6 +284,17 @@ impl Timeout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_integer_is_taken_as_written_plainly_only() {
+        for ok in ["0", "8", "-3", "120"] {
+            assert!(ParamKind::Integer.accepts(ok), "{ok}");
+        }
+        // bash reads `08` as a bad octal number in `$((...))`.
+        for bad in ["08", "+8", "-0", " 8", "8.0", ""] {
+            assert!(!ParamKind::Integer.accepts(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn backoff_delays() {

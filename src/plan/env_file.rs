@@ -4,8 +4,32 @@
 use std::path::Path;
 
 use crate::diagnostic::{Problem, Problems};
+use crate::load::build::{reserved_env, reserved_env_problem};
 use crate::load::model::EnvFile;
 use crate::source::Source;
+
+/// The most an env file may hold: a file of settings, not data.
+const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
+
+/// The bytes of an env file, opened without waiting (a FIFO put in its place between a
+/// look and a read is not waited on) and checked once open: a regular file, of at most
+/// [`MAX_ENV_FILE_BYTES`], without NUL bytes (which no environment variable can hold).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = crate::sys::open_for_reading(path, true)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_ENV_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_ENV_FILE_BYTES {
+        return Err(std::io::Error::other("it holds more than 1 MiB"));
+    }
+    if bytes.contains(&0) {
+        return Err(std::io::Error::other("it holds a NUL byte"));
+    }
+    Ok(bytes)
+}
 
 /// The variables of `files`, in order (a later file's value of a name wins), paths relative
 /// to `base`. A file that is missing (unless optional), not a regular file, or not valid
@@ -23,7 +47,8 @@ pub(crate) fn read(
             Problem::at("flow::env-file", message, source, file.path.span, label)
         };
         let name = &file.path.value;
-        match std::fs::metadata(&path) {
+        let text = match read_bounded(&path) {
+            Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !file.optional {
                     problems.push(
@@ -39,18 +64,6 @@ pub(crate) fn read(
                 }
                 continue;
             }
-            // A FIFO or a device would be waited on, or read without end.
-            Ok(m) if !m.is_file() => {
-                problems.push(problem(
-                    format!("the env file `{name}` is not a regular file"),
-                    "not a file",
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        let text = match std::fs::read(&path) {
-            Ok(text) => text,
             Err(e) => {
                 problems.push(problem(
                     format!("cannot read the env file `{name}`: {e}"),
@@ -61,6 +74,13 @@ pub(crate) fn read(
         };
         for item in dotenvy::from_read_iter(text.as_slice()) {
             match item {
+                Ok((key, _)) if reserved_env(&key) => {
+                    let message = format!(
+                        "the env file `{name}` sets `{key}`, which cargo flow sets for every step"
+                    );
+                    let span = file.path.span;
+                    problems.push(reserved_env_problem(source, span, message));
+                }
                 Ok((key, value)) => {
                     out.retain(|(k, _)| *k != key);
                     out.push((key, value));

@@ -114,6 +114,22 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_may_set_none_of_the_variables_that_carry_values() {
+        use crate::load::build::reserved_env;
+        for name in [
+            context_var("x"),
+            output_var("a", "b"),
+            artifacts_var("a"),
+            "FLOW_OUTPUT".into(),
+            "FLOW_STEP".into(),
+            "FLOW_WORKFLOW".into(),
+        ] {
+            assert!(reserved_env(&name), "{name}");
+        }
+        assert!(!reserved_env("FLOWER") && !reserved_env("MY_FLOW_CTX_X"));
+    }
+
+    #[test]
     fn names_that_differ_give_variables_that_differ() {
         let names = [
             "a_b", "a-b", "A.B", "a.b", "A_B", "ab", "AB", "Ab", "a__b", "_a", "a_", "a", "A",

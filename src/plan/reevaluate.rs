@@ -76,14 +76,7 @@ pub(crate) fn shell(shell: Option<&[String]>) -> Shell {
     let Some(words) = shell else {
         return Shell::Places;
     };
-    let mut words = words.iter().map(String::as_str).peekable();
-    while words.next_if(|w| base_name(w) == "env").is_some() {
-        while words
-            .next_if(|w| w.starts_with('-') || w.contains('='))
-            .is_some()
-        {}
-    }
-    let Some(program) = words.next() else {
+    let Some(program) = program(words) else {
         return Shell::Everywhere;
     };
     let named = of_name(base_name(program));
@@ -94,6 +87,43 @@ pub(crate) fn shell(shell: Option<&[String]>) -> Shell {
             of_name(p.file_name().and_then(|n| n.to_str()).unwrap_or(""))
         });
     named.max(target)
+}
+
+/// The program a `shell:` runs: its first word after `env` and its options.
+fn program(words: &[String]) -> Option<&str> {
+    let mut words = words.iter().map(String::as_str).peekable();
+    while words.next_if(|w| base_name(w) == "env").is_some() {
+        while words
+            .next_if(|w| w.starts_with('-') || w.contains('='))
+            .is_some()
+        {}
+    }
+    words.next()
+}
+
+/// Whether a shell keeps the words after its command (`-c COMMAND WORDS...`) as words, its
+/// positional parameters: the sh family and fish. Another (pwsh joins them to its command)
+/// is given none.
+pub(crate) fn takes_words(shell: Option<&[String]>) -> bool {
+    let Some(words) = shell else {
+        return true;
+    };
+    program(words).map(base_name).is_some_and(|p| {
+        matches!(
+            p,
+            "sh" | "bash"
+                | "rbash"
+                | "dash"
+                | "posh"
+                | "ash"
+                | "ksh"
+                | "ksh93"
+                | "mksh"
+                | "zsh"
+                | "yash"
+                | "fish"
+        )
+    })
 }
 
 /// The last component of a path.

@@ -11,7 +11,7 @@ use super::{
     reevaluate,
 };
 use crate::diagnostic::{Problem, Problems};
-use crate::load::model::{Command, ContextValue, Retry, Step, Workflow};
+use crate::load::model::{Command, ContextValue, EnvVar, Retry, Step, Workflow};
 use crate::source::{Span, Spanned};
 
 /// The most an environment variable may hold, its name and `=` included: what Linux lets
@@ -58,7 +58,7 @@ struct Ctx<'v> {
     vars: &'v Vars,
     id: &'v str,
     scope: Option<&'v OutputScope<'v>>,
-    /// The variables its environment sets, as written (see [`At::env`]).
+    /// The variables its environment sets, substituted (see [`At::env`]).
     env: &'v Pairs,
 }
 
@@ -104,12 +104,52 @@ impl Planner<'_> {
         problems: &mut Problems,
     ) -> Vec<PlannedStep> {
         let mut unsafe_values = Vec::new();
-        let steps = instances
+        let steps: Vec<PlannedStep> = instances
             .iter()
             .map(|inst| self.step(inst, ranges, declared, &mut unsafe_values, problems))
             .collect();
         report_unsafe(self.wf, unsafe_values, problems);
+        self.check_args_read(instances, &steps, problems);
         steps
+    }
+
+    /// The words after `--` that no step given them reads would be dropped without a word:
+    /// a problem that says how to read them.
+    fn check_args_read(
+        &self,
+        instances: &[Instance<'_>],
+        steps: &[PlannedStep],
+        problems: &mut Problems,
+    ) {
+        if self.options.args.is_empty() {
+            return;
+        }
+        let read = instances.iter().zip(steps).any(|(inst, planned)| {
+            !planned.args.is_empty() && reads_args(&self.wf.steps[inst.step].run.value)
+        });
+        if read {
+            return;
+        }
+        let given: Vec<&str> = steps
+            .iter()
+            .filter(|s| !s.args.is_empty())
+            .map(|s| s.id.as_str())
+            .collect();
+        problems.push(
+            Problem::new(
+                "flow::unread-args",
+                format!(
+                    "the words after `--` go to {}, whose commands do not read them",
+                    match given.as_slice() {
+                        [one] => format!("step `{one}`"),
+                        _ => format!("{} steps", given.len()),
+                    }
+                ),
+            )
+            .with_help(
+                "a shell `run` reads them as `\"$@\"` (e.g. `run: cargo test -- \"$@\"`), the list form as `\"${args}\"`; name the step to give them to after the workflow",
+            ),
+        );
     }
 
     fn step(
@@ -136,20 +176,20 @@ impl Planner<'_> {
                 ancestors: graph::ancestors(&declared.deps, &declared.deps[inst.step]),
             });
         let files = self.step_env_files(step, inst, problems);
-        let known = self.known_env(step, &files);
-        let ctx = Ctx {
+        let base = Ctx {
             source: &self.wf.origin.source,
             vars: &vars,
             id: &id,
             scope: scope.as_ref(),
-            env: &known,
+            env: &[],
         };
+        let env = self.env(step, &base, &files, problems);
+        let ctx = Ctx { env: &env, ..base };
         let mut found = Found::default();
         let command = self.command(step, &ctx, &mut found, problems);
         let output_refs = self.output_refs(&found, ranges);
         passed.extend(found.artifacts.iter().cloned());
         let reevaluates = command.as_ref().and_then(reevaluates);
-        let env = self.env(step, &ctx, &files, problems);
         if let Some(construct) = &reevaluates {
             let own = (env.as_slice(), passed.as_slice());
             self.unsafe_values(step, &id, construct, &vars, own, inst, unsafe_values);
@@ -172,7 +212,7 @@ impl Planner<'_> {
                 .flat_map(|&d| ranges[d].clone())
                 .collect(),
             args,
-            env,
+            env: env.clone(),
             passed,
             shown: found.shown,
             cwd: self.cwd(step, &ctx, problems),
@@ -463,9 +503,10 @@ impl Planner<'_> {
         }
     }
 
-    /// Its `env:` over the workflow's, values substituted as they are.
-    /// Its environment: the workflow's `env_file:`, under its `env:`, under the step's
-    /// `env_file:` (`files`), under the step's `env:`; variables substituted in `env:`.
+    /// Its environment: the layers in order of precedence, lowest first, each value
+    /// substituted where it is set, so a `${NAME}` in one reads what is set before it (a lower
+    /// layer, or earlier in the same list), else cargo flow's own environment: `PATH:
+    /// '${PATH}:/opt'` extends the `PATH` the step would otherwise get.
     fn env(
         &self,
         step: &Step,
@@ -473,30 +514,30 @@ impl Planner<'_> {
         files: &Pairs,
         problems: &mut Problems,
     ) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = Vec::new();
-        let mut set = |k: &str, v: String| {
+        fn set(env: &mut Vec<(String, String)>, k: &str, v: String) {
             env.retain(|(n, _)| n != k);
             env.push((k.to_string(), v));
+        }
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut written = |env: &mut Vec<(String, String)>, list: &[EnvVar]| {
+            for var in list {
+                let so_far = env.clone();
+                let here = Ctx {
+                    env: &so_far,
+                    ..*ctx
+                };
+                let value = here.plain(&var.value, problems).unwrap_or_default();
+                set(env, &var.name.value, value);
+            }
         };
-        let wf_files = self.env_files.get().map_or(&[][..], Vec::as_slice);
-        for (k, v) in wf_files {
-            set(k, v.clone());
+        for (k, v) in self.env_files.get().map_or(&[][..], Vec::as_slice) {
+            set(&mut env, k, v.clone());
         }
-        for var in &self.wf.env {
-            set(
-                &var.name.value,
-                ctx.plain(&var.value, problems).unwrap_or_default(),
-            );
-        }
+        written(&mut env, &self.wf.env);
         for (k, v) in files {
-            set(k, v.clone());
+            set(&mut env, k, v.clone());
         }
-        for var in &step.env {
-            set(
-                &var.name.value,
-                ctx.plain(&var.value, problems).unwrap_or_default(),
-            );
-        }
+        written(&mut env, &step.env);
         env
     }
 
@@ -519,20 +560,6 @@ impl Planner<'_> {
         let mut scratch = Problems::default();
         let told = if inst.first { problems } else { &mut scratch };
         super::env_file::read(&step.env_files, base, source, told)
-    }
-
-    /// What a step's environment sets, as written, for `${NAME}` to find.
-    fn known_env(&self, step: &Step, files: &Pairs) -> Vec<(String, String)> {
-        let wf_files = self.env_files.get().map_or(&[][..], Vec::as_slice);
-        let written =
-            |e: &crate::load::model::EnvVar| (e.name.value.clone(), e.value.value.clone());
-        wf_files
-            .iter()
-            .cloned()
-            .chain(self.wf.env.iter().map(written))
-            .chain(files.iter().cloned())
-            .chain(step.env.iter().map(written))
-            .collect()
     }
 
     /// Its `if:`, parsed; a problem in it is reported by the first instance of its step only.
@@ -624,6 +651,12 @@ impl Planner<'_> {
             .filter(|(_, v)| reevaluate::runs_something(&vars::plain_text_of(v), &lookup))
             .map(|(name, _)| format!("context variable `{name}`"))
             .collect();
+        // An env file's value is a value like any other; one of `env:` may hold one.
+        risky.extend(
+            env.iter()
+                .filter(|(_, v)| reevaluate::runs_something(v, &lookup))
+                .map(|(k, _)| format!("environment variable `{k}`")),
+        );
         risky.extend(
             passed
                 .iter()
@@ -658,6 +691,30 @@ fn reevaluates(command: &Run) -> Option<String> {
     match command {
         Run::Shell { line, shell } => reevaluate::place(reevaluate::shell(shell.as_deref()), line),
         Run::Argv(_) => None,
+    }
+}
+
+/// Whether a command reads the words after `--`: as `${args}`, or as the shell's positional
+/// parameters.
+fn reads_args(command: &Command) -> bool {
+    match command {
+        Command::Shell(text) => {
+            [
+                "$@",
+                "${@",
+                "$*",
+                "${*",
+                "$#",
+                "${#}",
+                "${args",
+                "FLOW_CTX_ARGS",
+            ]
+            .iter()
+            .any(|p| text.contains(p))
+                || (1..=9)
+                    .any(|n| text.contains(&format!("${n}")) || text.contains(&format!("${{{n}")))
+        }
+        Command::Argv(args) => args.iter().any(|a| a.value.contains("${args")),
     }
 }
 

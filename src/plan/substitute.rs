@@ -35,8 +35,8 @@ pub(crate) struct At<'a> {
     pub span: Span,
     /// The earlier steps the text may refer to (`${steps.<id>...}`), when it refers to any.
     pub scope: Option<&'a OutputScope<'a>>,
-    /// The variables the step's own environment sets (`env:`, `env_file:`), later ones
-    /// winning: a `${NAME}` of one is defined, and left to the shell in a shell command.
+    /// The variables the step's environment sets (`env:`, `env_file:`), substituted, later
+    /// ones winning: a `${NAME}` of one is defined, and left to the shell in a shell command.
     pub env: &'a [(String, String)],
 }
 

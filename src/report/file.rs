@@ -11,7 +11,7 @@ pub(crate) fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
         Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     };
     if !replaceable {
-        let mut out = crate::run::sys::open_to_write_into(path)?;
+        let mut out = crate::sys::open_to_write_into(path)?;
         return out.write_all(bytes);
     }
     let dir = match path.parent() {
@@ -22,7 +22,7 @@ pub(crate) fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
     tmp.write_all(bytes)?;
     // A temporary file is private; the report is for sharing, as a file written plainly is.
     tmp.as_file()
-        .set_permissions(crate::run::sys::shared_file_permissions())?;
+        .set_permissions(crate::sys::shared_file_permissions())?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use super::sys;
+use crate::sys;
 
 /// How much is read or copied between two checks for an interrupt.
 const PIECE: usize = 1024 * 1024;

@@ -44,7 +44,7 @@ impl RunLock {
     ) -> Result<RunLock, LockError> {
         let path = lock_path(state_dir, folder);
         let fail = |e| LockError::Io(path.clone(), e);
-        let open = || super::sys::open_own(&path, super::sys::Own::Keep);
+        let open = || crate::sys::open_own(&path, crate::sys::Own::Keep);
         // The folder is made only the first time: a run that finds it costs no more calls.
         let mut file = match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

@@ -12,11 +12,10 @@ pub(crate) mod process;
 pub(crate) mod scheduler;
 pub(crate) mod stats;
 pub(crate) mod status;
-pub(crate) mod sys;
 
+pub use crate::sys::Stop;
 pub use event::{
     CargoLock, Event, EventKind, Outcome, ReportError, Reporter, Selection, Signal, SkipReason,
     StepEnd, StepInfo, Summary,
 };
 pub use status::{Status, StepError};
-pub use sys::Stop;

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::time::{Duration, Instant};
 
 use crate::run::event::{CargoLock, EventKind};
-use crate::run::sys;
+use crate::sys;
 
 /// How often a step's log is read back for new lines.
 pub(super) const TAIL_EVERY: Duration = Duration::from_millis(100);

@@ -14,7 +14,7 @@ use super::watch::Running;
 use crate::plan::{Plan, PlannedStep};
 use crate::run::event::Outcome;
 use crate::run::status::{Status, StepError};
-use crate::run::sys::{self, Output, Process, Spec};
+use crate::sys::{self, Output, Process, Spec};
 
 impl ProcessExecutor<'_> {
     /// Spawns attempt `attempt` of `of` of step `index`, its output going to its log, or says

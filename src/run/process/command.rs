@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::plan::{PlannedStep, Run};
 use crate::run::status::StepError;
-use crate::run::sys::{self, Environment};
+use crate::sys::{self, Environment};
 
 /// Where programs named without a path were found on `PATH`, so that each spawn execs the
 /// program's path without searching again. Only for steps that see cargo flow's own `PATH`
@@ -55,12 +55,17 @@ impl Programs {
 /// without a shell, as make does, which saves starting one per step.
 pub(super) fn argv(step: &PlannedStep) -> Vec<&str> {
     // The words after `--` follow the command as the shell's `$0` (the step's id) and
-    // positional parameters.
+    // positional parameters, for a shell that keeps them words: pwsh would run them.
     let positional = || {
-        (!step.args.is_empty())
-            .then_some(step.id.as_str())
+        let shell = match &step.command {
+            Run::Shell { shell, .. } => shell.as_deref(),
+            Run::Argv(_) => None,
+        };
+        let given = !step.args.is_empty() && crate::plan::reevaluate::takes_words(shell);
+        given
+            .then(|| std::iter::once(step.id.as_str()).chain(step.args.iter().map(String::as_str)))
             .into_iter()
-            .chain(step.args.iter().map(String::as_str))
+            .flatten()
     };
     match &step.command {
         Run::Shell { line, shell: None } => match direct_argv(line) {

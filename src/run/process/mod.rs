@@ -19,8 +19,8 @@ use super::event::{EventKind, Outcome};
 use super::files::{self, Search};
 use super::scheduler::Executor;
 use super::status::{Status, StepError};
-use super::sys::{self, Environment, Groups, Input, Stop};
 use crate::plan::Plan;
+use crate::sys::{self, Environment, Groups, Input, Stop};
 
 /// Runs plan steps as real processes.
 pub(crate) struct ProcessExecutor<'a> {

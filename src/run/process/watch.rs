@@ -14,7 +14,7 @@ use crate::load::model::Timeout;
 use crate::plan::PlannedStep;
 use crate::run::event::{EventKind, Outcome};
 use crate::run::status::{Status, StepError};
-use crate::run::sys::{self, Exit, ExitWatch, Process, Stop};
+use crate::sys::{self, Exit, ExitWatch, Process, Stop};
 
 /// Longest line passed on live; a longer one is passed on in pieces.
 const MAX_LINE: usize = 64 * 1024;

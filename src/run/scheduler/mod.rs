@@ -29,9 +29,9 @@ use super::event::{
     StepInfo, Summary,
 };
 use super::status::Status;
-use super::sys::{self, Stop};
 use crate::plan::Plan;
 use crate::plan::rank::rank;
+use crate::sys::{self, Stop};
 
 /// Runs one step. The real one spawns processes; tests use fakes.
 pub trait Executor: Sync {
