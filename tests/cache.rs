@@ -373,3 +373,46 @@ steps:
     assert_eq!(r.status("slow"), "timed_out");
     assert!(!dir.join("target/flow/cache/wf/slow.json").exists());
 }
+
+#[test]
+fn records_stay_small_steps_share_one_input_list_and_a_change_is_still_named() {
+    let tmp = tempdir_with(&[
+        ("src/a.txt", "a\n"),
+        ("src/deep/b.txt", "b\n"),
+        (
+            "wf.yaml",
+            "name: wf\nsteps:\n  - id: one\n    run: 'true'\n    cache: {inputs: ['src/**']}\n  - id: two\n    run: 'true'\n    cache: {inputs: ['src/**']}\n  - id: three\n    run: 'true'\n    cache: {inputs: ['src/**', 'src/a.txt']}\n",
+        ),
+    ]);
+    let dir = tmp.path();
+    // Old enough that their times prove nothing changed since they were hashed.
+    let aged = std::process::Command::new("touch")
+        .args(["-d", "1 hour ago", "src/a.txt", "src/deep/b.txt"])
+        .current_dir(dir)
+        .status();
+    assert!(aged.is_ok_and(|s| s.success()));
+    assert_eq!(run(dir, &[]).code, 0);
+    let cache = dir.join("target/flow/cache/wf");
+    let lists = || {
+        std::fs::read_dir(cache.join("inputs"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(lists(), 1, "steps that read the same files share one list");
+    for step in ["one", "two", "three"] {
+        let size = std::fs::metadata(cache.join(format!("{step}.json"))).map_or(0, |m| m.len());
+        assert!(size > 0 && size < 4096, "{step}'s record is {size} bytes");
+    }
+    let again = run(dir, &[]);
+    assert_eq!(again.status("one"), "cached", "{}", again.stderr);
+    assert_eq!(again.status("three"), "cached", "{}", again.stderr);
+    // Rewritten with the same content: its time changed, not the key.
+    write_files(dir, &[("src/a.txt", "a\n")]);
+    assert_eq!(run(dir, &[]).status("two"), "cached");
+    write_files(dir, &[("src/deep/b.txt", "edited\n")]);
+    let edited = run(dir, &[]);
+    for step in ["one", "two", "three"] {
+        edited.ran_because(step, "input `src/deep/b.txt` was edited");
+    }
+    assert_eq!(lists(), 1, "the list no record names is removed");
+}

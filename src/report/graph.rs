@@ -119,6 +119,7 @@ fn cache_lines(
         ignored: Ignored::Skip,
         boundary: &boundary,
         stop: &|| false,
+        walks: None,
     };
     let matched = |pattern: &str| {
         if pattern.starts_with('!') {

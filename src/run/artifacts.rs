@@ -72,7 +72,7 @@ pub(crate) struct Keep<'a> {
     /// Where artifacts may come from.
     pub(crate) project: &'a Project,
     /// Asked between pieces of work; `true` ends it with an interrupt.
-    pub(crate) stop: &'a dyn Fn() -> bool,
+    pub(crate) stop: &'a (dyn Fn() -> bool + Sync),
 }
 
 impl Keep<'_> {
@@ -99,6 +99,7 @@ impl Keep<'_> {
             ignored: Ignored::Take,
             boundary: cwd,
             stop,
+            walks: None,
         };
         let mut names = BTreeSet::new();
         let mut kept = Vec::new();

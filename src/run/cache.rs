@@ -5,9 +5,10 @@
 //! success, and the outputs and artifacts recorded then are still there unchanged, it does
 //! not run. What differs is kept, so that a step that runs can say why.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use crate::plan::{CachePlan, Plan, PlannedStep, Run};
 
 /// The version of the record format and of what goes into a key; a change makes every
 /// recorded key differ.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// What an environment variable that is not set is recorded as.
 const UNSET: &str = "unset";
@@ -35,6 +36,9 @@ pub(crate) struct FileSig {
     pub size: u64,
     /// Its modification time, in nanoseconds since 1970.
     pub mtime: i64,
+    /// Its inode and inode change time, mixed (see [`contents::Stat`]).
+    #[serde(default)]
+    pub id: u64,
 }
 
 /// What a key is made of, part by part, so that two can be compared. Values that could be
@@ -51,8 +55,18 @@ pub(crate) struct Parts {
     pub env: BTreeMap<String, String>,
     /// The context variables the step uses, by name.
     pub context: BTreeMap<String, String>,
-    /// Every input file, by its path relative to the working directory.
-    pub inputs: BTreeMap<String, FileSig>,
+    /// A hash of every input file's name (relative to the working directory) and contents:
+    /// what the key holds of them.
+    pub inputs: String,
+    /// A hash of every input file's name and stat: while it stays the same, so do their
+    /// contents, and a cached run reads none of them.
+    pub input_stats: String,
+    /// How many input files there are.
+    pub input_count: usize,
+    /// Every input file, when they were hashed for this key; kept beside the records, by
+    /// `inputs`, for the next change to name the files that changed.
+    #[serde(skip)]
+    pub input_files: Option<BTreeMap<String, FileSig>>,
     /// Inputs named without a wildcard that do not exist: creating one changes the key.
     pub absent: BTreeSet<String>,
     /// The key of each step it depends on (for a step without `cache:`, a hash of the
@@ -157,9 +171,24 @@ pub(crate) fn handed_digest(outputs: &[(String, String)], artifacts: &[Kept]) ->
     h.finalize().to_hex().to_string()
 }
 
-/// The records of one workflow's cached steps, one file per step.
+/// The input files of one key as they were hashed, kept beside the records under
+/// [`Parts::inputs`]: what lets a changed file be named, and the others keep their hashes.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct InputFiles {
+    /// When they were hashed, in nanoseconds since 1970.
+    pub hashed_at: i64,
+    /// Each, by name.
+    pub files: BTreeMap<String, FileSig>,
+}
+
+/// The records of one workflow's cached steps, one file per step, and the lists of their
+/// input files, one per set of inputs (steps that read the same files share one).
 pub(crate) struct Store {
     dir: PathBuf,
+    /// When this run began: a list written since is not yet named by its record.
+    since: SystemTime,
+    /// The input files found in this run.
+    sets: Mutex<InputSets>,
 }
 
 impl Store {
@@ -167,6 +196,91 @@ impl Store {
     pub(crate) fn new(plan: &Plan) -> Self {
         Self {
             dir: plan.cache_dir(),
+            since: SystemTime::now(),
+            sets: Mutex::default(),
+        }
+    }
+
+    /// The input files `inputs` name from a step's folder: found once for every step that
+    /// names the same, until a step runs (which could change them).
+    fn inputs(
+        &self,
+        plan: &Plan,
+        step: &PlannedStep,
+        inputs: &[String],
+        search: Search<'_>,
+    ) -> Result<Arc<InputSet>, String> {
+        let generation = search.walks.map(files::Walks::generation);
+        let key = (step.cwd.clone(), inputs.to_vec());
+        let sets = || self.sets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(set) = sets().get(&key)
+            && Some(set.generation) == generation
+        {
+            return Ok(Arc::clone(set));
+        }
+        let mut absent = BTreeSet::new();
+        let files = input_files(plan, step, inputs, &mut absent, search)?;
+        let (stats, newest) = stats_digest(&files);
+        let set = Arc::new(InputSet {
+            generation: generation.unwrap_or(u64::MAX),
+            files,
+            absent,
+            stats,
+            newest,
+        });
+        if generation.is_some() {
+            sets().insert(key, Arc::clone(&set));
+        }
+        Ok(set)
+    }
+
+    /// Where the input list of `digest` is; `None` for a name that is not a digest (a
+    /// record edited to name a path elsewhere).
+    fn inputs_path(&self, digest: &str) -> Option<PathBuf> {
+        let hex = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        hex.then(|| self.dir.join("inputs").join(format!("{digest}.json")))
+    }
+
+    /// The input files recorded under `digest`, when they are kept and readable.
+    pub(crate) fn input_files(&self, digest: &str) -> Option<InputFiles> {
+        let path = self.inputs_path(digest)?;
+        let bytes = contents::read_own(&path, MAX_RECORD_BYTES).ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Removes the input lists that no record names, but those written since this run
+    /// began: a step writes its list before its record.
+    fn sweep(&self) {
+        #[derive(Deserialize)]
+        struct Named {
+            parts: NamedParts,
+        }
+        #[derive(Deserialize)]
+        struct NamedParts {
+            inputs: String,
+        }
+        let Ok(records) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let named: BTreeSet<String> = records
+            .flatten()
+            .filter(|e| e.file_name().as_encoded_bytes().ends_with(b".json"))
+            .filter_map(|e| contents::read_own(&e.path(), MAX_RECORD_BYTES).ok()?)
+            .filter_map(|bytes| serde_json::from_slice::<Named>(&bytes).ok())
+            .map(|n| format!("{}.json", n.parts.inputs))
+            .collect();
+        let Ok(lists) = std::fs::read_dir(self.dir.join("inputs")) else {
+            return;
+        };
+        for e in lists.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < self.since);
+            let name = e.file_name().to_string_lossy().into_owned();
+            if old && !named.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 
@@ -204,38 +318,47 @@ impl Store {
     /// Records a success, replacing the earlier record at once (never half-written), through
     /// a temporary file of a name of its own.
     pub(crate) fn save(&self, step: &PlannedStep, entry: &Entry) -> io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        if let (Some(files), Some(path)) = (
+            &entry.parts.input_files,
+            self.inputs_path(&entry.parts.inputs),
+        ) {
+            let list = InputFiles {
+                hashed_at: entry.hashed_at,
+                files: files.clone(),
+            };
+            let text = serde_json::to_vec(&list).map_err(io::Error::other)?;
+            write_whole(&self.dir.join("inputs"), &path, &text)?;
+        }
         let text = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        io::Write::write_all(&mut tmp, &text)?;
-        tmp.persist(self.path(step)).map_err(|e| e.error)?;
+        write_whole(&self.dir, &self.path(step), &text)?;
+        self.sweep();
         Ok(())
     }
 }
 
-/// Forgets every record in a workflow's cache folder; how many there were.
+/// Writes a file whole or not at all, through a temporary file of a name of its own.
+fn write_whole(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Forgets every record in a workflow's cache folder, with the input lists beside them; how
+/// many records there were.
 pub(crate) fn forget_all(folder: &Path) -> io::Result<usize> {
-    let records = count_files(folder);
+    let records = std::fs::read_dir(folder).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .count()
+    });
     match std::fs::remove_dir_all(folder) {
         Ok(()) => Ok(records),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(e),
     }
-}
-
-/// How many files a folder holds, at any depth.
-fn count_files(folder: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => count_files(&e.path()),
-            Ok(_) => 1,
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 /// Computes a step's fingerprint before it runs. `previous` lets files whose size and time
@@ -246,6 +369,7 @@ pub(crate) fn fingerprint(
     cache: &CachePlan,
     upstream: &Upstream,
     previous: Option<&Entry>,
+    store: &Store,
     search: Search<'_>,
 ) -> Result<Fingerprint, String> {
     let step = &plan.steps[index];
@@ -275,13 +399,80 @@ pub(crate) fn fingerprint(
     for (id, key) in &upstream.deps {
         parts.deps.insert(id.clone(), key.clone());
     }
-    let known = previous.map(|e| (&e.parts.inputs, e.hashed_at));
     let search = Search {
         ignored: Ignored::Skip,
         ..search
     };
-    let excluded = exclusions(&cache.inputs)?;
-    for pattern in cache.inputs.iter().filter(|p| !p.starts_with('!')) {
+    let found = store.inputs(plan, step, &cache.inputs, search)?;
+    let (files, newest) = (&found.files, found.newest);
+    parts.absent = found.absent.clone();
+    parts.input_stats = found.stats.clone();
+    parts.input_count = files.len();
+    // Nothing was touched since the last hash, nor just before it: the contents are those
+    // hashed then, and no file is read.
+    let unchanged = previous.filter(|e| {
+        e.parts.input_stats == parts.input_stats && newest.saturating_add(MARGIN_NS) < e.hashed_at
+    });
+    if let Some(e) = unchanged {
+        parts.inputs = e.parts.inputs.clone();
+    } else {
+        let known = previous.and_then(|e| store.input_files(&e.parts.inputs));
+        let mut hashed = BTreeMap::new();
+        for (name, input) in files {
+            let before = known
+                .as_ref()
+                .and_then(|k| k.files.get(name).map(|sig| (sig, k.hashed_at)));
+            let sig = hash_file(&input.path, input.follow, input.stat, before, search.stop)
+                .map_err(|e| failure(e, &format!("cannot read its cache input `{name}`")))?;
+            hashed.insert(name.clone(), sig);
+        }
+        parts.inputs = inputs_digest(&hashed);
+        parts.input_files = Some(hashed);
+    }
+    Ok(Fingerprint {
+        key: key_of(&parts),
+        parts,
+        hashed_at,
+    })
+}
+
+/// The input files of a set of patterns, found once for the steps that name the same
+/// patterns from the same folder, until a step runs.
+struct InputSet {
+    generation: u64,
+    files: Vec<(String, Input)>,
+    absent: BTreeSet<String>,
+    /// A hash of their names and stats, and the latest modification time among them (see
+    /// [`stats_digest`]).
+    stats: String,
+    newest: i64,
+}
+
+/// Input sets by the folder and the patterns they were found from.
+type InputSets = HashMap<(PathBuf, Vec<String>), Arc<InputSet>>;
+
+/// An input file, found.
+struct Input {
+    path: PathBuf,
+    /// Whether it was named as it is, a link then followed.
+    follow: bool,
+    stat: contents::Stat,
+}
+
+/// The files a step's `cache.inputs` name, by name relative to its folder (the first pattern
+/// to name one wins), but those its `!` patterns leave out and cargo flow's own state. A
+/// path named without a wildcard that is absent goes in `parts.absent`; a glob that
+/// matches nothing is an error.
+fn input_files(
+    plan: &Plan,
+    step: &PlannedStep,
+    inputs: &[String],
+    absent: &mut BTreeSet<String>,
+    search: Search<'_>,
+) -> Result<Vec<(String, Input)>, String> {
+    let excluded = exclusions(inputs)?;
+    let mut files = Vec::new();
+    for pattern in inputs.iter().filter(|p| !p.starts_with('!')) {
         let found = files::find(&step.cwd, pattern, search)
             .map_err(|e| failure(e, &format!("cannot read its cache input `{pattern}`")))?;
         if found.files.is_empty() {
@@ -290,33 +481,60 @@ pub(crate) fn fingerprint(
                     "its cache input glob `{pattern}` matches no file: a pattern that matches nothing (a typo) would leave the step cached whatever changes; fix it, or name a file or folder, which may be absent"
                 ));
             }
-            parts.absent.insert(pattern.clone());
+            absent.insert(pattern.clone());
         }
         let named = step.cwd.join(pattern);
         // cargo flow's own state (records, locks, logs) is never an input: a pattern that
         // reaches it would make every run a miss.
-        for file in found
-            .files
-            .into_iter()
-            .filter(|f| !f.path.starts_with(&plan.dir))
-        {
-            let name = relative_name(&step.cwd, &file.path);
-            if parts.inputs.contains_key(&name) || excluded.is_match(&name) {
+        for file in found.files {
+            if below(&file.path, &plan.dir) {
                 continue;
             }
-            let before = known.and_then(|(inputs, at)| inputs.get(&name).map(|s| (s, at)));
-            // A path named as it is was followed; a file found in a folder never is.
+            let name = relative_name(&step.cwd, &file.path);
+            if !excluded.is_empty() && excluded.is_match(&name) {
+                continue;
+            }
             let follow = found.literal && file.path == named;
-            let sig = hash_file(&file.path, follow, before, search.stop)
-                .map_err(|e| failure(e, &format!("cannot read its cache input `{name}`")))?;
-            parts.inputs.insert(name, sig);
+            let (path, stat) = (file.path, file.stat);
+            files.push((name, Input { path, follow, stat }));
         }
     }
-    Ok(Fingerprint {
-        key: key_of(&parts),
-        parts,
-        hashed_at,
-    })
+    // Stable, so that of two entries of one name the first pattern's stays.
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|b, a| a.0 == b.0);
+    Ok(files)
+}
+
+/// A hash of the files' names and stats, and the latest modification time among them (the
+/// greatest there is when one is a link, whose stat says nothing of the file it leads to).
+fn stats_digest(files: &[(String, Input)]) -> (String, i64) {
+    let mut h = blake3::Hasher::new_derive_key("cargo flow 2026 input stats");
+    let mut newest = i64::MIN;
+    for (name, input) in files {
+        let s = &input.stat;
+        field(&mut h, name.as_bytes());
+        field(&mut h, format!("{:?}", s.kind).as_bytes());
+        h.update(&s.size.to_le_bytes());
+        h.update(&s.mtime.to_le_bytes());
+        h.update(&s.id.to_le_bytes());
+        h.update(&[u8::from(input.follow)]);
+        newest = match s.kind {
+            contents::Kind::Link => i64::MAX,
+            _ => newest.max(s.mtime),
+        };
+    }
+    (h.finalize().to_hex().to_string(), newest)
+}
+
+/// A hash of the input files' names and contents.
+fn inputs_digest(files: &BTreeMap<String, FileSig>) -> String {
+    let mut h = blake3::Hasher::new_derive_key("cargo flow 2026 inputs");
+    h.update(&(files.len() as u64).to_le_bytes());
+    for (name, sig) in files {
+        field(&mut h, name.as_bytes());
+        field(&mut h, sig.hash.as_bytes());
+    }
+    h.finalize().to_hex().to_string()
 }
 
 /// The files that `!pattern` entries of `cache.inputs` leave out, by their names relative to
@@ -343,6 +561,7 @@ pub(crate) fn check(
     artifact_dir: &Path,
     fp: &Fingerprint,
     recorded: Recorded,
+    store: &Store,
     stop: &dyn Fn() -> bool,
 ) -> Verdict {
     let entry = match recorded {
@@ -353,7 +572,10 @@ pub(crate) fn check(
         Recorded::Unusable(why) => return Verdict::Miss(vec![why]),
     };
     if entry.key != fp.key {
-        let mut why = differences(&entry.parts, &fp.parts);
+        let old_files = (entry.parts.inputs != fp.parts.inputs)
+            .then(|| store.input_files(&entry.parts.inputs))
+            .flatten();
+        let mut why = differences(&entry.parts, old_files.as_ref(), &fp.parts);
         if why.is_empty() {
             // Every part is the same, yet the key is not: the record was changed since.
             why.push(
@@ -371,7 +593,10 @@ pub(crate) fn check(
     for (what, base, files) in recorded {
         for (name, sig) in files {
             let path = base.join(name);
-            match hash_file(&path, false, Some((sig, entry.recorded_at)), stop) {
+            let now = contents::stat_of(&path, false).and_then(|stat| {
+                hash_file(&path, false, stat, Some((sig, entry.recorded_at)), stop)
+            });
+            match now {
                 Ok(now) if now.hash == sig.hash => {}
                 Ok(_) => why.push(format!("{what} `{name}` was changed")),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -410,7 +635,8 @@ pub(crate) fn record(
     for pattern in &cache.outputs {
         for file in files::find_promised(&step.cwd, pattern, search, "cache output")? {
             let name = relative_name(&step.cwd, &file.path);
-            let sig = hash_file(&file.path, false, None, search.stop)
+            let sig = contents::stat_of(&file.path, false)
+                .and_then(|stat| hash_file(&file.path, false, stat, None, search.stop))
                 .map_err(|e| failure(e, &format!("cannot read its cache output `{name}`")))?;
             outputs.insert(name, sig);
         }
@@ -418,12 +644,13 @@ pub(crate) fn record(
     let mut kept = BTreeMap::new();
     for k in artifacts {
         let name = relative_name(artifact_dir, &k.path);
-        let (_, _, mtime) = contents::stat(&k.path, false)
+        let stat = contents::stat_of(&k.path, false)
             .map_err(|e| format!("cannot read its artifact `{name}`: {e}"))?;
         let sig = FileSig {
             hash: k.hash.clone(),
             size: k.size,
-            mtime,
+            mtime: stat.mtime,
+            id: stat.id,
         };
         kept.insert(name, sig);
     }
@@ -440,8 +667,39 @@ pub(crate) fn record(
     })
 }
 
-/// Why a step with these parts runs when `old` were recorded: every difference, in words.
-fn differences(old: &Parts, new: &Parts) -> Vec<String> {
+/// The input files that differ, named when the files of both keys are at hand.
+fn input_differences(old: Option<&InputFiles>, new: &Parts, why: &mut Vec<String>) {
+    let (Some(old), Some(new_files)) = (old, &new.input_files) else {
+        why.push(format!(
+            "its inputs changed ({} files now)",
+            new.input_count
+        ));
+        return;
+    };
+    let hashes = |files: &BTreeMap<String, FileSig>| -> BTreeMap<String, String> {
+        files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.hash.clone()))
+            .collect()
+    };
+    compare(
+        &hashes(&old.files),
+        &hashes(new_files),
+        why,
+        |name, change| {
+            let change = match change {
+                "was added" => "was added",
+                "was removed" => "was removed",
+                _ => "was edited",
+            };
+            format!("input `{name}` {change}")
+        },
+    );
+}
+
+/// Why a step with these parts runs when `old` were recorded (with `old_files`, its input
+/// files, when they are kept): every difference, in words.
+fn differences(old: &Parts, old_files: Option<&InputFiles>, new: &Parts) -> Vec<String> {
     let mut why = Vec::new();
     if old.command != new.command {
         why.push("its command changed".to_string());
@@ -469,18 +727,9 @@ fn differences(old: &Parts, new: &Parts) -> Vec<String> {
     compare(&old.context, &new.context, &mut why, |name, change| {
         format!("context variable `{name}` {change}")
     });
-    let old_inputs: BTreeMap<&String, &String> =
-        old.inputs.iter().map(|(k, v)| (k, &v.hash)).collect();
-    let new_inputs: BTreeMap<&String, &String> =
-        new.inputs.iter().map(|(k, v)| (k, &v.hash)).collect();
-    compare(&old_inputs, &new_inputs, &mut why, |name, change| {
-        let change = match change {
-            "was added" => "was added",
-            "was removed" => "was removed",
-            _ => "was edited",
-        };
-        format!("input `{name}` {change}")
-    });
+    if old.inputs != new.inputs {
+        input_differences(old_files, new, &mut why);
+    }
     for name in old.absent.difference(&new.absent) {
         why.push(format!("input `{name}` now exists"));
     }
@@ -531,25 +780,32 @@ fn limit(mut why: Vec<String>) -> Vec<String> {
     why
 }
 
-/// A file's signature. When `before` says it had the same size and time, and that time was
-/// well before it was hashed, the hash is taken as it was: a write after the hash would have
-/// given it a later time. Otherwise it is read, never waiting on it (see [`contents`]); a link
-/// is followed only with `follow`.
+/// Time stamps are coarse and clocks drift: a modification time this close to a hash proves
+/// nothing about what was hashed.
+const MARGIN_NS: i64 = 2_000_000_000;
+
+/// A file's signature, `stat` being what was just seen of it. When `before` says it had the
+/// same size, time and inode, and that time was well before it was hashed, the hash is taken
+/// as it was: a write after the hash would have given it a later time. Otherwise it is read,
+/// never waiting on it (see [`contents`]); a link is followed only with `follow`.
 fn hash_file(
     path: &Path,
     follow: bool,
+    stat: contents::Stat,
     before: Option<(&FileSig, i64)>,
     stop: &dyn Fn() -> bool,
 ) -> io::Result<FileSig> {
-    let (kind, size, mtime) = contents::stat(path, follow)?;
-    /// Time stamps are coarse and clocks drift: a time this close to the hash proves nothing.
-    const MARGIN_NS: i64 = 2_000_000_000;
+    let contents::Stat {
+        kind,
+        size,
+        mtime,
+        id,
+    } = stat;
     // A link's own size and time say nothing of the file it leads to.
     if let Some((sig, hashed_at)) = before
         && kind != contents::Kind::Link
-        && sig.size == size
-        && sig.mtime == mtime
-        && mtime + MARGIN_NS < hashed_at
+        && (sig.size, sig.mtime, sig.id) == (size, mtime, id)
+        && mtime.saturating_add(MARGIN_NS) < hashed_at
     {
         return Ok(sig.clone());
     }
@@ -557,7 +813,12 @@ fn hash_file(
         Some(hash) => hash,
         None => contents::digest(path, kind, follow, stop)?,
     };
-    Ok(FileSig { hash, size, mtime })
+    Ok(FileSig {
+        hash,
+        size,
+        mtime,
+        id,
+    })
 }
 
 /// The digest of a `Cargo.toml` without its `[package.metadata.flow]` and
@@ -591,10 +852,34 @@ fn failure(e: io::Error, what: &str) -> String {
 
 /// A path as it is named in records: relative to `base` when inside it.
 fn relative_name(base: &Path, path: &Path) -> String {
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    // Compared as bytes: tens of thousands of inputs are named in a run.
+    let (b, p) = (
+        base.as_os_str().as_encoded_bytes(),
+        path.as_os_str().as_encoded_bytes(),
+    );
+    match p.strip_prefix(b) {
+        Some([b'/', rest @ ..]) if !b.is_empty() && !b.ends_with(b"/") => {
+            String::from_utf8_lossy(rest).into_owned()
+        }
+        Some(rest) if b.ends_with(b"/") => String::from_utf8_lossy(rest).into_owned(),
+        _ => path
+            .strip_prefix(base)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+    }
+}
+
+/// Whether `path` is `dir` or below it, as written (compared as bytes).
+fn below(path: &Path, dir: &Path) -> bool {
+    let (p, d) = (
+        path.as_os_str().as_encoded_bytes(),
+        dir.as_os_str().as_encoded_bytes(),
+    );
+    match p.strip_prefix(d) {
+        Some(rest) => rest.is_empty() || rest[0] == b'/' || d.ends_with(b"/"),
+        None => false,
+    }
 }
 
 fn command_bytes(run: &Run) -> Vec<u8> {
@@ -635,14 +920,12 @@ fn key_of(parts: &Parts) -> String {
     h.update(&FORMAT.to_le_bytes());
     field(&mut h, parts.command.as_bytes());
     field(&mut h, parts.cwd.as_bytes());
-    let maps: [(&str, Vec<(&String, &String)>); 6] = [
+    field(&mut h, b"inputs");
+    field(&mut h, parts.inputs.as_bytes());
+    let maps: [(&str, Vec<(&String, &String)>); 5] = [
         ("step_env", parts.step_env.iter().collect()),
         ("env", parts.env.iter().collect()),
         ("context", parts.context.iter().collect()),
-        (
-            "inputs",
-            parts.inputs.iter().map(|(k, v)| (k, &v.hash)).collect(),
-        ),
         ("deps", parts.deps.iter().collect()),
         ("reads", parts.reads.iter().collect()),
     ];
@@ -683,7 +966,9 @@ mod tests {
             hash: h.into(),
             size: 1,
             mtime: 1,
+            id: 1,
         };
+        let files = |sig: FileSig| inputs_digest(&BTreeMap::from([("A".to_string(), sig)]));
         let mut variants = vec![base.clone()];
         let mut add = |f: &dyn Fn(&mut Parts)| {
             let mut p = base.clone();
@@ -701,12 +986,8 @@ mod tests {
         add(&|p| {
             p.context.insert("A".into(), "1".into());
         });
-        add(&|p| {
-            p.inputs.insert("A".into(), sig("1"));
-        });
-        add(&|p| {
-            p.inputs.insert("A".into(), sig("2"));
-        });
+        add(&|p| p.inputs = files(sig("1")));
+        add(&|p| p.inputs = files(sig("2")));
         add(&|p| {
             p.absent.insert("A".into());
         });
@@ -724,15 +1005,14 @@ mod tests {
         );
         // Sizes and times are not part of the key: only content is.
         let mut touched = base.clone();
-        touched.inputs.insert(
-            "A".into(),
-            FileSig {
-                mtime: 9,
-                ..sig("1")
-            },
-        );
+        touched.inputs = files(FileSig {
+            mtime: 9,
+            id: 9,
+            ..sig("1")
+        });
+        touched.input_stats = "other".into();
         let mut original = base;
-        original.inputs.insert("A".into(), sig("1"));
+        original.inputs = files(sig("1"));
         assert_eq!(key_of(&touched), key_of(&original));
     }
 
@@ -742,7 +1022,9 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("f");
         std::fs::write(&path, "abc")?;
-        let fresh = hash_file(&path, true, None, &|| false)?;
+        let fresh = hash_file(&path, true, contents::stat_of(&path, true)?, None, &|| {
+            false
+        })?;
         assert_eq!(fresh.hash, blake3::hash(b"abc").to_hex().to_string());
         // A made-up earlier hash, to see which one is returned.
         let recorded = FileSig {
@@ -751,13 +1033,27 @@ mod tests {
         };
         let long_after = fresh.mtime + 10_000_000_000;
         assert_eq!(
-            hash_file(&path, true, Some((&recorded, long_after)), &|| false)?.hash,
+            hash_file(
+                &path,
+                true,
+                contents::stat_of(&path, true)?,
+                Some((&recorded, long_after)),
+                &|| false
+            )?
+            .hash,
             "earlier"
         );
         // Hashed right after it was written: the time proves nothing, so it is read.
         let right_after = fresh.mtime + 1_000;
         assert_eq!(
-            hash_file(&path, true, Some((&recorded, right_after)), &|| false)?.hash,
+            hash_file(
+                &path,
+                true,
+                contents::stat_of(&path, true)?,
+                Some((&recorded, right_after)),
+                &|| false
+            )?
+            .hash,
             fresh.hash
         );
         // Another size: read.
@@ -766,7 +1062,14 @@ mod tests {
             ..recorded
         };
         assert_eq!(
-            hash_file(&path, true, Some((&other_size, long_after)), &|| false)?.hash,
+            hash_file(
+                &path,
+                true,
+                contents::stat_of(&path, true)?,
+                Some((&other_size, long_after)),
+                &|| false
+            )?
+            .hash,
             fresh.hash
         );
         Ok(())

@@ -42,9 +42,37 @@ impl Kind {
     }
 }
 
+/// What `stat` says of a file that tells whether it may have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub kind: Kind,
+    pub size: u64,
+    /// Its modification time, in nanoseconds since 1970.
+    pub mtime: i64,
+    /// Its inode and inode change time (see [`sys::file_id`]).
+    pub id: u64,
+}
+
+impl Stat {
+    /// The stat of this metadata.
+    pub(crate) fn of(meta: &Metadata) -> Stat {
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        Stat {
+            kind: Kind::of(meta),
+            size: meta.len(),
+            mtime,
+            id: sys::file_id(meta),
+        }
+    }
+}
+
 /// What a path is and when it last changed, as `stat` (`follow`) or `lstat` sees it. With
 /// `follow`, a link that cannot be followed (dangling, or a loop) is taken as the link.
-pub(crate) fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
+pub(crate) fn stat_of(path: &Path, follow: bool) -> io::Result<Stat> {
     let meta = if follow {
         match std::fs::metadata(path) {
             Ok(m) => m,
@@ -56,12 +84,13 @@ pub(crate) fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
     } else {
         std::fs::symlink_metadata(path)?
     };
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    Ok((Kind::of(&meta), meta.len(), mtime))
+    Ok(Stat::of(&meta))
+}
+
+/// [`stat_of`] as (kind, size, modification time).
+pub(crate) fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
+    let s = stat_of(path, follow)?;
+    Ok((s.kind, s.size, s.mtime))
 }
 
 /// The blake3 hash, in hex, of what a path holds: a file's contents; a link's target, and the
@@ -76,13 +105,17 @@ pub(crate) fn digest(
     let hash = match kind {
         Kind::File => {
             let file = sys::open_for_reading(path, follow)?;
-            if !file.metadata()?.is_file() {
+            let meta = file.metadata()?;
+            if !meta.is_file() {
                 // It changed under us into something that must not be read.
                 return digest(path, Kind::Special("not a regular file"), follow, stop);
             }
             let mut h = blake3::Hasher::new();
             let mut reader = io::BufReader::with_capacity(64 * 1024, file);
-            let mut piece = vec![0u8; PIECE];
+            // A small file is read whole into a buffer of its size (and one byte more, to
+            // see its end), not into a piece of a megabyte.
+            let fits = usize::try_from(meta.len()).map_or(PIECE, |n| n.saturating_add(1));
+            let mut piece = vec![0u8; fits.min(PIECE)];
             loop {
                 if stop() {
                     return Err(interrupted());

@@ -1,12 +1,15 @@
 //! The files that a step's paths and globs name: `artifacts:`, `cache.inputs` and
 //! `cache.outputs`, relative to its working directory.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-use super::contents::{self, Kind};
+use super::contents::{self, Kind, Stat};
 
 /// What one path or glob names.
 #[derive(Debug)]
@@ -30,6 +33,8 @@ pub(crate) struct Match {
     /// What it is: a file found while walking a folder is never followed, so it may be a
     /// link; a path named as it is was followed, unless it could not be.
     pub kind: Kind,
+    /// What `stat` said of it when it was found.
+    pub stat: Stat,
 }
 
 /// What a search needs beyond the pattern.
@@ -41,12 +46,86 @@ pub(crate) struct Search<'a> {
     /// or the project's outside a repository. Rules above it never apply.
     pub boundary: &'a Path,
     /// Asked between files and pieces of work; `true` ends the search with an interrupt.
-    pub stop: &'a dyn Fn() -> bool,
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+    /// The walks already done in this run, to share.
+    pub walks: Option<&'a Walks>,
+}
+
+/// Every file below a folder, as one walk found it: its path relative to the folder and its
+/// stat, sorted by path.
+type Listing = Vec<(PathBuf, Stat)>;
+
+/// The walks of one run, shared by the steps whose patterns read the same folder, so that a
+/// fully cached run walks each folder once however many steps read it. A walk holds only
+/// until a step runs, which could change the files.
+#[derive(Default)]
+pub(crate) struct Walks {
+    generation: AtomicU64,
+    done: Mutex<HashMap<(PathBuf, Ignored), Arc<Walked>>>,
+}
+
+/// One walk: the generation it was started in, and what it found (`None` when it failed).
+struct Walked {
+    generation: u64,
+    listing: OnceLock<Option<Arc<Listing>>>,
+}
+
+impl Walks {
+    /// How many times what was walked may have changed since the run began.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// A step is about to run: what was walked may change.
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The files below `root`, walked once per generation; a step asking for a walk under
+    /// way waits for it rather than walking again.
+    fn listing(&self, root: &Path, search: Search<'_>) -> io::Result<Arc<Listing>> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let walked = {
+            let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = done
+                .entry((root.to_path_buf(), search.ignored))
+                .or_insert_with(|| Arc::new(Walked::new(generation)));
+            if slot.generation != generation {
+                *slot = Arc::new(Walked::new(generation));
+            }
+            Arc::clone(slot)
+        };
+        let found = walked
+            .listing
+            .get_or_init(|| walk(root, search).ok().map(Arc::new));
+        match found {
+            Some(listing) => Ok(Arc::clone(listing)),
+            // Walked again, to say why it failed.
+            None => walk(root, search).map(Arc::new),
+        }
+    }
+}
+
+impl Walked {
+    fn new(generation: u64) -> Self {
+        Walked {
+            generation,
+            listing: OnceLock::new(),
+        }
+    }
+}
+
+/// The files below `root`: from this run's walks when it keeps them, else walked now.
+fn listing(root: &Path, search: Search<'_>) -> io::Result<Arc<Listing>> {
+    match search.walks {
+        Some(walks) => walks.listing(root, search),
+        None => walk(root, search).map(Arc::new),
+    }
 }
 
 /// Whether `.gitignore` files are read while walking folders: inputs respect them (a build
 /// folder is never an input); outputs and artifacts usually live in ignored folders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Ignored {
     /// Leave out what `.gitignore` (and `.git/info/exclude`) ignore.
     Skip,
@@ -81,19 +160,16 @@ pub(crate) fn find(base: &Path, pattern: &str, search: Search<'_>) -> io::Result
             literal: false,
         });
     }
-    let mut files = Vec::new();
-    walk(&root, search, |path, kind| {
-        if let Ok(name) = path.strip_prefix(&root)
-            && matcher.is_match(name)
-        {
-            files.push(Match {
-                path: path.to_path_buf(),
-                name: name.to_path_buf(),
-                kind,
-            });
-        }
-    })?;
-    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let files = listing(&root, search)?
+        .iter()
+        .filter(|(name, _)| matcher.is_match(name))
+        .map(|(name, stat)| Match {
+            path: root.join(name),
+            name: name.clone(),
+            kind: stat.kind,
+            stat: *stat,
+        })
+        .collect();
     Ok(Matches {
         files,
         literal: false,
@@ -129,26 +205,30 @@ fn find_literal(base: &Path, pattern: &str, search: Search<'_>) -> io::Result<Ma
             literal: true,
         })
     };
-    let kind = match contents::stat(&path, true) {
-        Ok((kind, _, _)) => kind,
+    let stat = match contents::stat_of(&path, true) {
+        Ok(stat) => stat,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return literal(Vec::new()),
         Err(e) => return Err(e),
     };
     let name = file_name(&path);
-    if kind != Kind::Folder {
-        return literal(vec![Match { path, name, kind }]);
+    if stat.kind != Kind::Folder {
+        let kind = stat.kind;
+        return literal(vec![Match {
+            path,
+            name,
+            kind,
+            stat,
+        }]);
     }
-    let mut files = Vec::new();
-    walk(&path, search, |p, kind| {
-        if let Ok(inner) = p.strip_prefix(&path) {
-            files.push(Match {
-                path: p.to_path_buf(),
-                name: name.join(inner),
-                kind,
-            });
-        }
-    })?;
-    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let files = listing(&path, search)?
+        .iter()
+        .map(|(inner, stat)| Match {
+            path: path.join(inner),
+            name: name.join(inner),
+            kind: stat.kind,
+            stat: *stat,
+        })
+        .collect();
     literal(files)
 }
 
@@ -162,9 +242,9 @@ fn file_name(path: &Path) -> PathBuf {
     normal.unwrap_or_else(|| PathBuf::from("root"))
 }
 
-/// Calls `found` with every file below `root` and what it is (links included, never
-/// followed).
-fn walk(root: &Path, search: Search<'_>, mut found: impl FnMut(&Path, Kind)) -> io::Result<()> {
+/// Every file below `root` with its stat (links included, never followed), walked by as
+/// many threads as there are cores, sorted by path.
+fn walk(root: &Path, search: Search<'_>) -> io::Result<Listing> {
     let above = match search.ignored {
         Ignored::Skip => rules_above(root, search.boundary),
         Ignored::Take => Vec::new(),
@@ -174,7 +254,8 @@ fn walk(root: &Path, search: Search<'_>, mut found: impl FnMut(&Path, Kind)) -> 
         .standard_filters(false)
         .follow_links(false)
         .filter_entry(move |e| {
-            e.file_name() != ".git" && !ignored_above(&above, e.path(), e.path().is_dir())
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            e.file_name() != ".git" && !ignored_above(&above, e.path(), is_dir)
         });
     if search.ignored == Ignored::Skip {
         builder
@@ -182,26 +263,71 @@ fn walk(root: &Path, search: Search<'_>, mut found: impl FnMut(&Path, Kind)) -> 
             .git_exclude(true)
             .require_git(false);
     }
-    for entry in builder.build() {
-        if (search.stop)() {
-            return Err(contents::interrupted());
-        }
-        let entry = entry.map_err(|e| match e.into_io_error() {
-            Some(io) => io,
-            None => io::Error::other("cannot read a folder"),
-        })?;
-        let kind = match entry.file_type() {
-            Some(t) if t.is_dir() => continue,
-            Some(t) if t.is_symlink() => Kind::Link,
-            Some(t) if t.is_file() => Kind::File,
-            _ => match entry.metadata() {
-                Ok(m) => Kind::of(&m),
-                Err(_) => Kind::Special("unreadable"),
-            },
+    let found = Mutex::new(Vec::new());
+    let failed: Mutex<Option<io::Error>> = Mutex::new(None);
+    builder.build_parallel().run(|| {
+        let mut mine = Gathered {
+            files: Vec::new(),
+            into: &found,
         };
-        found(entry.path(), kind);
+        let failed = &failed;
+        Box::new(move |entry| {
+            let fail = |e: io::Error| {
+                let mut slot = failed.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(e);
+                ignore::WalkState::Quit
+            };
+            if (search.stop)() {
+                return fail(contents::interrupted());
+            }
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let e = e.into_io_error();
+                    return fail(e.unwrap_or_else(|| io::Error::other("cannot read a folder")));
+                }
+            };
+            if entry.file_type().is_some_and(|t| t.is_dir()) {
+                return ignore::WalkState::Continue;
+            }
+            let stat = match entry.metadata() {
+                Ok(m) => Stat::of(&m),
+                Err(_) => Stat {
+                    kind: Kind::Special("unreadable"),
+                    size: 0,
+                    mtime: 0,
+                    id: 0,
+                },
+            };
+            if let Ok(name) = entry.path().strip_prefix(root) {
+                mine.files.push((name.to_path_buf(), stat));
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
     }
-    Ok(())
+    let mut files = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    files.sort_unstable_by(|a: &(PathBuf, Stat), b| {
+        a.0.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.0.as_os_str().as_encoded_bytes())
+    });
+    Ok(files)
+}
+
+/// What one walking thread found, added to the whole when the thread is done.
+struct Gathered<'f> {
+    files: Listing,
+    into: &'f Mutex<Listing>,
+}
+
+impl Drop for Gathered<'_> {
+    fn drop(&mut self) {
+        let mut all = self.into.lock().unwrap_or_else(|p| p.into_inner());
+        all.append(&mut self.files);
+    }
 }
 
 /// The `.gitignore` rules of the folders from `boundary` down to the parent of `root`, deepest
@@ -291,6 +417,7 @@ mod tests {
             ignored,
             boundary: base,
             stop: &stop,
+            walks: None,
         };
         let (skip, take) = (search(Ignored::Skip), search(Ignored::Take));
         let glob = find(base, "src/**/*.rs", skip)?;

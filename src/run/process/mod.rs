@@ -52,6 +52,8 @@ pub(crate) struct ProcessExecutor<'a> {
     environment: Environment,
     cwd: Option<PathBuf>,
     store: Store,
+    /// The folders walked for cached steps' inputs, shared until a step runs.
+    walks: files::Walks,
     /// Where artifacts may come from.
     project: artifacts::Project,
     /// The folder whose `.gitignore` rules apply, found when first needed.
@@ -91,6 +93,7 @@ impl<'a> ProcessExecutor<'a> {
             ),
             cwd: std::env::current_dir().ok(),
             store: Store::new(plan),
+            walks: files::Walks::default(),
             boundary: std::sync::OnceLock::new(),
             project: artifacts::Project::new(&[&plan.root, target]),
             stdin: sys::null_input(),
@@ -113,11 +116,12 @@ impl<'a> ProcessExecutor<'a> {
 
     /// How a step's paths are searched: `.gitignore` rules from its repository (or project)
     /// down, and an interrupt that stops the search.
-    fn search<'s>(&'s self, stop: &'s dyn Fn() -> bool) -> Search<'s> {
+    fn search<'s>(&'s self, stop: &'s (dyn Fn() -> bool + Sync)) -> Search<'s> {
         Search {
             ignored: files::Ignored::Skip,
             boundary: self.boundary(),
             stop,
+            walks: Some(&self.walks),
         }
     }
 
@@ -173,21 +177,30 @@ impl ProcessExecutor<'_> {
         let stop = || self.groups.is_stopping();
         let search = self.search(&stop);
         let previous = self.store.load(step);
-        let fp = cache::fingerprint(self.plan, index, spec, upstream, previous.entry(), search);
+        let (last, store) = (previous.entry(), &self.store);
+        let fp = cache::fingerprint(self.plan, index, spec, upstream, last, store, search);
         let fp = match fp {
             Ok(fp) => fp,
             Err(message) => return Outcome::of(self.failure(StepError::Cache(message))),
         };
         let artifact_dir = self.plan.artifact_dir(step);
         let why = match self.use_cache {
-            true => match cache::check(step, &artifact_dir, &fp, previous, &stop) {
-                Verdict::Hit(entry) => return hit(*entry, &artifact_dir),
+            true => match cache::check(step, &artifact_dir, &fp, previous, store, &stop) {
+                Verdict::Hit(entry) => {
+                    self.refresh(step, &entry, &fp);
+                    return hit(*entry, &artifact_dir);
+                }
                 Verdict::Miss(why) => why,
             },
             false => vec!["--no-cache was given".to_string()],
         };
         let mut outcome = self.run_and_keep(call);
         outcome.why = why;
+        // Its outputs are looked for anew, never in a walk done before it ran.
+        let search = Search {
+            walks: None,
+            ..search
+        };
         // Only a success is recorded, and not one cut short by an interruption.
         if outcome.status.is_success() && !self.groups.is_stopping() {
             let (took, durable) = (began.elapsed(), &outcome.artifacts);
@@ -212,8 +225,34 @@ impl ProcessExecutor<'_> {
         outcome
     }
 
-    /// Runs a step, with its retries, and copies its artifacts once it succeeded.
+    /// After a hit for which its input files were read (their times changed, not their
+    /// contents), records their times, so that the next run reads none of them.
+    fn refresh(
+        &self,
+        step: &crate::plan::PlannedStep,
+        entry: &cache::Entry,
+        fp: &cache::Fingerprint,
+    ) {
+        if fp.parts.input_files.is_none() {
+            return;
+        }
+        let mut entry = entry.clone();
+        entry.parts = fp.parts.clone();
+        entry.hashed_at = fp.hashed_at;
+        // A record not refreshed is only slower to check next time.
+        let _ = self.store.save(step, &entry);
+    }
+
+    /// Runs a step, with its retries, and copies its artifacts once it succeeded. What was
+    /// walked before may change while it runs.
     fn run_and_keep(&self, call: &Call<'_>) -> Outcome {
+        self.walks.invalidate();
+        let outcome = self.run_and_copy(call);
+        self.walks.invalidate();
+        outcome
+    }
+
+    fn run_and_copy(&self, call: &Call<'_>) -> Outcome {
         let step = &self.plan.steps[call.index];
         if step.artifacts.is_empty() {
             return self.run_attempts(call);

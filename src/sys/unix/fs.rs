@@ -142,6 +142,15 @@ pub(crate) fn next_data(
     Ok(Some((data as u64, end)))
 }
 
+/// What tells one file from another beyond its name, size and time: its inode and the time
+/// its inode last changed (a file replaced by another, or changed and set back to its old
+/// time, differs here), mixed into one number.
+pub(crate) fn file_id(meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let changed = (meta.ctime() as u64).wrapping_mul(1_000_000_000) ^ meta.ctime_nsec() as u64;
+    meta.ino() ^ meta.dev().rotate_left(32) ^ changed.rotate_left(17)
+}
+
 /// What a file that is not a regular file, a folder or a link is: `a FIFO`, `a socket`,
 /// `a device`.
 pub(crate) fn special_file(t: &std::fs::FileType) -> &'static str {
