@@ -18,6 +18,7 @@ sleep 0.3
 rmdir "$LOCKS/lock.d"
 echo "    Finished \`test\` profile [unoptimized + debuginfo] target(s) in 0.30s" >&2
 echo "     Running unittests src/lib.rs" >&2
+[ -n "$FLOOD" ] && head -c 100000 /dev/zero | tr '\0' x | fold -w 100 >&2
 for i in $(seq 200); do [ -e "$OTHER.building" ] && exit 0; sleep 0.05; done
 echo "$OTHER never started building" >&2
 exit 4
@@ -49,7 +50,7 @@ fn a_build_on_a_busy_target_dir_starts_when_the_other_says_finished() {
         .args(["run", "wf.yaml", "-j", "4", "--dry-run"])
         .run()
         .success()
-        .stdout_has(&["builds in: target"]);
+        .stdout_has(&["builds in: target/debug"]);
     flow(&steps)
         .args(["run", "wf.yaml", "-j", "4"])
         .run()
@@ -58,13 +59,22 @@ fn a_build_on_a_busy_target_dir_starts_when_the_other_says_finished() {
 }
 
 #[test]
-fn the_dry_run_names_the_target_dir_each_step_builds_in() {
-    let steps = "  - id: a\n    run: cargo +nightly -q build --target-dir t1 && cargo fmt\n  - id: b\n    run: [cargo, test]\n    env: {CARGO_TARGET_DIR: t2}\n  - id: c\n    run: cargo test --manifest-path ./Cargo.toml\n  - id: fmt\n    run: cargo fmt --check\n";
+fn the_dry_run_names_the_build_folder_each_step_builds_in() {
+    let steps = "  - id: a\n    run: cargo +nightly build --release --target-dir t1 && cargo fmt\n  - id: b\n    run: [cargo, test]\n    env: {CARGO_TARGET_DIR: t2}\n  - id: c\n    run: cargo test --manifest-path ./Cargo.toml --target wasm32-wasip1\n  - id: fmt\n    run: cargo fmt --check\n  - id: quiet\n    run: cargo test -q\n";
     let ran = flow(steps)
         .args(["run", "wf.yaml", "--dry-run"])
         .run()
         .success()
-        .stdout_has(&["builds in: t1", "builds in: t2", "builds in: target"]);
+        .stdout_has(&[
+            "builds in: t1/release",
+            "builds in: t2/debug",
+            "builds in: target/wasm32-wasip1/debug",
+        ]);
+    assert!(
+        !ran.stdout().contains("builds in: target/debug"),
+        "{}",
+        ran.stdout()
+    );
     // Each step's part of the plan begins with its number and id: `   4. fmt`.
     let fmt = ran
         .stdout()
@@ -76,6 +86,31 @@ fn the_dry_run_names_the_target_dir_each_step_builds_in() {
         fmt.contains("cargo fmt --check") && !fmt.contains("builds in"),
         "{fmt}"
     );
+}
+
+#[test]
+fn finished_is_seen_under_a_flood_of_output_after_it() {
+    // 100 KB of test output follows `a`'s `Finished` before it waits for `b` to build.
+    let steps = [
+        step("a", "b", "./bin/cargo test", "target"),
+        step("b", "a", "./bin/cargo test", "target"),
+    ]
+    .concat();
+    flow(&steps.replace("ME: a,", "ME: a, FLOOD: 1,"))
+        .args(["run", "wf.yaml", "-j", "4"])
+        .run()
+        .success()
+        .stderr_has(&["2 succeeded"]);
+}
+
+#[test]
+fn a_step_waiting_for_cargos_lock_is_not_stopped_as_quiet() {
+    let steps = "  - id: build\n    timeout: {quiet: 1s, limit: 1m}\n    run: |\n      echo '    Blocking waiting for file lock on build directory' >&2\n      sleep 2.5\n      echo '   Compiling app v0.1.0' >&2\n";
+    flow(steps)
+        .args(["run", "wf.yaml"])
+        .run()
+        .success()
+        .stderr_has(&["1 succeeded"]);
 }
 
 #[test]

@@ -63,6 +63,11 @@ impl<'e> Activity<'e> {
         }
     }
 
+    /// Whether cargo said it waits for its lock, and has not started since.
+    pub(super) fn waiting(&self) -> bool {
+        self.waiting_since.is_some()
+    }
+
     /// Reads what was added to the log since the last time.
     pub(super) fn tail(&mut self, log: &File, now: Instant) {
         let Ok(len) = log.metadata().map(|m| m.len()) else {
@@ -72,10 +77,8 @@ impl<'e> Activity<'e> {
             return;
         }
         if len - self.offset > LOOK_AT as u64 {
-            // Only the end of a flood is read; the line cut in two is not a line.
-            self.offset = len - LOOK_AT as u64;
-            self.partial.clear();
-            self.partial.push(b'\r');
+            // Of a flood, only the end is read line by line; before it, only cargo's lines.
+            self.pass_over(log, len - LOOK_AT as u64, now);
         }
         self.buf.resize(LOOK_AT, 0);
         let Ok(n) = sys::read_at(log, &mut self.buf, self.offset) else {
@@ -85,6 +88,43 @@ impl<'e> Activity<'e> {
         let chunk = std::mem::take(&mut self.buf);
         self.chunk(&chunk[..n], now);
         self.buf = chunk;
+    }
+
+    /// Reads the log up to `to` looking only for cargo's lines about its lock, which a flood
+    /// of output after them (a test suite's) must not hide.
+    fn pass_over(&mut self, log: &File, to: u64, now: Instant) {
+        const PIECE: usize = 1 << 20;
+        let finders = [
+            memchr::memmem::Finder::new(b"Blocking waiting for file lock"),
+            memchr::memmem::Finder::new(b"Finished "),
+        ];
+        let mut piece = vec![0u8; PIECE];
+        let mut carry = std::mem::take(&mut self.partial);
+        while self.offset < to {
+            let want = usize::try_from(to - self.offset).map_or(PIECE, |n| n.min(PIECE));
+            let n = match sys::read_at(log, &mut piece[..want], self.offset) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            self.offset += n as u64;
+            carry.extend_from_slice(&piece[..n]);
+            let whole = memchr::memrchr(b'\n', &carry).map_or(0, |p| p + 1);
+            if finders.iter().any(|f| f.find(&carry[..whole]).is_some()) {
+                for line in carry[..whole].split(|&b| b == b'\n') {
+                    if finders.iter().any(|f| f.find(line).is_some()) {
+                        self.line(line, now);
+                    }
+                }
+            }
+            carry.drain(..whole);
+            // A line this long is not one of cargo's.
+            if carry.len() > MAX_SHOWN * 4 {
+                carry.clear();
+                carry.push(b'\r');
+            }
+        }
+        self.partial = carry;
+        self.last_output = Some(now);
     }
 
     /// Takes in a piece of output.

@@ -317,7 +317,12 @@ impl ProcessExecutor<'_> {
         let running = watch.running;
         while !watch.done() {
             let now = Instant::now();
-            if watch.act(now, activity.last_output, self.grace, self.pipe_grace) {
+            // A cargo waiting for its lock is busy: it builds once the other lets go.
+            let busy = match activity.waiting() {
+                true => Some(now),
+                false => activity.last_output,
+            };
+            if watch.act(now, busy, self.grace, self.pipe_grace) {
                 break;
             }
             if watch.tail_at.is_some_and(|t| now >= t) {
