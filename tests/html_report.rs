@@ -127,3 +127,23 @@ fn a_step_that_waited_for_a_slot_says_how_long() {
     );
     assert_eq!(t["steps"][0]["lane"], t["steps"][1]["lane"], "one lane");
 }
+
+#[test]
+fn a_link_that_leads_nowhere_yet_is_written_through() {
+    let ran = Flow::new()
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: 'true'\n",
+        )
+        .after_shell("mkdir out && ln -s out/real.html link.html && ln -s nowhere/x.html bad.html")
+        .args(["ci", "--report", "html=link.html"])
+        .run()
+        .success();
+    let page = std::fs::read_to_string(ran.dir().join("out/real.html")).unwrap_or_default();
+    assert!(page.contains("flow-timeline"), "{page}");
+    Flow::at(ran.dir())
+        .args(["ci", "--report", "html=bad.html"])
+        .run()
+        .code(2)
+        .stderr_has(&["the folder `nowhere` does not exist"]);
+}

@@ -228,9 +228,17 @@ fn check_report_path(path: &Path) -> Result<(), Problem> {
     }
     // Something that is there and is not a plain file (`/dev/stdout`, a FIFO, a link) is
     // written into, so it is what must be writable.
-    if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+    let link = std::fs::symlink_metadata(path).ok();
+    let dangling = link.as_ref().is_some_and(|m| m.is_symlink()) && !path.exists();
+    if link.is_some_and(|m| !m.is_file()) && !dangling {
         return sys::check_writable_file(path).map_err(|e| problem(e.to_string()));
     }
+    // A link that leads nowhere yet is written through, making the file it names.
+    let target = match std::fs::read_link(path) {
+        Ok(to) if dangling => path.parent().unwrap_or(Path::new("")).join(to),
+        _ => path.to_path_buf(),
+    };
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

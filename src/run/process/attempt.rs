@@ -146,7 +146,13 @@ impl ProcessExecutor<'_> {
         // removing what an interrupted one left.
         let outputs_path = self.outputs_path(step);
         // Asked to colour their output first, so that a step's own `env:` has the last word.
-        let colour: &[(&str, &str)] = match self.colour {
+        // A step that sets its own colour choice (`CARGO_TERM_COLOR`, `NO_COLOR`) is asked
+        // for nothing.
+        let chose = step
+            .env
+            .iter()
+            .any(|(k, _)| k == "CARGO_TERM_COLOR" || k == "NO_COLOR" || k == "CLICOLOR_FORCE");
+        let colour: &[(&str, &str)] = match self.colour && !chose {
             true => &[("CARGO_TERM_COLOR", "always"), ("CLICOLOR_FORCE", "1")],
             false => &[],
         };

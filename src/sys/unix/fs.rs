@@ -228,8 +228,10 @@ pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::
 /// writing, without waiting for a reader that is not there.
 pub(crate) fn open_to_write_into(path: &std::path::Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
+    // Created where a link leads nowhere yet, as a shell's `>` would.
     let file = std::fs::OpenOptions::new()
         .write(true)
+        .create(true)
         .truncate(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
