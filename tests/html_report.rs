@@ -147,3 +147,21 @@ fn a_link_that_leads_nowhere_yet_is_written_through() {
         .code(2)
         .stderr_has(&["the folder `nowhere` does not exist"]);
 }
+
+#[test]
+fn a_report_that_fails_after_the_steps_says_so() {
+    Flow::new()
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: rm -r out\n",
+        )
+        .after_shell("mkdir out")
+        .args(["ci", "--report", "html=out/r.html"])
+        .run()
+        .code(2)
+        .stderr_has(&[
+            "1 succeeded",
+            "cannot write the report `out/r.html`",
+            "(after every step had ended)",
+        ]);
+}

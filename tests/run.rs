@@ -574,3 +574,19 @@ fn a_report_into_a_device_or_a_link_is_written_into_it_never_over_it() {
     );
     assert!(ran.read("real.json").contains("\"version\": 1"));
 }
+
+#[test]
+fn a_script_without_a_shebang_runs_as_sh_would_run_it() {
+    let ran = common::Flow::new()
+        .file("dev.sh", "echo from-script > out\n")
+        .after_shell("chmod +x dev.sh")
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: s\n    run: ./dev.sh\n",
+        )
+        .args(["ci"])
+        .run()
+        .success();
+    let out = std::fs::read_to_string(ran.dir().join("out")).unwrap_or_default();
+    assert_eq!(out, "from-script\n");
+}

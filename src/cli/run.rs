@@ -178,7 +178,7 @@ fn exit_code(
     match failed {
         Some(e) => {
             let problem = Problem::new("flow::report", e.0)
-                .with_help("the run was stopped; fix the report's path, or leave the report out");
+                .with_help("a report that cannot be written stops the run where it fails; fix the report's path, or leave the report out");
             report::problems::print(problem.into(), console::colors_enabled_stderr());
             if code == 0 { INVALID } else { code }
         }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::ProcessExecutor;
-use super::command::{argv, spawn_error};
+use super::command::{argv, spawn_error, through_sh};
 use super::watch::Running;
 use crate::plan::{Plan, PlannedStep};
 use crate::run::event::Outcome;
@@ -186,7 +186,7 @@ impl ProcessExecutor<'_> {
         let argv = argv(step);
         // A chdir in the child only when the step runs elsewhere than cargo flow itself.
         let cwd = (self.cwd.as_ref() != Some(&step.cwd)).then_some(step.cwd.as_path());
-        let start = || {
+        let spawn = |argv: &[&str]| {
             let program = self
                 .programs
                 .resolve(argv[0], &self.environment, &over, &step.cwd)?;
@@ -201,6 +201,11 @@ impl ProcessExecutor<'_> {
                 close,
             };
             sys::spawn(&self.environment, &spec)
+        };
+        let start = || match (spawn(&argv), through_sh(step)) {
+            // A file without `#!` run directly: `sh -c` would have run it as a script.
+            (Err(e), Some(sh)) if sys::is_exec_format_error(&e) => spawn(&sh),
+            (started, _) => started,
         };
         Ok(self.groups.start(start, Process::id))
     }

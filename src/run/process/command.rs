@@ -88,6 +88,16 @@ pub(super) fn argv(step: &PlannedStep) -> Vec<&str> {
     }
 }
 
+/// For a command run directly without a shell, how `sh -c` runs it.
+pub(super) fn through_sh(step: &PlannedStep) -> Option<[&str; 3]> {
+    match &step.command {
+        Run::Shell { line, shell: None } if direct_argv(line).is_some() => {
+            Some(["/bin/sh", "-c", line.as_str()])
+        }
+        _ => None,
+    }
+}
+
 /// Whether a step's command goes through a shell, which reports a program it cannot find or
 /// run as exit code 127 or 126.
 pub(super) fn through_shell(step: &PlannedStep) -> bool {

@@ -487,10 +487,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }),
             stats: self.board.stats,
         };
+        let before = self.failed_reporter.is_some();
         self.tell(EventKind::RunFinished {
             summary: summary.clone(),
         });
-        (summary, self.failed_reporter)
+        let failed = self.failed_reporter.map(|e| match before {
+            true => e,
+            false => ReportError(format!("{} (after every step had ended)", e.0)),
+        });
+        (summary, failed)
     }
 }
 

@@ -142,6 +142,12 @@ pub(crate) fn next_data(
     Ok(Some((data as u64, end)))
 }
 
+/// Whether starting a program failed because it is no program the system can run (a script
+/// without `#!`).
+pub(crate) fn is_exec_format_error(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOEXEC)
+}
+
 /// What tells one file from another beyond its name, size and time: its inode and the time
 /// its inode last changed (a file replaced by another, or changed and set back to its old
 /// time, differs here), mixed into one number.
