@@ -198,7 +198,7 @@ pub(crate) enum HookCmd {
 }
 
 /// `--context`, for every command that resolves variables.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub(crate) struct ContextArgs {
     /// Set a context variable, used as `${KEY}` in steps (repeatable)
     #[arg(short = 'c', long = "context", value_name = "KEY=VALUE", value_parser = parse_context)]
@@ -209,7 +209,7 @@ pub(crate) struct ContextArgs {
 }
 
 /// `cargo flow run`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
     /// The workflow name, or a path to a workflow file
     #[arg(add = workflow_names())]
@@ -266,6 +266,28 @@ pub(crate) struct RunArgs {
     /// Say why each cached step ran: which input, variable, command or dependency changed
     #[arg(long)]
     pub explain: bool,
+    /// Run, then run again whenever a file the steps read changes (until `q` or Ctrl-C)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+    /// Under --watch, what a change during a run does: stop the run and start again, or run
+    /// again once it ends
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value = "restart",
+        requires = "watch"
+    )]
+    pub on_change: OnChange,
+}
+
+/// `--on-change`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnChange {
+    /// Stop the running steps (their whole process groups) and start the run again.
+    Restart,
+    /// Let the run end, then run again.
+    Queue,
 }
 
 /// `--report FORMAT=PATH`.

@@ -6,6 +6,7 @@ mod complete;
 mod hook;
 mod init;
 mod run;
+mod watch;
 mod workflows;
 
 use std::io::IsTerminal;

@@ -23,6 +23,26 @@ use crate::sys::{self, SignalForwarder};
 
 /// `cargo flow run WORKFLOW [STEP...]`.
 pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
+    if args.watch {
+        return super::watch::watch(cli, args);
+    }
+    run_once(cli, args, None).map(|ran| ran.code)
+}
+
+/// What one run left for `--watch`.
+pub(super) struct Ran {
+    /// Its exit code.
+    pub code: i32,
+    /// Whether a signal stopped it.
+    pub interrupted: bool,
+}
+
+/// Plans and runs the workflow once; `watching`, under `--watch`, is told how to stop it.
+pub(super) fn run_once(
+    cli: &Cli,
+    args: &RunArgs,
+    watching: Option<&super::watch::Session>,
+) -> Result<Ran, Problems> {
     let (wf, mut project, problems) = resolve(cli, &args.target)?;
     let affected = affected(cli, args, &mut project)?;
     let mut options = PlanOptions {
@@ -35,8 +55,17 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         affected,
         args: args.args.clone(),
     };
-    ask_for_params(&wf, &mut options);
+    match watching.and_then(super::watch::Session::params) {
+        Some(asked) => options.params = asked,
+        None => ask_for_params(&wf, &mut options),
+    }
+    if let Some(w) = watching {
+        w.keep_params(&options.params);
+    }
     let plan = plan_all(&wf, &mut project, &options, problems)?;
+    if let Some(w) = watching {
+        w.planned(&plan, &wf.origin.source.path);
+    }
     let parallel = args.parallel.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n as usize,
@@ -46,19 +75,40 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
             "{}",
             report::graph::dry_run(&plan, parallel, &wf.origin.base_dir)
         );
-        return Ok(0);
+        return Ok(Ran {
+            code: 0,
+            interrupted: false,
+        });
     }
     for spec in &args.report {
         check_report_path(&spec.path)?;
     }
     prepare_logs(&plan)?;
+    let selection = options.affected.as_ref().map(|a| {
+        std::sync::Arc::new(crate::run::Selection {
+            base: a.base.clone(),
+            packages: a.packages.clone(),
+        })
+    });
+    let (code, interrupted) = execute(cli, args, &plan, (parallel, selection), watching)?;
+    Ok(Ran { code, interrupted })
+}
+
+/// Runs a plan under its workflow's lock: the exit code, and whether a signal stopped it.
+fn execute(
+    cli: &Cli,
+    args: &RunArgs,
+    plan: &Plan,
+    (parallel, affected): (usize, Option<std::sync::Arc<crate::run::Selection>>),
+    watching: Option<&super::watch::Session>,
+) -> Result<(i32, bool), Problems> {
     let mut forwarder = SignalForwarder::install();
     let folder = plan.folder();
     let _lock = match lock_state(cli, &plan.dir, &folder, &plan.workflow, &mut forwarder)? {
         Ok(lock) => lock,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok((code, true)),
     };
-    let mut executor = ProcessExecutor::new(&plan);
+    let mut executor = ProcessExecutor::new(plan);
     executor.grace = args.grace;
     executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
     executor.use_cache = !args.no_cache;
@@ -78,25 +128,30 @@ pub(super) fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         fail_fast: args.fail_fast,
         grace: args.grace,
         jobserver,
-        affected: options.affected.as_ref().map(|a| {
-            std::sync::Arc::new(crate::run::Selection {
-                base: a.base.clone(),
-                packages: a.packages.clone(),
-            })
-        }),
+        affected,
     };
     let (summary, failed) = scheduler::run(
-        &plan,
+        plan,
         &executor,
         &run_options,
         &mut Fanout::new(reporters),
-        |tx| forwarder.start(move |sig| tx.send(Message::Signal(sig)).is_ok()),
+        |tx| {
+            if let Some(w) = watching {
+                w.running(tx.clone());
+            }
+            forwarder.start(move |sig| tx.send(Message::Signal(sig)).is_ok());
+        },
     );
+    if let Some(w) = watching {
+        w.stopped();
+    }
     let strays = executor.stop_strays();
     if strays > 0 && !cli.global.quiet {
         eprintln!("{}", report::notes::strays(strays));
     }
-    Ok(exit_code(&summary, failed, forwarder))
+    let signalled = summary.interrupted.is_some();
+    let code = exit_code(&summary, failed, forwarder);
+    Ok((code, signalled || code > 128))
 }
 
 /// Readies the jobserver steps get: the one cargo flow was started under or one it makes,

@@ -367,6 +367,10 @@ impl Reporter for Console {
                 let text = line::interrupted(signal, *forced);
                 self.print(&text);
             }
+            EventKind::Restarting { path } => {
+                let text = line::restarting(path);
+                self.print(&text);
+            }
             EventKind::Tick => self.tick(),
             EventKind::RunFinished { summary } => self.run_finished(summary),
         }

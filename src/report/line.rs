@@ -111,6 +111,12 @@ pub(crate) fn retrying(
 }
 
 /// The line when cargo flow is interrupted.
+/// `--watch`: a file changed during the run, which stops to start again.
+pub(crate) fn restarting(path: &str) -> String {
+    let head = style("Changed").yellow().bold();
+    format!("{head} `{path}`: stopping running steps to start again")
+}
+
 pub(crate) fn interrupted(signal: &str, forced: bool) -> String {
     let head = style("Interrupted").yellow().bold();
     if forced {

@@ -169,3 +169,37 @@ pub(crate) fn target_not_ignored(target: &std::path::Path) -> String {
         crate::source::display_path(target)
     )
 }
+
+/// `--watch`, after a run: what it watches, and how to go on.
+pub(crate) fn watching(folders: usize, code: i32, keys: bool) -> String {
+    let how = match keys {
+        true => "; r Enter: run everything again, q Enter or Ctrl-C: quit",
+        false => "; Ctrl-C: quit",
+    };
+    let last = match code {
+        0 => String::new(),
+        code => format!(" (the last run ended with {code})"),
+    };
+    let head = style("Watching").cyan().bold();
+    format!(
+        "{head} {folders} folder{} for changes{last}{how}",
+        if folders == 1 { "" } else { "s" }
+    )
+}
+
+/// `--watch`: the files whose change starts a run.
+pub(crate) fn changed(paths: &[String]) -> String {
+    let head = style("Changed").cyan().bold();
+    let mut unique: Vec<&String> = Vec::new();
+    for p in paths {
+        if !unique.contains(&p) {
+            unique.push(p);
+        }
+    }
+    let more = match unique.len() {
+        0..=3 => String::new(),
+        n => format!(" and {} more", n - 3),
+    };
+    let names: Vec<String> = unique.iter().take(3).map(|p| format!("`{p}`")).collect();
+    format!("{head} {}{more}: running again", names.join(", "))
+}

@@ -90,6 +90,12 @@ pub enum EventKind {
         /// Whether this was a second signal, which kills at once.
         forced: bool,
     },
+    /// A file the run reads changed while it ran (`--watch`): the running steps are being
+    /// stopped, for the run to start again.
+    Restarting {
+        /// The file, as its path is shown.
+        path: String,
+    },
     /// Nothing has happened for a while; sent about once a second.
     Tick,
     /// The run is over.

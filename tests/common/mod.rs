@@ -369,14 +369,24 @@ impl Running {
 
     /// Waits until stderr has said a whole line, and returns it.
     pub fn stderr_line(&mut self) -> String {
+        self.next_stderr_line().unwrap_or_default()
+    }
+
+    /// The next line of stderr, or `None` once it is closed.
+    pub fn next_stderr_line(&mut self) -> Option<String> {
         use std::io::Read;
         let err = self.child.stderr.as_mut().expect("stderr");
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
-        while err.read(&mut byte).expect("reads") == 1 && byte[0] != b'\n' {
-            line.push(byte[0]);
+        loop {
+            match err.read(&mut byte).expect("reads") {
+                0 if line.is_empty() => return None,
+                0 => break,
+                _ if byte[0] == b'\n' => break,
+                _ => line.push(byte[0]),
+            }
         }
-        String::from_utf8_lossy(&line).into_owned()
+        Some(String::from_utf8_lossy(&line).into_owned())
     }
 
     /// Waits for the end.

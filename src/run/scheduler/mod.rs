@@ -84,6 +84,8 @@ pub enum Message {
     Event(EventKind),
     /// cargo flow received a signal.
     Signal(i32),
+    /// A file the run reads changed (`--watch`): stop, to start again.
+    Restart(String),
     /// The jobserver's helper thread acquired a token.
     Token(std::io::Result<jobserver::Acquired>),
 }
@@ -431,6 +433,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     signal: sys::signal_name(sig),
                     forced,
                 });
+            }
+            Message::Restart(path) => {
+                if self.stop_starting.is_none() {
+                    self.stop_all(false);
+                    self.tell(EventKind::Restarting { path });
+                }
             }
             Message::Done {
                 job,

@@ -1,0 +1,149 @@
+//! `--watch`: a run, then another whenever a file the steps read changes, running again only
+//! the steps whose key changed (each saying why), never for what steps write, restarting a
+//! run that a change overtakes, and leaving no process behind on Ctrl-C.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Flow, Running};
+
+/// Reads stderr lines until one holds `text`; the lines read. A watchdog kills cargo flow
+/// if it never comes.
+fn until(running: &mut Running, text: &str) -> Vec<String> {
+    let pid = running.id() as i32;
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        // SAFETY: kill with a pid and a valid signal; the process may be gone already.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    drop(watchdog);
+    let mut lines = Vec::new();
+    loop {
+        let Some(line) = running.next_stderr_line() else {
+            panic!("never saw {text:?}:\n{}", lines.join("\n"));
+        };
+        let found = line.contains(text);
+        lines.push(line);
+        if found {
+            return lines;
+        }
+    }
+}
+
+fn count_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Waits until `path` has `n` lines.
+fn wait_lines(path: &Path, n: usize) {
+    let start = Instant::now();
+    while count_lines(path) < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never had {n} lines",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const WORKFLOW: &str = r#"name: ci
+steps:
+  - id: build
+    run: cat src/*.txt > out.txt && echo build >> runs
+    cache: {inputs: ["src/**"], outputs: [out.txt]}
+  - id: check
+    depends_on: build
+    run: echo check >> runs
+    cache: {inputs: [out.txt]}
+  - id: other
+    run: echo other >> runs
+    cache: {inputs: ["other/**"]}
+"#;
+
+#[test]
+fn an_edit_runs_again_only_the_steps_it_affects_each_with_its_reason() {
+    let mut running = Flow::new()
+        .file("src/a.txt", "a\n")
+        .file("other/x.txt", "x\n")
+        .file(".flow.yaml", WORKFLOW)
+        .args(["ci", "--watch"])
+        .spawn();
+    until(&mut running, "Watching");
+    let dir = running.dir().to_path_buf();
+    assert_eq!(count_lines(&dir.join("runs")), 3);
+    std::fs::write(dir.join("src/b.txt"), "b\n").expect("writes");
+    let second = until(&mut running, "Watching").join("\n");
+    for said in [
+        "Changed `src/b.txt`: running again",
+        "ran because input `src/b.txt` was added",
+        "- dependency `build` changed",
+        "✓ other cached",
+    ] {
+        assert!(second.contains(said), "{said:?} not in:\n{second}");
+    }
+    // What `build` wrote (its output, read by `check`) started no run of its own.
+    std::thread::sleep(Duration::from_millis(1500));
+    let runs = std::fs::read_to_string(dir.join("runs")).unwrap_or_default();
+    let times = |step: &str| runs.lines().filter(|l| *l == step).count();
+    assert_eq!(
+        (times("build"), times("check"), times("other")),
+        (2, 2, 1),
+        "{runs}"
+    );
+    running.signal(libc::SIGINT);
+    let ran = running.wait();
+    assert!(!ran.status().success());
+}
+
+#[test]
+fn a_change_during_a_step_restarts_it_and_ctrl_c_leaves_nothing_behind() {
+    let marker = format!("watch-restart-{}", std::process::id());
+    let workflow = format!(
+        "name: ci\nsteps:\n  - id: long\n    run: \"echo started >> starts; sleep 30; : {marker}\"\n    cache: {{inputs: [\"src/**\"]}}\n"
+    );
+    let mut running = Flow::new()
+        .file("src/a.txt", "a\n")
+        .file(".flow.yaml", &workflow)
+        .args(["ci", "--watch"])
+        .spawn();
+    let dir = running.dir().to_path_buf();
+    wait_lines(&dir.join("starts"), 1);
+    std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
+    let stopped = until(&mut running, "Finished ci").join("\n");
+    assert!(
+        stopped.contains("Changed `src/a.txt`: stopping running steps to start again"),
+        "{stopped}"
+    );
+    wait_lines(&dir.join("starts"), 2);
+    running.signal(libc::SIGINT);
+    let ran = running.wait();
+    assert_eq!(ran.status().code(), Some(130), "{}", ran.stderr());
+    assert_eq!(common::survivors(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn an_edit_to_the_workflow_runs_it_again() {
+    let mut running = Flow::new()
+        .file(".gitignore", "runs\n")
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: echo one >> runs\n",
+        )
+        .args(["ci", "--watch"])
+        .spawn();
+    until(&mut running, "Watching");
+    let dir = running.dir().to_path_buf();
+    std::fs::write(
+        dir.join(".flow.yaml"),
+        "name: ci\nsteps:\n  - id: a\n    run: echo two >> runs\n",
+    )
+    .expect("writes");
+    until(&mut running, "Watching");
+    let runs = std::fs::read_to_string(dir.join("runs")).unwrap_or_default();
+    assert_eq!(runs, "one\ntwo\n");
+    running.signal(libc::SIGINT);
+    running.wait();
+}
