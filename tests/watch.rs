@@ -9,16 +9,24 @@ use std::time::{Duration, Instant};
 
 use common::{Flow, Running};
 
+/// Kills a watch that a failed check left running, so that it does not outlive the test.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: kill with a pid and a valid signal; the process may be gone already.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
 /// Reads stderr lines until one holds `text`; the lines read. A watchdog kills cargo flow
 /// if it never comes.
 fn until(running: &mut Running, text: &str) -> Vec<String> {
     let pid = running.id() as i32;
-    let watchdog = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(60));
-        // SAFETY: kill with a pid and a valid signal; the process may be gone already.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        drop(KillOnDrop(pid));
     });
-    drop(watchdog);
     let mut lines = Vec::new();
     loop {
         let Some(line) = running.next_stderr_line() else {
@@ -71,6 +79,7 @@ fn an_edit_runs_again_only_the_steps_it_affects_each_with_its_reason() {
         .file(".flow.yaml", WORKFLOW)
         .args(["ci", "--watch"])
         .spawn();
+    let kill = KillOnDrop(running.id() as i32);
     until(&mut running, "Watching");
     let dir = running.dir().to_path_buf();
     assert_eq!(count_lines(&dir.join("runs")), 3);
@@ -95,6 +104,7 @@ fn an_edit_runs_again_only_the_steps_it_affects_each_with_its_reason() {
     );
     running.signal(libc::SIGINT);
     let ran = running.wait();
+    std::mem::forget(kill);
     assert!(!ran.status().success());
 }
 
@@ -109,6 +119,7 @@ fn a_change_during_a_step_restarts_it_and_ctrl_c_leaves_nothing_behind() {
         .file(".flow.yaml", &workflow)
         .args(["ci", "--watch"])
         .spawn();
+    let kill = KillOnDrop(running.id() as i32);
     let dir = running.dir().to_path_buf();
     wait_lines(&dir.join("starts"), 1);
     std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
@@ -120,6 +131,7 @@ fn a_change_during_a_step_restarts_it_and_ctrl_c_leaves_nothing_behind() {
     wait_lines(&dir.join("starts"), 2);
     running.signal(libc::SIGINT);
     let ran = running.wait();
+    std::mem::forget(kill);
     assert_eq!(ran.status().code(), Some(130), "{}", ran.stderr());
     assert_eq!(common::survivors(&marker), Vec::<String>::new());
 }
@@ -134,6 +146,7 @@ fn an_edit_to_the_workflow_runs_it_again() {
         )
         .args(["ci", "--watch"])
         .spawn();
+    let kill = KillOnDrop(running.id() as i32);
     until(&mut running, "Watching");
     let dir = running.dir().to_path_buf();
     std::fs::write(
@@ -146,4 +159,5 @@ fn an_edit_to_the_workflow_runs_it_again() {
     assert_eq!(runs, "one\ntwo\n");
     running.signal(libc::SIGINT);
     running.wait();
+    std::mem::forget(kill);
 }
