@@ -161,3 +161,67 @@ fn an_edit_to_the_workflow_runs_it_again() {
     running.wait();
     std::mem::forget(kill);
 }
+
+#[test]
+fn what_git_ignores_at_any_depth_and_cargo_flows_reports_start_no_run() {
+    let mut running = Flow::new()
+        .file("sub/.gitignore", "*.log\n")
+        .file("src/a.txt", "a\n")
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: date > sub/stamp.log; echo a >> sub/runs.log\n",
+        )
+        .args(["ci", "--watch", "--report", "json=report.json"])
+        .spawn();
+    let kill = KillOnDrop(running.id() as i32);
+    until(&mut running, "Watching");
+    let dir = running.dir().to_path_buf();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(count_lines(&dir.join("sub/runs.log")), 1);
+    std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
+    until(&mut running, "Watching");
+    assert_eq!(count_lines(&dir.join("sub/runs.log")), 2);
+    running.signal(libc::SIGINT);
+    running.wait();
+    std::mem::forget(kill);
+}
+
+#[test]
+fn a_folder_removed_and_made_again_is_still_watched() {
+    let mut running = Flow::new()
+        .file("src/a.txt", "a\n")
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: echo a >> runs\n    cache: {inputs: [\"src/**\"]}\n",
+        )
+        .args(["ci", "--watch"])
+        .spawn();
+    let kill = KillOnDrop(running.id() as i32);
+    until(&mut running, "Watching");
+    let dir = running.dir().to_path_buf();
+    std::fs::remove_dir_all(dir.join("src")).expect("removes");
+    std::fs::create_dir(dir.join("src")).expect("makes");
+    std::fs::write(dir.join("src/a.txt"), "again\n").expect("writes");
+    until(&mut running, "Watching");
+    std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
+    let third = until(&mut running, "Watching").join("\n");
+    assert!(third.contains("Changed `src/a.txt`"), "{third}");
+    assert_eq!(count_lines(&dir.join("runs")), 3);
+    running.signal(libc::SIGINT);
+    running.wait();
+    std::mem::forget(kill);
+}
+
+#[test]
+fn a_workflow_invalid_from_the_start_is_an_error() {
+    Flow::new()
+        .file(
+            ".flow.yaml",
+            "name: ci\nsteps:\n  - id: a\n    run: 'true'\n    depends_on: [zz]\n",
+        )
+        .args(["ci", "--watch"])
+        .timeout(Duration::from_secs(20))
+        .run()
+        .code(2)
+        .stderr_has(&["zz"]);
+}

@@ -28,6 +28,9 @@ pub(crate) struct Session {
     mode: OnChange,
     /// The file watcher, and the folders it watches.
     watcher: Mutex<Option<(notify::RecommendedWatcher, Vec<Folder>)>>,
+    /// What cargo flow itself writes in the project: its reports, the files its output is
+    /// sent to.
+    own: Vec<PathBuf>,
 }
 
 #[derive(Default)]
@@ -62,7 +65,8 @@ impl Session {
     /// on.
     pub(crate) fn planned(&self, plan: &Plan, definition: &Path) {
         let definition = std::path::absolute(definition).unwrap_or_default();
-        let mut wanted = folders(plan);
+        let mut filter = Filter::of(plan, definition.clone(), &self.own);
+        let mut wanted = folders(plan, &mut filter);
         if let Some(dir) = definition.parent()
             && !wanted
                 .iter()
@@ -70,7 +74,7 @@ impl Session {
         {
             wanted.push((dir.to_path_buf(), false));
         }
-        self.state().filter = Some(Filter::of(plan, definition));
+        self.state().filter = Some(filter);
         let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((w, watched)) = watcher.as_mut() {
             *watched = watch_folders(w, std::mem::take(watched), &wanted);
@@ -83,12 +87,16 @@ impl Session {
     }
 
     /// A run is under way; `run` stops it. A change that came since it began, before it
-    /// could be stopped, stops it now.
+    /// could be stopped, stops it now. Called on the scheduler's thread, which must not wait
+    /// on its own channel: the message goes from a thread of its own.
     pub(crate) fn running(&self, run: SyncSender<Message>) {
         let mut state = self.state();
         match state.pending.first() {
             Some(path) if self.mode == OnChange::Restart => {
-                let _ = run.try_send(Message::Restart(shown(path)));
+                let message = Message::Restart(shown(path));
+                std::thread::spawn(move || {
+                    let _ = run.send(message);
+                });
             }
             _ => state.run = Some(run),
         }
@@ -102,16 +110,21 @@ impl Session {
     /// A file changed: noted when it counts, and the run under way stopped under `restart`.
     fn changed(&self, path: PathBuf) {
         let mut state = self.state();
-        if !state.filter.as_ref().is_some_and(|f| f.counts(&path)) {
+        if !state.filter.as_mut().is_some_and(|f| f.counts(&path)) {
             return;
         }
-        if self.mode == OnChange::Restart
-            && let Some(run) = state.run.take()
-        {
-            let _ = run.try_send(Message::Restart(shown(&path)));
-        }
-        state.pending.push(path);
+        let stop = match self.mode {
+            OnChange::Restart => state.run.take(),
+            OnChange::Queue => None,
+        };
+        state.pending.push(path.clone());
+        drop(state);
         self.wake.notify_all();
+        // Waited for, outside the lock: a run flooding its channel with output must not
+        // lose the message.
+        if let Some(run) = stop {
+            let _ = run.send(Message::Restart(shown(&path)));
+        }
     }
 
     /// A signal while waiting, kept as a key of its number.
@@ -135,9 +148,9 @@ impl Session {
                 None => {}
             }
             if !state.pending.is_empty() {
-                // Until no change has come for a while.
+                // Until no change has come for a while, or for ten times that at most.
                 let mut seen = state.pending.len();
-                loop {
+                for _ in 0..10 {
                     drop(state);
                     std::thread::sleep(SETTLE);
                     state = self.state();
@@ -172,6 +185,7 @@ pub(super) fn watch(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         wake: Condvar::new(),
         mode: args.on_change,
         watcher: Mutex::new(None),
+        own: own_files(args),
     });
     let watcher = start_watcher(&session)?;
     *session
@@ -194,6 +208,8 @@ pub(super) fn watch(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
         let code = match run_once(cli, &args, Some(&session)) {
             Ok(ran) if ran.interrupted => return Ok(ran.code),
             Ok(ran) => ran.code,
+            // Invalid from the start: nothing is known to watch.
+            Err(problems) if session.state().filter.is_none() => return Err(problems),
             Err(problems) => {
                 crate::report::problems::print(problems, console::colors_enabled_stderr());
                 super::INVALID
@@ -268,8 +284,14 @@ fn watch_folders(
             true => RecursiveMode::Recursive,
             false => RecursiveMode::NonRecursive,
         };
-        if before.contains(folder) || watcher.watch(&folder.0, mode).is_ok() {
-            watched.push(folder.clone());
+        // Again each time: a folder removed and made again lost its watch.
+        let _ = watcher.unwatch(&folder.0);
+        match watcher.watch(&folder.0, mode) {
+            Ok(()) => watched.push(folder.clone()),
+            Err(e) => eprintln!(
+                "{}",
+                crate::report::notes::not_watched(&shown(&folder.0), &e.to_string())
+            ),
         }
     }
     watched
@@ -301,25 +323,12 @@ fn read_keys(session: &Arc<Session>) -> bool {
 /// first wildcard), or, when no step declares any, the project's root; a folder holding the
 /// target dir or `.git` is watched alone, and each folder in it but those two with what is
 /// below it, so that what builds write is never watched.
-fn folders(plan: &Plan) -> Vec<Folder> {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    for step in &plan.steps {
-        let Some(cache) = &step.cache else {
-            continue;
-        };
-        for pattern in cache.inputs.iter().filter(|p| !p.starts_with('!')) {
-            let fixed: Vec<&str> = pattern
-                .split('/')
-                .take_while(|c| !c.contains(['*', '?', '[', '{']))
-                .collect();
-            let path = step.cwd.join(fixed.join("/"));
-            let dir = match path.is_dir() {
-                true => path,
-                false => path.parent().map_or(step.cwd.clone(), Path::to_path_buf),
-            };
-            roots.push(dir);
-        }
-    }
+fn folders(plan: &Plan, filter: &mut Filter) -> Vec<Folder> {
+    // The nearest folder that exists: one made later is seen being made there.
+    let mut roots: Vec<PathBuf> = fixed_paths(plan)
+        .into_iter()
+        .filter_map(|p| p.ancestors().find(|a| a.is_dir()).map(Path::to_path_buf))
+        .collect();
     if roots.is_empty() {
         roots.push(plan.root.clone());
     }
@@ -327,7 +336,14 @@ fn folders(plan: &Plan) -> Vec<Folder> {
     let mut out: Vec<Folder> = Vec::new();
     for root in roots {
         if target.starts_with(&root) || root.join(".git").exists() {
-            out.extend(entries_but(&root, &target).into_iter().map(|d| (d, true)));
+            let inside = entries_but(&root, &target).into_iter();
+            // A folder git ignores is not watched: it may hold many (a build's), and each
+            // costs one of the user's inotify watches.
+            out.extend(
+                inside
+                    .filter(|d| !filter.ignored(d, true))
+                    .map(|d| (d, true)),
+            );
             out.push((root, false));
         } else if !root.starts_with(&target) {
             out.push((root, true));
@@ -344,6 +360,24 @@ fn folders(plan: &Plan) -> Vec<Folder> {
         .cloned()
         .collect();
     out.retain(|d| !nested.contains(d));
+    out
+}
+
+/// Where each cached step's inputs are: a pattern's path before its first wildcard.
+fn fixed_paths(plan: &Plan) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let Some(cache) = &step.cache else {
+            continue;
+        };
+        for pattern in cache.inputs.iter().filter(|p| !p.starts_with('!')) {
+            let fixed: Vec<&str> = pattern
+                .split('/')
+                .take_while(|c| !c.contains(['*', '?', '[', '{']))
+                .collect();
+            out.push(step.cwd.join(fixed.join("/")));
+        }
+    }
     out
 }
 
@@ -366,14 +400,24 @@ struct Filter {
     /// The file that defines the workflow: a change to it always counts.
     definition: PathBuf,
     inputs: Vec<(PathBuf, GlobSet, GlobSet)>,
+    /// Where each input pattern's fixed part leads: making or removing a folder on the way
+    /// counts (it was not watched, or is no longer).
+    on_way: Vec<PathBuf>,
     written: Vec<(PathBuf, GlobSet)>,
+    /// What cargo flow writes itself (reports, with the temporary files they are written
+    /// through, and where its output goes).
+    own: Vec<PathBuf>,
     root: PathBuf,
     target: PathBuf,
-    ignored: Gitignore,
+    /// The `.gitignore` of each folder looked at so far (`None`: it has none), the root's
+    /// with the repository's `.git/info/exclude`.
+    rules: std::collections::HashMap<PathBuf, Option<Gitignore>>,
+    /// The user's own excludes (`core.excludesFile`).
+    global: Gitignore,
 }
 
 impl Filter {
-    fn of(plan: &Plan, definition: PathBuf) -> Filter {
+    fn of(plan: &Plan, definition: PathBuf, own: &[PathBuf]) -> Filter {
         let mut inputs = Vec::new();
         let mut written = Vec::new();
         for step in &plan.steps {
@@ -386,20 +430,20 @@ impl Filter {
             }
             written.push((step.cwd.clone(), globs(&step.artifacts)));
         }
-        let mut ignored = GitignoreBuilder::new(&plan.root);
-        let _ = ignored.add(plan.root.join(".gitignore"));
-        let _ = ignored.add(plan.root.join(".git/info/exclude"));
         Filter {
             definition,
             inputs,
+            on_way: fixed_paths(plan),
             written,
+            own: own.to_vec(),
             root: plan.root.clone(),
             target: plan.dir.parent().unwrap_or(&plan.dir).to_path_buf(),
-            ignored: ignored.build().unwrap_or_else(|_| Gitignore::empty()),
+            rules: std::collections::HashMap::new(),
+            global: Gitignore::global().0,
         }
     }
 
-    fn counts(&self, path: &Path) -> bool {
+    fn counts(&mut self, path: &Path) -> bool {
         let matches = |cwd: &Path, set: &GlobSet| {
             path.strip_prefix(cwd)
                 .is_ok_and(|rel| !set.is_empty() && set.is_match(rel))
@@ -407,23 +451,82 @@ impl Filter {
         if path == self.definition {
             return true;
         }
+        let own = |o: &PathBuf| {
+            path == o
+                || path.parent() == o.parent()
+                    && path
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(".tmp"))
+        };
         if path.starts_with(&self.target)
             || path.components().any(|c| c.as_os_str() == ".git")
+            || self.own.iter().any(own)
             || self.written.iter().any(|(cwd, set)| matches(cwd, set))
         {
             return false;
         }
+        if self.on_way.iter().any(|w| w.starts_with(path)) {
+            return true;
+        }
         if self.inputs.is_empty() {
-            return path.starts_with(&self.root)
-                && !self
-                    .ignored
-                    .matched_path_or_any_parents(path, false)
-                    .is_ignore();
+            return path.starts_with(&self.root) && !self.ignored(path, path.is_dir());
         }
         self.inputs
             .iter()
             .any(|(cwd, taken, left_out)| matches(cwd, taken) && !matches(cwd, left_out))
     }
+
+    /// Whether git ignores a path of the project: the rules of its folder and of each folder
+    /// above it up to the root, the deepest that says anything deciding, then the user's.
+    fn ignored(&mut self, path: &Path, is_dir: bool) -> bool {
+        let folders: Vec<PathBuf> = path
+            .ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(&self.root))
+            .map(Path::to_path_buf)
+            .collect();
+        for folder in folders {
+            let root = folder == self.root;
+            let rules = self
+                .rules
+                .entry(folder.clone())
+                .or_insert_with(|| folder_rules(&folder, root));
+            if let Some(rules) = rules {
+                let m = rules.matched_path_or_any_parents(path, is_dir);
+                if m.is_ignore() {
+                    return true;
+                }
+                if m.is_whitelist() {
+                    return false;
+                }
+            }
+        }
+        self.global
+            .matched_path_or_any_parents(path, is_dir)
+            .is_ignore()
+    }
+}
+
+/// A folder's `.gitignore` (with `.git/info/exclude` at the root), when it has rules.
+fn folder_rules(folder: &Path, root: bool) -> Option<Gitignore> {
+    let mut builder = GitignoreBuilder::new(folder);
+    if root {
+        let _ = builder.add(folder.join(".git/info/exclude"));
+    }
+    let _ = builder.add(folder.join(".gitignore"));
+    builder.build().ok().filter(|g| !g.is_empty())
+}
+
+/// What cargo flow writes in the project while watching: its reports, and the files its
+/// standard output and error go to.
+fn own_files(args: &RunArgs) -> Vec<PathBuf> {
+    let mut own: Vec<PathBuf> = args
+        .report
+        .iter()
+        .filter_map(|r| std::path::absolute(&r.path).ok())
+        .collect();
+    own.extend(crate::sys::output_files());
+    own
 }
 
 /// Patterns as globs, each also standing for what is below it (a folder named stands for

@@ -203,3 +203,11 @@ pub(crate) fn changed(paths: &[String]) -> String {
     let names: Vec<String> = unique.iter().take(3).map(|p| format!("`{p}`")).collect();
     format!("{head} {}{more}: running again", names.join(", "))
 }
+
+/// `--watch`: a folder that could not be watched.
+pub(crate) fn not_watched(folder: &str, why: &str) -> String {
+    let head = style("warning:").yellow().bold();
+    format!(
+        "{head} cannot watch `{folder}` for changes: {why} (on Linux, raise fs.inotify.max_user_watches, or let git ignore the folders that need not be watched)"
+    )
+}

@@ -94,6 +94,14 @@ impl<'e> Activity<'e> {
     /// of output after them (a test suite's) must not hide.
     fn pass_over(&mut self, log: &File, to: u64, now: Instant) {
         const PIECE: usize = 1 << 20;
+        /// The most looked through at once: of a flood larger than this, the start is
+        /// passed over unread, as a step that writes gigabytes is not cargo.
+        const MOST: u64 = 64 << 20;
+        if to - self.offset > MOST {
+            self.offset = to - MOST;
+            self.partial.clear();
+            self.partial.push(b'\r');
+        }
         let finders = [
             memchr::memmem::Finder::new(b"Blocking waiting for file lock"),
             memchr::memmem::Finder::new(b"Finished "),

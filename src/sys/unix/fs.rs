@@ -142,6 +142,15 @@ pub(crate) fn next_data(
     Ok(Some((data as u64, end)))
 }
 
+/// The files cargo flow's standard output and error are written to, when they are files.
+pub(crate) fn output_files() -> Vec<std::path::PathBuf> {
+    [1, 2]
+        .iter()
+        .filter_map(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok())
+        .filter(|p| p.is_file())
+        .collect()
+}
+
 /// Whether starting a program failed because it is no program the system can run (a script
 /// without `#!`).
 pub(crate) fn is_exec_format_error(e: &io::Error) -> bool {
