@@ -370,4 +370,13 @@ fn a_posix_default_is_told_apart_from_a_name_with_a_dash() {
         .workflow("name: d\nsteps:\n  - id: a\n    run: echo ${HOME-x}\n")
         .args(["check", "wf.yaml"])
         .refused(&["reads a variable named `HOME-x`", "${HOME:-x}"]);
+    // Unset, it is the same mistake: the shell's default is what was meant.
+    Flow::new()
+        .workflow("name: d\nsteps:\n  - id: a\n    run: echo ${FLOW_SURELY_UNSET-x}\n")
+        .env_remove("FLOW_SURELY_UNSET")
+        .args(["check", "wf.yaml"])
+        .refused(&[
+            "when `FLOW_SURELY_UNSET` is unset or empty",
+            "${FLOW_SURELY_UNSET:-x}",
+        ]);
 }

@@ -415,16 +415,26 @@ fn where_defined(name: &str) -> Option<String> {
 fn undefined(vars: &Vars, text: &str, at: &At<'_>, r: &vars::Reference) -> Problem {
     // `${VAR-default}` is the shell's default where `VAR` is set, but `-` may be part of a
     // name here.
-    let shell_default = r
-        .name
-        .split_once('-')
-        .filter(|(name, _)| vars.get(name).is_some() || std::env::var_os(name).is_some());
-    let help = shell_default.map(|(name, default)| {
-        format!("`${{{0}}}` reads a variable named `{0}`; for the shell's default, write `${{{name}:-{default}}}`", r.name)
+    let shell_form = r.name.split_once('-').filter(|(name, _)| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
     });
-    let help = help
+    let set = |name: &str| vars.get(name).is_some() || std::env::var_os(name).is_some();
+    let shell_default = |(name, default): (&str, &str)| {
+        format!(
+            "`${{{0}}}` reads a variable named `{0}`; for the shell's default when `{name}` is unset or empty, write `${{{name}:-{default}}}`",
+            r.name
+        )
+    };
+    let help = shell_form
+        .filter(|(name, _)| set(name))
+        .map(shell_default)
         .or_else(|| where_defined(&r.name))
         .or_else(|| did_you_mean(&r.name, vars.names()))
+        .or_else(|| shell_form.map(shell_default))
         .unwrap_or_else(|| {
         format!(
             "pass it with `--context {}=VALUE`, or give it a default under the workflow's `context:`",
