@@ -64,18 +64,15 @@ pub(super) fn check(
     // Checking them all, a `--param` goes to the workflows that declare it, and is wrong only
     // where none does (the first workflow's check says so).
     let all = target.is_none() && workflows.len() > 1;
-    let declares = |wf: &load::model::Workflow, name: &str| {
-        wf.params.iter().any(|p| p.name.value == name)
-            || !workflows
-                .iter()
-                .any(|w| w.params.iter().any(|p| p.name.value == name))
-                && std::ptr::eq(wf, &workflows[0])
-    };
+    let declares =
+        |wf: &load::model::Workflow, name: &str| wf.params.iter().any(|p| p.name.value == name);
     let mut steps = 0;
-    for wf in &workflows {
+    for (n, wf) in workflows.iter().enumerate() {
         let mut options = options.clone();
         if all {
-            options.params.retain(|(name, _)| declares(wf, name));
+            options.params.retain(|(name, _)| {
+                declares(wf, name) || n == 0 && !workflows.iter().any(|w| declares(w, name))
+            });
         }
         match plan_one(wf, &mut project, &options) {
             Ok(p) => steps += p.steps.len(),

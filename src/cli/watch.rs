@@ -43,8 +43,8 @@ struct State {
     filter: Option<Filter>,
     /// Changes not yet run for.
     pending: Vec<PathBuf>,
-    /// A key pressed: `r` or `q`.
-    key: Option<char>,
+    /// What a key (`r`, `q`) or a signal asked for.
+    asked: Option<Next>,
 }
 
 impl Session {
@@ -127,13 +127,8 @@ impl Session {
         }
     }
 
-    /// A signal while waiting, kept as a key of its number.
-    fn signalled(&self, sig: i32) {
-        self.pressed(char::from_u32(sig as u32).unwrap_or('q'));
-    }
-
-    fn pressed(&self, key: char) {
-        self.state().key = Some(key);
+    fn ask(&self, next: Next) {
+        self.state().asked = Some(next);
         self.wake.notify_all();
     }
 
@@ -141,11 +136,8 @@ impl Session {
     fn next(&self) -> Next {
         let mut state = self.state();
         loop {
-            match state.key.take() {
-                Some('q') => return Next::Quit,
-                Some('r') => return Next::Everything,
-                Some(sig) => return Next::Signal(sig as i32),
-                None => {}
+            if let Some(asked) = state.asked.take() {
+                return asked;
             }
             if !state.pending.is_empty() {
                 // Until no change has come for a while, or for ten times that at most.
@@ -198,7 +190,7 @@ pub(super) fn watch(cli: &Cli, args: &RunArgs) -> Result<i32, Problems> {
     let mut signals = crate::sys::SignalForwarder::install();
     let to = Arc::clone(&session);
     signals.start(move |sig| {
-        to.signalled(sig);
+        to.ask(Next::Signal(sig));
         true
     });
     let mut args = args.clone();
@@ -310,8 +302,8 @@ fn read_keys(session: &Arc<Session>) -> bool {
                 break;
             };
             match line.trim() {
-                "q" => to.pressed('q'),
-                "r" => to.pressed('r'),
+                "q" => to.ask(Next::Quit),
+                "r" => to.ask(Next::Everything),
                 _ => {}
             }
         }

@@ -111,7 +111,7 @@ impl Keep<'_> {
                         file.name.display()
                     ));
                 }
-                check_source(&file.path, file.kind, project)?;
+                check_source(&file.path, file.stat.kind, project)?;
                 let to = folder.join(&file.name);
                 if let Some(parent) = to.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| {
@@ -158,7 +158,7 @@ fn check_source(path: &Path, kind: Kind, project: &Project) -> Result<(), String
         ));
     }
     let kind = match kind {
-        Kind::Link => contents::stat(&real, false).map_or(kind, |(k, _, _)| k),
+        Kind::Link => contents::stat_of(&real, false).map_or(kind, |s| s.kind),
         k => k,
     };
     match kind {

@@ -187,6 +187,8 @@ pub(crate) struct Store {
     dir: PathBuf,
     /// When this run began: a list written since is not yet named by its record.
     since: SystemTime,
+    /// Whether a record was written in this run, so that lists may be left unnamed.
+    saved: std::sync::atomic::AtomicBool,
     /// The input files found in this run.
     sets: Mutex<InputSets>,
 }
@@ -197,6 +199,7 @@ impl Store {
         Self {
             dir: plan.cache_dir(),
             since: SystemTime::now(),
+            saved: std::sync::atomic::AtomicBool::new(false),
             sets: Mutex::default(),
         }
     }
@@ -249,7 +252,7 @@ impl Store {
     }
 
     /// Removes the input lists that no record names, but those written since this run
-    /// began: a step writes its list before its record.
+    /// began (another run of the workflow could be writing a list before its record).
     fn sweep(&self) {
         #[derive(Deserialize)]
         struct Named {
@@ -331,8 +334,18 @@ impl Store {
         }
         let text = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
         write_whole(&self.dir, &self.path(step), &text)?;
-        self.sweep();
+        self.saved.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+}
+
+impl Drop for Store {
+    /// Once the run is over, the lists that no record names any more go: looked for once,
+    /// not at each record written.
+    fn drop(&mut self) {
+        if *self.saved.get_mut() {
+            self.sweep();
+        }
     }
 }
 
@@ -513,7 +526,13 @@ fn stats_digest(files: &[(String, Input)]) -> (String, i64) {
     for (name, input) in files {
         let s = &input.stat;
         field(&mut h, name.as_bytes());
-        field(&mut h, format!("{:?}", s.kind).as_bytes());
+        let kind: &[u8] = match s.kind {
+            contents::Kind::File => b"file",
+            contents::Kind::Folder => b"folder",
+            contents::Kind::Link => b"link",
+            contents::Kind::Special(what) => what.as_bytes(),
+        };
+        field(&mut h, kind);
         h.update(&s.size.to_le_bytes());
         h.update(&s.mtime.to_le_bytes());
         h.update(&s.id.to_le_bytes());

@@ -87,12 +87,6 @@ pub(crate) fn stat_of(path: &Path, follow: bool) -> io::Result<Stat> {
     Ok(Stat::of(&meta))
 }
 
-/// [`stat_of`] as (kind, size, modification time).
-pub(crate) fn stat(path: &Path, follow: bool) -> io::Result<(Kind, u64, i64)> {
-    let s = stat_of(path, follow)?;
-    Ok((s.kind, s.size, s.mtime))
-}
-
 /// The blake3 hash, in hex, of what a path holds: a file's contents; a link's target, and the
 /// contents of the file it leads to when it leads to one (a link is not walked into when
 /// `follow` is false, nor when it cannot be followed); for anything else, what it is. `stop` is asked between pieces, and ends the work with an `Interrupted` error.
@@ -284,7 +278,7 @@ mod tests {
                 .status()?
                 .success()
         );
-        let (kind, _, _) = stat(&fifo, true)?;
+        let kind = stat_of(&fifo, true)?.kind;
         assert_eq!(kind, Kind::Special("a FIFO"));
         assert!(digest(&fifo, kind, true, &|| false).is_ok());
         // Even taken for a file, it is opened without waiting and not read.
@@ -297,7 +291,7 @@ mod tests {
             .arg(&link)
             .status()?;
         assert!(made.success());
-        let (kind, _, _) = stat(&link, true)?;
+        let kind = stat_of(&link, true)?.kind;
         assert_eq!(kind, Kind::Link);
         assert!(digest(&link, kind, true, &|| false).is_ok());
         Ok(())

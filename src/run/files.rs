@@ -30,10 +30,9 @@ pub(crate) struct Match {
     pub path: PathBuf,
     /// Its name below the pattern's folder: where an artifact is copied to.
     pub name: PathBuf,
-    /// What it is: a file found while walking a folder is never followed, so it may be a
-    /// link; a path named as it is was followed, unless it could not be.
-    pub kind: Kind,
-    /// What `stat` said of it when it was found.
+    /// What `stat` said of it when it was found, what it is included: a file found while
+    /// walking a folder is never followed, so it may be a link; a path named as it is was
+    /// followed, unless it could not be.
     pub stat: Stat,
 }
 
@@ -166,7 +165,6 @@ pub(crate) fn find(base: &Path, pattern: &str, search: Search<'_>) -> io::Result
         .map(|(name, stat)| Match {
             path: root.join(name),
             name: name.clone(),
-            kind: stat.kind,
             stat: *stat,
         })
         .collect();
@@ -212,20 +210,13 @@ fn find_literal(base: &Path, pattern: &str, search: Search<'_>) -> io::Result<Ma
     };
     let name = file_name(&path);
     if stat.kind != Kind::Folder {
-        let kind = stat.kind;
-        return literal(vec![Match {
-            path,
-            name,
-            kind,
-            stat,
-        }]);
+        return literal(vec![Match { path, name, stat }]);
     }
     let files = listing(&path, search)?
         .iter()
         .map(|(inner, stat)| Match {
             path: path.join(inner),
             name: name.join(inner),
-            kind: stat.kind,
             stat: *stat,
         })
         .collect();
