@@ -103,7 +103,7 @@ pub(crate) enum Color {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Cmd {
     /// Run a workflow, or only the named steps and what they need
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the workflows, or one workflow's steps and dependencies
     List {
         /// The workflow whose steps to list
@@ -266,6 +266,12 @@ pub(crate) struct RunArgs {
     /// Say why each cached step ran: which input, variable, command or dependency changed
     #[arg(long)]
     pub explain: bool,
+    /// Run only the named steps: the cached steps they need are taken from the cache (local
+    /// or remote) instead of run, and fail when it has none; steps without `cache:` still run
+    #[arg(long, requires = "steps", conflicts_with = "watch")]
+    pub only: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// Run, then run again whenever a file the steps read changes (until `q` or Ctrl-C)
     #[arg(long, conflicts_with = "dry_run")]
     pub watch: bool,
@@ -279,6 +285,35 @@ pub(crate) struct RunArgs {
         requires = "watch"
     )]
     pub on_change: OnChange,
+}
+
+/// The remote cache's options. Its credentials come from the environment only, never from
+/// the command line, where other users' `ps` would see them.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RemoteArgs {
+    /// Share cached steps' results through this server (Bazel HTTP cache protocol:
+    /// bazel-remote, nginx with WebDAV, ...); overrides the workflow's `remote_cache`
+    #[arg(long, value_name = "URL", env = "CARGO_FLOW_REMOTE_CACHE")]
+    pub remote_cache: Option<String>,
+    /// Restore from the remote cache but never store in it (for pull requests)
+    #[arg(
+        long,
+        env = "CARGO_FLOW_REMOTE_CACHE_READ_ONLY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub remote_cache_read_only: bool,
+    /// Use no remote cache, even one the workflow or the environment sets
+    #[arg(long)]
+    pub no_remote_cache: bool,
+    /// How long one request to the remote cache may take before it is given up on
+    #[arg(
+        long,
+        value_name = "DUR",
+        env = "CARGO_FLOW_REMOTE_CACHE_TIMEOUT",
+        default_value = "30s",
+        value_parser = parse_grace
+    )]
+    pub remote_cache_timeout: std::time::Duration,
 }
 
 /// `--on-change`.

@@ -5,6 +5,7 @@ mod commands;
 mod complete;
 mod hook;
 mod init;
+mod remote;
 mod run;
 mod watch;
 mod workflows;

@@ -112,6 +112,15 @@ fn execute(
     executor.grace = args.grace;
     executor.stream = OutputMode::from(args.output) == OutputMode::Stream;
     executor.use_cache = !args.no_cache;
+    if args.only {
+        executor.restore_only = plan
+            .steps
+            .iter()
+            .map(|s| s.cache.is_some() && !plan.named.contains(&s.id))
+            .collect();
+    }
+    executor.remote =
+        super::remote::settings(&args.remote, plan)?.map(|s| crate::run::remote::Remote::new(&s));
     let jobserver = hand_jobserver(&mut executor, args.no_jobserver, parallel);
     let console_options = console_options(cli, args)?;
     executor.lines = console_options.bars && !console_options.quiet;

@@ -22,6 +22,7 @@ pub(crate) const WORKFLOW_KEYS: &[&str] = &[
     "timeout",
     "retry",
     "shell",
+    "remote_cache",
     "steps",
 ];
 /// The keys a step may have.
@@ -183,6 +184,7 @@ pub(crate) fn workflow(
         timeout: None,
         retry: None,
         shell: None,
+        remote_cache: None,
         steps: Vec::new(),
         origin,
     };
@@ -222,8 +224,41 @@ pub(crate) fn workflow(
         .and_then(|n| timeout(source, n, problems));
     wf.retry = fields.get("retry").and_then(|n| retry(source, n, problems));
     wf.shell = fields.get("shell").and_then(|n| shell(source, n, problems));
+    wf.remote_cache = fields
+        .get("remote_cache")
+        .and_then(|n| remote_cache(source, n, problems));
     wf.steps = steps(source, node, fields.get("steps"), problems);
     wf
+}
+
+/// `remote_cache:`: an `http://` or `https://` address.
+fn remote_cache(source: &Source, node: &Node, problems: &mut Problems) -> Option<Spanned<String>> {
+    let url = string(source, node, "`remote_cache`", problems)?;
+    if is_http_url(&url.value) {
+        return Some(url);
+    }
+    problems.push(
+        Problem::at(
+            "flow::bad-remote-cache",
+            "`remote_cache` is not an http:// or https:// address",
+            source,
+            node.span,
+            "not an address",
+        )
+        .with_help(
+            "give the server's address, e.g. `remote_cache: https://cache.example.com`, or \
+             leave it out and pass `--remote-cache URL`",
+        ),
+    );
+    None
+}
+
+/// Whether `url` is an `http://` or `https://` address with a host.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    ["http://", "https://"].iter().any(|scheme| {
+        url.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+    }) && !url.chars().any(char::is_whitespace)
 }
 
 /// A workflow's `steps:`, a list that must not be empty.

@@ -28,6 +28,8 @@ pub struct Workflow {
     pub(crate) retry: Option<Spanned<Retry>>,
     /// `shell:` default for its steps: the program and options that run a shell `run`.
     pub(crate) shell: Option<Spanned<Vec<String>>>,
+    /// `remote_cache:`: the server that shares cached steps' results.
+    pub(crate) remote_cache: Option<Spanned<String>>,
     /// The steps in declaration order.
     pub(crate) steps: Vec<Step>,
     /// Where it was declared.

@@ -229,6 +229,11 @@ fn workflow_key(key: &str) -> Value {
         "timeout" => with_ref("The timeout of every step that sets none.", "timeout"),
         "retry" => with_ref("Retries for every step that sets none.", "retry"),
         "shell" => with_ref("The shell of every step that sets none.", "shell"),
+        "remote_cache" => json!({
+            "description": "The remote cache that shares cached steps' results between machines: a server of the Bazel HTTP cache protocol (bazel-remote, nginx with WebDAV, ...). `--remote-cache` and `CARGO_FLOW_REMOTE_CACHE` override it.",
+            "type": "string",
+            "pattern": "^https?://[^/\\s]\\S*$"
+        }),
         "steps" => json!({
             "description": "The steps, run in parallel as their `depends_on` allow.",
             "type": "array",

@@ -45,6 +45,11 @@ pub struct Plan {
     pub(crate) dir: PathBuf,
     /// The project's root: the workspace root, or the workflow's folder outside one.
     pub(crate) root: PathBuf,
+    /// The workflow's `remote_cache:`: the server cached steps' results are shared through.
+    pub(crate) remote_cache: Option<String>,
+    /// The ids of the steps named on the command line (every instance of a per-package or
+    /// matrix step named); empty when none was.
+    pub(crate) named: Vec<String>,
 }
 
 impl Plan {
@@ -439,10 +444,17 @@ pub(crate) fn plan(
     let (instances, ranges) = planner.instances(&mut problems);
     let inst_deps = instance_deps(wf, &declared, &instances, &ranges);
     let steps = planner.steps(&instances, &ranges, &declared, &mut problems);
-    let keep = planner.selection(&declared, &ranges, &steps, &inst_deps, &mut problems);
+    let selected = planner.selection(&declared, &ranges, &steps, &inst_deps, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
+    let (keep, named) = match selected {
+        Some((keep, roots)) => (
+            Some(keep),
+            roots.iter().map(|&k| steps[k].id.clone()).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
     // Instances inherit the declared graph's order, so this cannot find a cycle.
     let order = graph::topo_order(&inst_deps).unwrap_or_default();
     let mut plan = assemble(
@@ -455,6 +467,8 @@ pub(crate) fn plan(
     );
     plan.dir = planner.dir;
     plan.root = project.root.clone();
+    plan.remote_cache = wf.remote_cache.as_ref().map(|u| u.value.clone());
+    plan.named = named;
     Ok(plan)
 }
 
@@ -740,7 +754,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The steps named on the command line (a per-package step names all its instances) and
-    /// what they need, as a mask; `None` when all run.
+    /// what they need, as a mask, with the named ones; `None` when all run.
     fn selection(
         &self,
         declared: &Declared<'_>,
@@ -748,7 +762,7 @@ impl<'a> Planner<'a> {
         steps: &[PlannedStep],
         inst_deps: &[Vec<usize>],
         problems: &mut Problems,
-    ) -> Option<Vec<bool>> {
+    ) -> Option<(Vec<bool>, Vec<usize>)> {
         if self.options.select.is_empty() || steps.is_empty() {
             return None;
         }
@@ -780,7 +794,7 @@ impl<'a> Planner<'a> {
                 );
             }
         }
-        Some(graph::ancestors(inst_deps, &roots))
+        Some((graph::ancestors(inst_deps, &roots), roots))
     }
 }
 
@@ -906,6 +920,8 @@ fn assemble(
         env,
         dir: PathBuf::new(),
         root: PathBuf::new(),
+        remote_cache: None,
+        named: Vec::new(),
     }
 }
 

@@ -371,6 +371,10 @@ impl Reporter for Console {
                 let text = line::restarting(path);
                 self.print(&text);
             }
+            EventKind::Warning { step, message } => {
+                let text = line::warning(&self.steps, *step, message);
+                self.print(&text);
+            }
             EventKind::Tick => self.tick(),
             EventKind::RunFinished { summary } => self.run_finished(summary),
         }

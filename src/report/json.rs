@@ -92,6 +92,9 @@ struct StepRecord<'a> {
     cache_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     saved_ms: Option<u64>,
+    /// `remote` for a cached step whose result came from the remote cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restored_from: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ran_because: Vec<String>,
 }
@@ -137,7 +140,10 @@ fn record<'a>(steps: &'a [StepInfo], i: usize, end: &'a StepEnd) -> StepRecord<'
     r.ran_because = o.why.clone();
     r.log = o.log.as_ref().map(|p| p.display().to_string());
     match &o.status {
-        Status::Cached { saved } => r.saved_ms = Some(millis(*saved)),
+        Status::Cached { saved, remote } => {
+            r.saved_ms = Some(millis(*saved));
+            r.restored_from = remote.then_some("remote");
+        }
         Status::Failed { code } => r.exit_code = Some(*code),
         Status::Signaled { signal } => r.signal = Some(signal),
         _ => {}

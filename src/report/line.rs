@@ -24,11 +24,15 @@ pub(crate) fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> St
             }
             s
         }
-        Status::Cached { saved } => format!(
-            "{} {id} {}",
-            style("✓").green().bold(),
-            style(format!("cached (saved {})", format_elapsed(*saved))).cyan()
-        ),
+        Status::Cached { saved, remote } => {
+            let from = if *remote { "remote, " } else { "" };
+            let saved = format_elapsed(*saved);
+            format!(
+                "{} {id} {}",
+                style("✓").green().bold(),
+                style(format!("cached ({from}saved {saved})")).cyan()
+            )
+        }
         Status::TimedOut { .. } => format!(
             "{} {id} {} {}",
             style("⏱").red().bold(),
@@ -42,6 +46,12 @@ pub(crate) fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> St
             style(format!("({})", failure(outcome))).red()
         ),
     }
+}
+
+/// A warning that does not fail the run: `warning: build: the remote cache …`.
+pub(crate) fn warning(steps: &[StepInfo], step: Option<usize>, message: &str) -> String {
+    let about = step.map_or_else(String::new, |s| format!("{}: ", id(steps, s)));
+    format!("{} {about}{message}", style("warning:").yellow().bold())
 }
 
 /// Why a step failed, in words, with what else there is to say: `exit 101`, `killed by

@@ -83,7 +83,7 @@ fn table(out: &mut String, steps: &[StepInfo], summary: &Summary) {
                     _ => style(label).red(),
                 };
                 let extra = match &o.status {
-                    crate::run::Status::Cached { saved } => {
+                    crate::run::Status::Cached { saved, .. } => {
                         format!("saved {}", format_elapsed(*saved))
                     }
                     s if s.is_success() => line::flaky(steps, i, o).unwrap_or_default(),

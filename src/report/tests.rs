@@ -85,7 +85,13 @@ fn outcomes(logs: &Path) -> [Outcome; 8] {
     };
     let cached = Outcome {
         key: Some("k".into()),
-        ..outcome(Status::Cached { saved: ms(41_200) }, 0)
+        ..outcome(
+            Status::Cached {
+                saved: ms(41_200),
+                remote: false,
+            },
+            0,
+        )
     };
     let lint = Outcome {
         why: vec![

@@ -21,7 +21,7 @@ use crate::plan::{CachePlan, Plan, PlannedStep, Run};
 
 /// The version of the record format and of what goes into a key; a change makes every
 /// recorded key differ.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// What an environment variable that is not set is recorded as.
 const UNSET: &str = "unset";
@@ -154,17 +154,21 @@ pub(crate) enum Verdict {
 
 /// The key a step without `cache:` passes on to cached steps after it: a hash of what it
 /// hands them, the outputs it wrote and the contents of its artifacts.
-pub(crate) fn handed_digest(outputs: &[(String, String)], artifacts: &[Kept]) -> String {
+pub(crate) fn handed_digest(
+    plan: &Plan,
+    outputs: &[(String, String)],
+    artifacts: &[Kept],
+) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"outputs");
     for (k, v) in outputs {
         field(&mut h, k.as_bytes());
-        field(&mut h, v.as_bytes());
+        field(&mut h, &portable(plan, v.as_bytes()));
     }
     if !artifacts.is_empty() {
         h.update(b"artifacts");
         for a in artifacts {
-            field(&mut h, a.path.as_os_str().as_encoded_bytes());
+            field(&mut h, relative_name(&plan.dir, &a.path).as_bytes());
             field(&mut h, a.hash.as_bytes());
         }
     }
@@ -388,12 +392,17 @@ pub(crate) fn fingerprint(
     let step = &plan.steps[index];
     let hashed_at = now_ns();
     let mut parts = Parts {
-        command: digest(&command_bytes(&step.command)),
-        cwd: step.cwd.display().to_string(),
+        command: digest(&portable(plan, &command_bytes(&step.command))),
+        cwd: match relative_name(&plan.root, &step.cwd) {
+            name if name.is_empty() => ".".to_string(),
+            name => name,
+        },
         ..Parts::default()
     };
     for (k, v) in &step.env {
-        parts.step_env.insert(k.clone(), digest(v.as_bytes()));
+        parts
+            .step_env
+            .insert(k.clone(), digest(&portable(plan, v.as_bytes())));
     }
     for name in &cache.env {
         let value = std::env::var_os(name)
@@ -401,12 +410,16 @@ pub(crate) fn fingerprint(
         parts.env.insert(name.clone(), value);
     }
     for (k, v) in &cache.context {
-        parts.context.insert(k.clone(), digest(v.as_bytes()));
+        parts
+            .context
+            .insert(k.clone(), digest(&portable(plan, v.as_bytes())));
     }
     for r in &step.output_refs {
         if let Some((_, v)) = upstream.outputs.iter().find(|(k, _)| *k == r.env) {
             let name = format!("{}.outputs.{}", plan.steps[r.step].id, r.key);
-            parts.reads.insert(name, digest(v.as_bytes()));
+            parts
+                .reads
+                .insert(name, digest(&portable(plan, v.as_bytes())));
         }
     }
     for (id, key) in &upstream.deps {
@@ -686,6 +699,37 @@ pub(crate) fn record(
     })
 }
 
+/// The local record of a success restored from the remote cache: its files as they are now
+/// here, under the fingerprint this run computed (which the remote record's key matched).
+pub(crate) fn restored(
+    step: &PlannedStep,
+    artifact_dir: &Path,
+    fp: Fingerprint,
+    remote: Entry,
+    stop: &dyn Fn() -> bool,
+) -> Result<Entry, String> {
+    let sig = |base: &Path, name: &String| {
+        let path = base.join(name);
+        contents::stat_of(&path, false)
+            .and_then(|stat| hash_file(&path, false, stat, None, stop))
+            .map(|sig| (name.clone(), sig))
+            .map_err(|e| failure(e, &format!("cannot read `{name}`, which it restored")))
+    };
+    let outputs = remote.outputs.keys().map(|n| sig(&step.cwd, n));
+    let artifacts = remote.artifacts.keys().map(|n| sig(artifact_dir, n));
+    Ok(Entry {
+        format: FORMAT,
+        key: fp.key,
+        hashed_at: fp.hashed_at,
+        recorded_at: now_ns(),
+        duration_ms: remote.duration_ms,
+        parts: fp.parts,
+        outputs: outputs.collect::<Result<_, _>>()?,
+        artifacts: artifacts.collect::<Result<_, _>>()?,
+        step_outputs: remote.step_outputs,
+    })
+}
+
 /// The input files that differ, named when the files of both keys are at hand.
 fn input_differences(old: Option<&InputFiles>, new: &Parts, why: &mut Vec<String>) {
     let (Some(old), Some(new_files)) = (old, &new.input_files) else {
@@ -922,6 +966,24 @@ fn command_bytes(run: &Run) -> Vec<u8> {
         }
     }
     h
+}
+
+/// A value as the key sees it: the project's own path written as `${workspace_root}`, so that
+/// two checkouts of one commit at different paths, on different machines, share keys.
+fn portable<'b>(plan: &Plan, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+    let root = plan.root.as_os_str().as_encoded_bytes();
+    if root.len() < 2 || memchr::memmem::find(bytes, root).is_none() {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = memchr::memmem::find(rest, root) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"${workspace_root}");
+        rest = &rest[at + root.len()..];
+    }
+    out.extend_from_slice(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 fn digest(bytes: &[u8]) -> String {

@@ -96,6 +96,14 @@ pub enum EventKind {
         /// The file, as its path is shown.
         path: String,
     },
+    /// Something went wrong that does not fail the run: the remote cache could not be
+    /// reached, say.
+    Warning {
+        /// The step it concerns, if one.
+        step: Option<usize>,
+        /// What went wrong, and what was done instead.
+        message: String,
+    },
     /// Nothing has happened for a while; sent about once a second.
     Tick,
     /// The run is over.

@@ -9,6 +9,7 @@ pub(crate) mod files;
 pub(crate) mod lock;
 pub(crate) mod outputs;
 pub(crate) mod process;
+pub(crate) mod remote;
 pub(crate) mod scheduler;
 pub(crate) mod stats;
 pub(crate) mod status;

@@ -39,7 +39,7 @@ impl RunStats {
                     s if s.is_success() => {
                         self.succeeded += 1;
                         self.flaky += usize::from(outcome.is_flaky());
-                        if let Status::Cached { saved } = s {
+                        if let Status::Cached { saved, .. } = s {
                             self.cached += 1;
                             self.saved += *saved;
                         }

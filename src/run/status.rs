@@ -15,6 +15,8 @@ pub enum Status {
     Cached {
         /// How long that success took.
         saved: Duration,
+        /// Whether that success was restored from the remote cache.
+        remote: bool,
     },
     /// A non-zero exit code.
     Failed {

@@ -201,6 +201,12 @@ impl Flow {
             .env_remove("CARGO_MAKEFLAGS")
             .env_remove("MAKEFLAGS")
             .env_remove("MFLAGS");
+        // A remote cache of the developer's would be asked.
+        for (key, _) in std::env::vars_os() {
+            if key.as_encoded_bytes().starts_with(b"CARGO_FLOW_") {
+                cmd.env_remove(key);
+            }
+        }
         Self {
             dir,
             tmp: None,

@@ -17,6 +17,7 @@ use super::artifacts::{self, Kept};
 use super::cache::{self, Store, Upstream, Verdict};
 use super::event::{EventKind, Outcome};
 use super::files::{self, Search};
+use super::remote;
 use super::scheduler::Executor;
 use super::status::{Status, StepError};
 use crate::plan::Plan;
@@ -42,6 +43,10 @@ pub(crate) struct ProcessExecutor<'a> {
     /// The `MAKEFLAGS` that hand steps the jobserver cargo flow made; `None` where steps
     /// keep the variables cargo flow inherited (an outer jobserver's, which they name).
     pub make_flags: Option<String>,
+    /// With `--only`, by step: whether it must be taken from the cache rather than run.
+    pub restore_only: Vec<bool>,
+    /// The remote cache, when one is set.
+    pub remote: Option<remote::Remote>,
     /// The jobserver's pipe, closed in a step that gets none.
     pub jobserver_fds: Vec<i32>,
     /// `--no-jobserver`: no step gets one.
@@ -86,6 +91,8 @@ impl<'a> ProcessExecutor<'a> {
             make_flags: None,
             jobserver_fds: Vec::new(),
             no_jobserver: false,
+            remote: None,
+            restore_only: Vec::new(),
             groups: Arc::new(Groups::default()),
             programs: command::Programs::new(),
             environment: Environment::inherit(
@@ -184,16 +191,23 @@ impl ProcessExecutor<'_> {
             Err(message) => return Outcome::of(self.failure(StepError::Cache(message))),
         };
         let artifact_dir = self.plan.artifact_dir(step);
-        let why = match self.use_cache {
+        let restore_only = self.restore_only.get(index).copied().unwrap_or(false);
+        let why = match self.use_cache || restore_only {
             true => match cache::check(step, &artifact_dir, &fp, previous, store, &stop) {
                 Verdict::Hit(entry) => {
                     self.refresh(step, &entry, &fp);
-                    return hit(*entry, &artifact_dir);
+                    return hit(*entry, &artifact_dir, false);
                 }
-                Verdict::Miss(why) => why,
+                Verdict::Miss(why) => match self.restore_remote(call, &fp, &artifact_dir) {
+                    Some(outcome) => return outcome,
+                    None => why,
+                },
             },
             false => vec!["--no-cache was given".to_string()],
         };
+        if restore_only {
+            return Outcome::of(Status::Errored(StepError::Cache(not_cached(&why))));
+        }
         let mut outcome = self.run_and_keep(call);
         outcome.why = why;
         // Its outputs are looked for anew, never in a walk done before it ran.
@@ -214,8 +228,11 @@ impl ProcessExecutor<'_> {
                 &outcome.outputs,
                 search,
             );
-            match recorded.map(|entry| (self.store.save(step, &entry), entry.key)) {
-                Ok((Ok(()), key)) => outcome.key = Some(key),
+            match recorded.map(|entry| (self.store.save(step, &entry), entry)) {
+                Ok((Ok(()), entry)) => {
+                    self.share(call, &entry, &artifact_dir);
+                    outcome.key = Some(entry.key);
+                }
                 Ok((Err(e), _)) => {
                     outcome.note = Some(format!("its cache record could not be written: {e}"));
                 }
@@ -223,6 +240,59 @@ impl ProcessExecutor<'_> {
             }
         }
         outcome
+    }
+
+    /// A step the local cache has no success of, restored from the remote cache when it has
+    /// one; what goes wrong is a warning, and the step runs.
+    fn restore_remote(
+        &self,
+        call: &Call<'_>,
+        fp: &cache::Fingerprint,
+        artifact_dir: &Path,
+    ) -> Option<Outcome> {
+        let remote = self.remote.as_ref()?;
+        let step = &self.plan.steps[call.index];
+        let target = self.target(step, &fp.key, artifact_dir);
+        let entry = match remote.restore(&target) {
+            Ok(found) => found?,
+            Err(message) => return warn(call, message),
+        };
+        let stop = || self.groups.is_stopping();
+        match cache::restored(step, artifact_dir, fp.clone(), entry, &stop) {
+            Ok(entry) => {
+                // Not recorded here, the next run asks the server again.
+                let _ = self.store.save(step, &entry);
+                Some(hit(entry, artifact_dir, true))
+            }
+            Err(message) => warn(call, message),
+        }
+    }
+
+    /// Stores a success in the remote cache, when there is one; a failure is a warning.
+    fn share(&self, call: &Call<'_>, entry: &cache::Entry, artifact_dir: &Path) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        let step = &self.plan.steps[call.index];
+        if let Err(message) = remote.store(&self.target(step, &entry.key, artifact_dir), entry) {
+            warn(call, message);
+        }
+    }
+
+    /// A step as the remote cache knows it.
+    fn target<'t>(
+        &'t self,
+        step: &'t crate::plan::PlannedStep,
+        key: &'t str,
+        artifact_dir: &'t Path,
+    ) -> remote::Target<'t> {
+        remote::Target {
+            workflow: &self.plan.workflow,
+            step: &step.id,
+            key,
+            cwd: &step.cwd,
+            artifact_dir,
+        }
     }
 
     /// After a hit for which its input files were read (their times changed, not their
@@ -347,8 +417,30 @@ struct Call<'c> {
     under_way: &'c dyn Fn(),
 }
 
-/// A cached step that need not run: its last success, with what it left.
-fn hit(entry: cache::Entry, artifact_dir: &Path) -> Outcome {
+/// Why a step `--only` takes from the cache cannot be.
+fn not_cached(why: &[String]) -> String {
+    let why = why.first().map_or(String::new(), |w| format!(" ({w})"));
+    format!(
+        "`--only` takes it from the cache, but no cache has a success of it for its key{why}: \
+         run it first, or name it too"
+    )
+}
+
+/// Tells of something that went wrong without failing the step (an empty message was told
+/// already); there is no outcome to give instead.
+fn warn(call: &Call<'_>, message: String) -> Option<Outcome> {
+    if !message.is_empty() {
+        (call.emit)(EventKind::Warning {
+            step: Some(call.index),
+            message,
+        });
+    }
+    None
+}
+
+/// A cached step that need not run: its last success (restored from the remote cache, or
+/// not), with what it left.
+fn hit(entry: cache::Entry, artifact_dir: &Path, remote: bool) -> Outcome {
     Outcome {
         outputs: entry.step_outputs,
         artifacts: entry
@@ -363,6 +455,7 @@ fn hit(entry: cache::Entry, artifact_dir: &Path) -> Outcome {
         key: Some(entry.key),
         ..Outcome::of(Status::Cached {
             saved: Duration::from_millis(entry.duration_ms),
+            remote,
         })
     }
 }

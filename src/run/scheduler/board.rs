@@ -91,7 +91,7 @@ impl<'p> Board<'p> {
         // What a step without `cache:` hands on is its outputs, and its artifacts.
         self.keys[i] = outcome.key.clone().or_else(|| {
             (!outcome.artifacts.is_empty())
-                .then(|| cache::handed_digest(&outcome.outputs, &outcome.artifacts))
+                .then(|| cache::handed_digest(self.plan, &outcome.outputs, &outcome.artifacts))
         });
         self.event(EventKind::StepFinished {
             step: i,
@@ -167,7 +167,7 @@ impl<'p> Board<'p> {
                 .map(|&d| {
                     let key = self.keys[d]
                         .clone()
-                        .unwrap_or_else(|| cache::handed_digest(&self.outputs[d], &[]));
+                        .unwrap_or_else(|| cache::handed_digest(self.plan, &self.outputs[d], &[]));
                     (self.plan.steps[d].id.clone(), key)
                 })
                 .collect(),

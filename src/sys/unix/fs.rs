@@ -279,3 +279,16 @@ pub(crate) fn remove_any(path: &std::path::Path) -> io::Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// Whether a file may be run (any execute bit set).
+pub(crate) fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+/// The permissions of a file restored from elsewhere: those of a shared file, and
+/// executable when it was.
+pub(crate) fn restored_file_permissions(executable: bool) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 })
+}
