@@ -306,3 +306,25 @@ fn the_workflow_names_its_remote_cache_and_the_flag_turns_it_off() {
         .success();
     assert_eq!(server.files("ac").len(), 1);
 }
+
+#[test]
+fn only_runs_the_named_steps_and_takes_the_others_from_the_cache() {
+    let server = servers::dav();
+    let origin = Origin::new();
+    origin
+        .run(&origin.clone("builder"), &server.url, &["build", "--only"])
+        .success();
+    assert_eq!(origin.ran(), ["build"]);
+    let ran = origin
+        .run(&origin.clone("user"), &server.url, &["use", "--only"])
+        .success();
+    assert_eq!(status(&ran, "build").1.as_deref(), Some("remote"));
+    assert_eq!(origin.ran(), ["build", "use v1"]);
+    // Where the cache has nothing, the step is named as missing, not run.
+    let empty = servers::dav();
+    origin
+        .run(&origin.clone("lost"), &empty.url, &["use", "--only"])
+        .code(1)
+        .stderr_has(&["build", "`--only` takes it from the cache", "use skipped"]);
+    assert_eq!(origin.ran(), ["build", "use v1"]);
+}
