@@ -154,11 +154,46 @@ pub(crate) enum Cmd {
         #[command(subcommand)]
         action: HookCmd,
     },
+    /// Print a workflow in another engine's format, to split it across CI runners
+    Export {
+        #[command(subcommand)]
+        to: ExportCmd,
+    },
     /// Manage the records of cached steps
     Cache {
         #[command(subcommand)]
         action: CacheCmd,
     },
+}
+
+/// `cargo flow export ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExportCmd {
+    /// A GitHub Actions workflow: steps become jobs, each running `cargo flow run --only`
+    /// and sharing results through the remote cache
+    Github {
+        /// The workflow name or workflow file
+        #[arg(add = workflow_names())]
+        target: String,
+        /// Make a chain of steps one job, or every step a job of its own
+        #[arg(long, value_enum, default_value = "chains")]
+        group: ExportGroup,
+        /// The remote cache's address to write in (default: the repository's
+        /// `CARGO_FLOW_REMOTE_CACHE` variable)
+        #[arg(long, value_name = "URL")]
+        remote_cache: Option<String>,
+        #[command(flatten)]
+        context: ContextArgs,
+    },
+}
+
+/// `--group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportGroup {
+    /// A step whose only follower is the only step after it shares its job.
+    Chains,
+    /// One job per step (the instances of a per-package or matrix step are one matrix job).
+    None,
 }
 
 /// `cargo flow cache ...`.
@@ -413,6 +448,7 @@ const COMMANDS: &[&str] = &[
     "init",
     "hook",
     "cache",
+    "export",
     "help",
 ];
 /// Options that take a value in the next argument.
@@ -430,6 +466,9 @@ pub(crate) const VALUED: &[&str] = &[
     "--manifest-path",
     "--color",
     "--format",
+    "--remote-cache",
+    "--remote-cache-timeout",
+    "--group",
 ];
 
 /// Normalises the arguments: drops the `flow` that cargo passes, and turns the bare

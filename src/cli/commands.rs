@@ -1,6 +1,6 @@
 //! The commands that do not run a workflow: `list`, `check`, `graph`, `cache clean`.
 
-use super::args::{Cli, ContextArgs};
+use super::args::{Cli, ContextArgs, ExportCmd, ExportGroup};
 use super::run::lock_state;
 use super::workflows::{catalog, plan_all, plan_one, resolve};
 use crate::diagnostic::{Problem, Problems};
@@ -107,6 +107,52 @@ pub(super) fn graph(
     };
     let plan = plan_all(&wf, &mut project, &options, problems)?;
     print!("{}", report::graph::render(&plan, format));
+    Ok(0)
+}
+
+/// `cargo flow export github WORKFLOW`: the workflow as a GitHub Actions workflow, on
+/// standard output.
+pub(super) fn export(cli: &Cli, to: &ExportCmd) -> Result<i32, Problems> {
+    let ExportCmd::Github {
+        target,
+        group,
+        remote_cache,
+        context,
+    } = to;
+    if let Some(url) = remote_cache
+        .as_deref()
+        .filter(|u| !crate::load::build::is_http_url(u))
+    {
+        return Err(Problem::new(
+            "flow::bad-remote-cache",
+            format!("the remote cache `{url}` is not an http:// or https:// address"),
+        )
+        .with_help("give the server's address, e.g. `--remote-cache https://cache.example.com`")
+        .into());
+    }
+    let (wf, mut project, problems) = resolve(cli, target)?;
+    let options = PlanOptions {
+        context: context.context.clone(),
+        params: context.params.clone(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_all(&wf, &mut project, &options, problems)?;
+    let mut words = Vec::new();
+    for (flag, pairs) in [("-c", &context.context), ("--param", &context.params)] {
+        for (k, v) in pairs {
+            words.extend([flag.to_string(), format!("{k}={v}")]);
+        }
+    }
+    let export = crate::setup::export::Export {
+        target,
+        group: match group {
+            ExportGroup::Chains => crate::setup::export::Group::Chains,
+            ExportGroup::None => crate::setup::export::Group::None,
+        },
+        remote_cache: remote_cache.as_deref(),
+        context: words,
+    };
+    print!("{}", crate::setup::export::github(&plan, &export));
     Ok(0)
 }
 

@@ -61,6 +61,7 @@ pub fn main() -> i32 {
         Some(Cmd::Cache {
             action: CacheCmd::Clean { workflow },
         }) => commands::cache_clean(&cli, workflow.as_deref()),
+        Some(Cmd::Export { to }) => commands::export(&cli, to),
     };
     match result {
         Ok(code) => code,

@@ -111,6 +111,8 @@ fn artifacts_root(dir: &Path, workflow: &str) -> PathBuf {
 pub struct PlannedStep {
     /// Its id.
     pub(crate) id: String,
+    /// For an instance of a `for_each` or `matrix` step, that step's id.
+    pub(crate) declared: Option<String>,
     /// What it runs, variables substituted.
     pub(crate) command: Run,
     /// Its command as written in the workflow, for its log and `--dry-run`.

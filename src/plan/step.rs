@@ -196,6 +196,7 @@ impl Planner<'_> {
         }
         let cache = self.cache(step, &ctx, &found, problems);
         PlannedStep {
+            declared: (id != step.id.value).then(|| step.id.value.clone()),
             id: id.clone(),
             command: command.unwrap_or(Run::Argv(Vec::new())),
             written: written(&step.run.value),

@@ -2,5 +2,6 @@
 //! one.
 
 pub(crate) mod actions;
+pub(crate) mod export;
 pub(crate) mod hook;
 pub(crate) mod init;
