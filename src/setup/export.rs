@@ -68,7 +68,7 @@ fn units(plan: &Plan) -> Vec<Unit> {
     let mut units: Vec<Unit> = Vec::new();
     let mut by_declared: HashMap<&str, usize> = HashMap::new();
     // In the order steps are declared: the order a reader expects jobs in.
-    for i in 0..steps.len() {
+    for (i, step) in steps.iter().enumerate() {
         if !stands(i) {
             continue;
         }
@@ -81,25 +81,25 @@ fn units(plan: &Plan) -> Vec<Unit> {
             None => {
                 units.push(Unit {
                     steps: Vec::new(),
-                    matrix: steps[i].declared.is_some(),
+                    matrix: step.declared.is_some(),
                     needs: BTreeSet::new(),
                 });
                 units.len() - 1
             }
         };
-        if let Some(d) = &steps[i].declared {
+        if let Some(d) = &step.declared {
             by_declared.insert(d, u);
         }
         units[u].steps.push(i);
         unit_of.insert(i, u);
     }
-    for u in 0..units.len() {
+    for (u, unit) in units.iter_mut().enumerate() {
         let mut needs = BTreeSet::new();
-        for &i in &units[u].steps {
+        for &i in &unit.steps {
             nearest(plan, i, &unit_of, &mut needs);
         }
         needs.remove(&u);
-        units[u].needs = needs;
+        unit.needs = needs;
     }
     units
 }
@@ -270,7 +270,7 @@ fn job(
     }
     line.push_str(" --only");
     out.push_str(
-        "    steps:\n      - uses: actions/checkout@v4\n      - uses: dtolnay/rust-toolchain@stable\n",
+        "    steps:\n      - uses: actions/checkout@v5\n      - uses: dtolnay/rust-toolchain@stable\n",
     );
     out.push_str(&format!(
         "      - name: Install cargo flow\n        run: cargo install cargo-flow --locked --version {}\n",
