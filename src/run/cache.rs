@@ -393,10 +393,7 @@ pub(crate) fn fingerprint(
     let hashed_at = now_ns();
     let mut parts = Parts {
         command: digest(&portable(plan, &command_bytes(&step.command))),
-        cwd: match relative_name(&plan.root, &step.cwd) {
-            name if name.is_empty() => ".".to_string(),
-            name => name,
-        },
+        cwd: folder_name(plan, &step.cwd),
         ..Parts::default()
     };
     for (k, v) in &step.env {
@@ -966,6 +963,14 @@ fn command_bytes(run: &Run) -> Vec<u8> {
         }
     }
     h
+}
+
+/// A step's folder as the key names it: relative to the project's root (`.` for the root).
+fn folder_name(plan: &Plan, cwd: &Path) -> String {
+    match relative_name(&plan.root, cwd) {
+        name if name.is_empty() => ".".to_string(),
+        name => name,
+    }
 }
 
 /// A value as the key sees it: the project's own path written as `${workspace_root}`, so that
