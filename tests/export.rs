@@ -119,6 +119,7 @@ fn run_job(dir: &Path, line: &str, step: Option<&str>, server: &str, ran: &Path)
         .env("CARGO_FLOW_REMOTE_CACHE", server)
         .env("CARGO_FLOW_REMOTE_CACHE_READ_ONLY", "false")
         .env("RAN", ran)
+        .env("ONLY", "--only")
         .env_remove("CARGO_TARGET_DIR");
     if let Some(step) = step {
         cmd.env("STEP", step);

@@ -328,3 +328,64 @@ fn only_runs_the_named_steps_and_takes_the_others_from_the_cache() {
         .stderr_has(&["build", "`--only` takes it from the cache", "use skipped"]);
     assert_eq!(origin.ran(), ["build", "use v1"]);
 }
+
+#[test]
+fn nothing_is_restored_through_a_link_in_the_checkout() {
+    let server = servers::dav();
+    let origin = Origin::new();
+    origin
+        .run(&origin.clone("first"), &server.url, &[])
+        .success();
+    let second = origin.clone("second");
+    let outside = origin.tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    std::os::unix::fs::symlink(&outside, second.join("dist")).expect("link");
+    // The step runs instead, and its own artifact through the link is refused in turn.
+    origin
+        .run(&second, &server.url, &[])
+        .code(1)
+        .stderr_has(&["would be written through the link `dist`"]);
+    assert_eq!(origin.ran(), ["build", "use v1", "build"]);
+}
+
+#[test]
+fn an_entry_naming_files_outside_the_steps_outputs_is_refused() {
+    let server = servers::dav();
+    let origin = Origin::new();
+    // Outputs do not key a step: a writer whose `cache.outputs` reach the sources stores
+    // an entry that a reader with the usual ones finds under the same key.
+    let writer = origin.clone("writer");
+    let wide = WORKFLOW.replace(
+        r#"outputs: ["dist/**"]"#,
+        r#"outputs: ["dist/**", "src/**"]"#,
+    );
+    std::fs::write(writer.join("wf.yaml"), wide).expect("workflow");
+    origin.run(&writer, &server.url, &[]).success();
+    let reader = origin.clone("reader");
+    origin
+        .run(&reader, &server.url, &[])
+        .success()
+        .stderr_has(&["names `src/version.txt`, which is not one of its `cache.outputs`"]);
+    assert_eq!(origin.ran(), ["build", "use v1", "build", "use v1"]);
+}
+
+#[test]
+fn the_remote_caches_credentials_never_reach_a_step() {
+    let server = servers::dav();
+    let origin = Origin::new();
+    let dir = origin.clone("a");
+    let text = WORKFLOW.replace(
+        "echo build >> \"$RAN\"",
+        "echo build >> \"$RAN\"; env | grep CARGO_FLOW_REMOTE >> \"$RAN\" || true",
+    );
+    std::fs::write(dir.join("wf.yaml"), text).expect("workflow");
+    Flow::at(&dir)
+        .env("RAN", &origin.ran)
+        .env("CARGO_FLOW_REMOTE_CACHE", &server.url)
+        .env("CARGO_FLOW_REMOTE_CACHE_TOKEN", "tok123")
+        .env("CARGO_FLOW_REMOTE_CACHE_SIGNING_KEY", "sk456")
+        .args(["run", "wf.yaml"])
+        .run()
+        .success();
+    assert_eq!(origin.ran(), ["build", "use v1"]);
+}

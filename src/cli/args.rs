@@ -328,7 +328,12 @@ pub(crate) struct RunArgs {
 pub(crate) struct RemoteArgs {
     /// Share cached steps' results through this server (Bazel HTTP cache protocol:
     /// bazel-remote, nginx with WebDAV, ...); overrides the workflow's `remote_cache`
-    #[arg(long, value_name = "URL", env = "CARGO_FLOW_REMOTE_CACHE")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CARGO_FLOW_REMOTE_CACHE",
+        hide_env_values = true
+    )]
     pub remote_cache: Option<String>,
     /// Restore from the remote cache but never store in it (for pull requests)
     #[arg(

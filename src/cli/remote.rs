@@ -29,7 +29,10 @@ pub(super) fn settings(args: &RemoteArgs, plan: &Plan) -> Result<Option<Settings
     if !is_http_url(url) {
         return Err(Problem::new(
             "flow::bad-remote-cache",
-            format!("the remote cache `{url}` is not an http:// or https:// address"),
+            format!(
+                "the remote cache `{}` is not an http:// or https:// address",
+                split_user(url).0
+            ),
         )
         .with_help("give the server's address, e.g. `--remote-cache http://127.0.0.1:9090`"));
     }

@@ -799,8 +799,11 @@ fn step_texts(step: &Step) -> impl Iterator<Item = &str> {
 /// step's environment (`FLOW_CTX_*`) whether its texts name it or not, so a script it runs may
 /// read any. What a cached step's key depends on besides its resolved command.
 fn used_variables(vars: &Vars) -> Vec<(String, String)> {
+    // `cargo` is the path of the cargo that started cargo flow, which differs from machine
+    // to machine as `$CARGO` does: the toolchain keys a step through its outputs instead.
     vars.sorted()
         .into_iter()
+        .filter(|(k, _)| *k != "cargo")
         .map(|(k, v)| (k.to_string(), vars::plain_text_of(v)))
         .collect()
 }

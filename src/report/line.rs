@@ -51,6 +51,11 @@ pub(crate) fn finished(steps: &[StepInfo], step: usize, outcome: &Outcome) -> St
 /// A warning that does not fail the run: `warning: build: the remote cache …`.
 pub(crate) fn warning(steps: &[StepInfo], step: Option<usize>, message: &str) -> String {
     let about = step.map_or_else(String::new, |s| format!("{}: ", id(steps, s)));
+    // It may hold what a server sent: no control character reaches the terminal or a CI log.
+    let message: String = message
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     format!("{} {about}{message}", style("warning:").yellow().bold())
 }
 

@@ -51,22 +51,34 @@ pub(crate) fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
                 line.escape_debug()
             ));
         };
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        {
-            return Err(format!(
-                "line {}: `{}` is not an output name (letters, digits, `_`, `-`, `.`)",
-                n + 1,
-                key.escape_debug()
-            ));
-        }
+        check_key(key).map_err(|e| format!("line {}: {e}", n + 1))?;
         check_value(key, &value)?;
         out.retain(|(k, _)| k != key);
         out.push((key.to_string(), value));
     }
     Ok(out)
+}
+
+/// Outputs that did not come from an outputs file (a remote cache's record) are as one could
+/// have written them.
+pub(crate) fn check(outputs: &[(String, String)]) -> Result<(), String> {
+    outputs
+        .iter()
+        .try_for_each(|(key, value)| check_key(key).and_then(|()| check_value(key, value)))
+}
+
+fn check_key(key: &str) -> Result<(), String> {
+    let valid = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    match valid {
+        true => Ok(()),
+        false => Err(format!(
+            "`{}` is not an output name (letters, digits, `_`, `-`, `.`)",
+            key.escape_debug()
+        )),
+    }
 }
 
 /// An output reaches later steps in an environment variable, which cannot hold a NUL byte,

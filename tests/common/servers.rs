@@ -142,7 +142,8 @@ pub fn nginx() -> Option<Server> {
     })
 }
 
-/// nginx's configuration: WebDAV `PUT` making folders as needed, in the foreground. As
+/// nginx's configuration: WebDAV `PUT` making folders as needed, in the foreground, one
+/// process (which the test stops, leaving no worker behind). As
 /// root, its workers must run as root too, or they cannot write the test's folder.
 fn config(dir: &Path, root: &Path, port: u16) -> String {
     let user = match is_root() {
@@ -150,7 +151,7 @@ fn config(dir: &Path, root: &Path, port: u16) -> String {
         false => "",
     };
     format!(
-        "{user}daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
+        "{user}daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
          events {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n\
          proxy_temp_path {dir}/proxy;\n  fastcgi_temp_path {dir}/fastcgi;\n\

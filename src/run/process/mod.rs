@@ -95,9 +95,11 @@ impl<'a> ProcessExecutor<'a> {
             restore_only: Vec::new(),
             groups: Arc::new(Groups::default()),
             programs: command::Programs::new(),
+            // The remote cache's address and credentials are cargo flow's, not the steps'.
             environment: Environment::inherit(
                 plan.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))),
-            ),
+            )
+            .withhold(b"CARGO_FLOW_REMOTE_CACHE"),
             cwd: std::env::current_dir().ok(),
             store: Store::new(plan),
             walks: files::Walks::default(),
@@ -292,6 +294,10 @@ impl ProcessExecutor<'_> {
             key,
             cwd: &step.cwd,
             artifact_dir,
+            outputs: step.cache.as_ref().map_or(&[], |c| c.outputs.as_slice()),
+            root: &self.plan.root,
+            state_dir: &self.plan.dir,
+            stop: Box::new(|| self.groups.is_stopping()),
         }
     }
 

@@ -41,6 +41,8 @@ impl Client {
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
+            // A redirect elsewhere would carry the credentials header along.
+            .max_redirects(0)
             .user_agent(concat!("cargo-flow/", env!("CARGO_PKG_VERSION")))
             .build();
         let base = base.trim_end_matches('/').to_string();

@@ -35,6 +35,9 @@ pub(crate) struct Settings {
     pub timeout: Duration,
 }
 
+/// What the project's root is written as in the step outputs stored.
+const PLACEHOLDER: &str = "${workspace_root}";
+
 /// The largest entry read from `/ac`.
 const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
 /// The largest cache record read from `/cas`.
@@ -62,6 +65,14 @@ pub(crate) struct Target<'a> {
     pub cwd: &'a Path,
     /// Its artifact folder.
     pub artifact_dir: &'a Path,
+    /// Its `cache.outputs` patterns: what may be restored into `cwd`.
+    pub outputs: &'a [String],
+    /// The project's root, written as `${workspace_root}` in the outputs stored.
+    pub root: &'a Path,
+    /// cargo flow's own folder, which nothing restored may go into.
+    pub state_dir: &'a Path,
+    /// Whether the run is being stopped: a restore stops between files.
+    pub stop: Box<dyn Fn() -> bool + 'a>,
 }
 
 impl Target<'_> {
@@ -135,6 +146,8 @@ impl Remote {
         let record = restore::blob(&self.client, record, MAX_RECORD_BYTES)?;
         let record: Entry = serde_json::from_slice(&record)
             .map_err(|_| Failure::Refused("its cache record on the server is damaged".into()))?;
+        crate::run::outputs::check(&record.step_outputs)
+            .map_err(|e| Failure::Refused(format!("its record's outputs cannot be used: {e}")))?;
         if record.key != target.key {
             return Err(Failure::Refused(
                 "its entry on the server is for another key: it was not written by cargo flow"
@@ -147,6 +160,11 @@ impl Remote {
             .filter(|f| f.path.starts_with(OUTPUTS) || f.path.starts_with(ARTIFACTS))
             .collect::<Vec<_>>();
         restore::check_listed(&record, &files).map_err(Failure::Refused)?;
+        restore::check_allowed(target, &record).map_err(Failure::Refused)?;
+        let mut record = record;
+        for (_, value) in &mut record.step_outputs {
+            *value = value.replace(PLACEHOLDER, &target.root.to_string_lossy());
+        }
         Ok(Some((record, files)))
     }
 
@@ -178,7 +196,15 @@ impl Remote {
                 files.push(self.put_blob(&format!("{prefix}{name}"), &bytes, executable)?);
             }
         }
-        let text = serde_json::to_vec(record).map_err(|e| Failure::Refused(e.to_string()))?;
+        // An output naming a path in this checkout names the same path in another.
+        let mut record = record.clone();
+        let root = target.root.to_string_lossy();
+        for (_, value) in &mut record.step_outputs {
+            if root.len() > 1 {
+                *value = value.replace(root.as_ref(), PLACEHOLDER);
+            }
+        }
+        let text = serde_json::to_vec(&record).map_err(|e| Failure::Refused(e.to_string()))?;
         files.push(self.put_blob(RECORD, &text, false)?);
         let mut entry = ActionResult {
             output_files: files,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
@@ -42,6 +43,38 @@ pub(super) fn check_listed(record: &Entry, files: &[OutputFile]) -> Result<(), S
     Ok(())
 }
 
+/// Every output an entry names is one the step's `cache.outputs` match, and none lies in a
+/// `.git` folder or in cargo flow's own: a server cannot write elsewhere in the checkout.
+pub(super) fn check_allowed(target: &Target<'_>, record: &Entry) -> Result<(), String> {
+    let mut globs = globset::GlobSetBuilder::new();
+    for pattern in target.outputs {
+        let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        globs.add(glob);
+    }
+    let globs = globs.build().map_err(|e| e.to_string())?;
+    let under_literal = |name: &str| {
+        target.outputs.iter().any(|p| {
+            let p = p.strip_prefix("./").unwrap_or(p).trim_end_matches('/');
+            name.strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    for name in record.outputs.keys() {
+        let matched = globs.is_match(name) || under_literal(name);
+        let git = name.split('/').any(|part| part == ".git");
+        if !matched || git || target.cwd.join(name).starts_with(target.state_dir) {
+            return Err(format!(
+                "its entry names `{name}`, which is not one of its `cache.outputs`"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Downloads every file and, once all are whole, puts them in place: outputs in the step's
 /// folder, artifacts as its artifact folder (replacing what was there).
 pub(super) fn write(
@@ -58,6 +91,9 @@ pub(super) fn write(
         .map_err(local)?;
     let mut outputs = Vec::new();
     for file in files {
+        if (target.stop)() {
+            return Err(Failure::Refused("interrupted".into()));
+        }
         let (base, name) = match file.path.strip_prefix(OUTPUTS) {
             Some(name) => (target.cwd, name),
             None => (
@@ -67,6 +103,7 @@ pub(super) fn write(
         };
         let dest = base.join(name);
         let folder = dest.parent().unwrap_or(base);
+        refuse_links(base, name).map_err(Failure::Refused)?;
         std::fs::create_dir_all(folder).map_err(local)?;
         let tmp = tempfile::NamedTempFile::new_in(folder).map_err(local)?;
         let tmp = download(client, file, tmp)?;
@@ -85,6 +122,25 @@ pub(super) fn write(
         let _ = std::fs::remove_dir_all(&staging);
         local(e)
     })
+}
+
+/// A restored file is never written through a link: not one on the way to it below `base`
+/// (a link a checkout holds could lead anywhere).
+fn refuse_links(base: &Path, name: &str) -> Result<(), String> {
+    let mut path = base.to_path_buf();
+    for part in name.split('/') {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "`{name}` would be written through the link `{part}`"
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 /// Downloads one file into `tmp`, checked.

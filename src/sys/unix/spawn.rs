@@ -48,6 +48,13 @@ impl Environment {
         }
     }
 
+    /// Without the variables whose names start with `prefix` (credentials steps must not see).
+    pub(crate) fn withhold(mut self, prefix: &[u8]) -> Self {
+        self.vars
+            .retain(|(len, kv)| !kv.as_bytes()[..*len].starts_with(prefix));
+        self
+    }
+
     /// The value of `key`, as a process started from it sees it.
     fn get(&self, key: &OsStr) -> Option<&OsStr> {
         let key = key.as_bytes();
