@@ -74,8 +74,8 @@ impl Repo {
 /// What a run left of each step it ran (not restored): status, outputs, artifacts.
 type Results = BTreeMap<String, (String, Value, BTreeMap<String, String>)>;
 
-/// The steps a report says ran (or, with `restored`, were restored too), with their outputs
-/// and the contents of their artifacts.
+/// The steps a report says ran (not those restored), with their outputs and the contents of
+/// their artifacts.
 fn results(dir: &Path, into: &mut Results) {
     let report = common::read_json(&dir.join("report.json"));
     for step in report["steps"].as_array().expect("steps") {
@@ -103,7 +103,7 @@ fn results(dir: &Path, into: &mut Results) {
 
 /// Runs a job's `cargo flow` line through the shell, as a runner does, with `cargo` finding
 /// this build of cargo-flow.
-fn run_job(dir: &Path, line: &str, step: Option<&str>, server: &str, ran: &Path) {
+fn run_job(dir: &Path, line: &str, step: Option<&str>, server: &str, (ran, pr): (&Path, bool)) {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_cargo-flow"));
     let path = format!(
         "{}:{}",
@@ -117,9 +117,12 @@ fn run_job(dir: &Path, line: &str, step: Option<&str>, server: &str, ran: &Path)
         .env("PATH", path)
         .env("NO_COLOR", "1")
         .env("CARGO_FLOW_REMOTE_CACHE", server)
-        .env("CARGO_FLOW_REMOTE_CACHE_READ_ONLY", "false")
+        .env(
+            "CARGO_FLOW_REMOTE_CACHE_READ_ONLY",
+            if pr { "true" } else { "false" },
+        )
         .env("RAN", ran)
-        .env("ONLY", "--only")
+        .env("ONLY", if pr { "" } else { "--only" })
         .env_remove("CARGO_TARGET_DIR");
     if let Some(step) = step {
         cmd.env("STEP", step);
@@ -159,7 +162,9 @@ fn export(dir: &Path, group: &str) -> serde_json::Map<String, Value> {
     doc["jobs"].as_object().expect("jobs").clone()
 }
 
-fn simulate(group: &str) {
+/// Runs the exported jobs as a push (`pr` false) or a pull request (`pr` true: a read-only
+/// cache, and no `--only`) would, and compares them with one run.
+fn simulate(group: &str, pr: bool) {
     let repo = Repo::new();
     let single = repo.clone("single");
     Flow::at(&single)
@@ -190,12 +195,19 @@ fn simulate(group: &str) {
         };
         for (n, value) in values.iter().enumerate() {
             let dir = repo.clone(&format!("{id}-{n}"));
-            run_job(&dir, &line, value.as_deref(), &server.url, &repo.ran);
+            run_job(&dir, &line, value.as_deref(), &server.url, (&repo.ran, pr));
             results(&dir, &mut split);
         }
     }
     let split_ran = repo.ran();
     assert_eq!(split, expected, "the split gives what one run gives");
+    if pr {
+        assert!(
+            server.files("ac").is_empty(),
+            "a pull request stores nothing"
+        );
+        return;
+    }
     // Every cached step ran once in all; only the step without `cache:` ran in several jobs.
     let cached = ["gen", "build", "test unit", "test doc", "lint", "package"];
     for step in cached {
@@ -208,12 +220,17 @@ fn simulate(group: &str) {
 
 #[test]
 fn the_jobs_split_one_per_step_keep_the_workflows_meaning() {
-    simulate("none");
+    simulate("none", false);
 }
 
 #[test]
 fn the_jobs_grouped_by_chains_keep_the_workflows_meaning() {
-    simulate("chains");
+    simulate("chains", false);
+}
+
+#[test]
+fn a_pull_requests_jobs_run_what_they_need_and_store_nothing() {
+    simulate("chains", true);
 }
 
 #[test]
