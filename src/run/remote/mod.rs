@@ -198,6 +198,9 @@ impl Remote {
         }
         // An output naming a path in this checkout names the same path in another.
         let mut record = record.clone();
+        // What the key is made of stays here: hashes of `env:` and `cache.env` values, which
+        // a server could try to guess, are no business of its, nor needed by a reader.
+        record.parts = Default::default();
         let root = target.root.to_string_lossy();
         for (_, value) in &mut record.step_outputs {
             if root.len() > 1 {
