@@ -251,12 +251,6 @@ fn job(
     if let Some(minutes) = minutes(plan, unit) {
         out.push_str(&format!("    timeout-minutes: {minutes}\n"));
     }
-    let mut words = vec![
-        "cargo".to_string(),
-        "flow".into(),
-        "run".into(),
-        export.target.into(),
-    ];
     if unit.matrix {
         let ids: Vec<String> = unit
             .steps
@@ -267,21 +261,8 @@ fn job(
             "    strategy:\n      fail-fast: false\n      matrix:\n        step: [{}]\n",
             ids.join(", ")
         ));
-    } else {
-        words.extend(unit.steps.iter().map(|&i| plan.steps[i].id.clone()));
     }
-    let mut line = shell_words::join(&words);
-    if unit.matrix {
-        // The step's id reaches the shell through the environment, never as code.
-        line.push_str(" \"$STEP\"");
-    }
-    for word in &export.context {
-        line.push(' ');
-        line.push_str(&shell_words::quote(word));
-    }
-    // `--only` on pushes; a pull request's jobs cannot store what the next job needs
-    // (its cache is read-only), so each runs what its steps need, restoring what it can.
-    line.push_str(" $ONLY");
+    let line = command_line(plan, export, unit);
     out.push_str(
         "    steps:\n      - uses: actions/checkout@v5\n      - uses: dtolnay/rust-toolchain@stable\n",
     );
@@ -297,6 +278,33 @@ fn job(
         out.push_str("        env:\n          STEP: ${{ matrix.step }}\n");
     }
     out.push_str(&format!("        run: {}\n", quoted(&line)));
+}
+
+/// The job's `cargo flow run` line: its steps named (a matrix's through `$STEP`), the
+/// context repeated, and `$ONLY`.
+fn command_line(plan: &Plan, export: &Export<'_>, unit: &Unit) -> String {
+    let mut words = vec![
+        "cargo".to_string(),
+        "flow".into(),
+        "run".into(),
+        export.target.into(),
+    ];
+    if !unit.matrix {
+        words.extend(unit.steps.iter().map(|&i| plan.steps[i].id.clone()));
+    }
+    let mut line = shell_words::join(&words);
+    if unit.matrix {
+        // The step's id reaches the shell through the environment, never as code.
+        line.push_str(" \"$STEP\"");
+    }
+    for word in &export.context {
+        line.push(' ');
+        line.push_str(&shell_words::quote(word));
+    }
+    // `--only` on pushes; a pull request's jobs cannot store what the next job needs
+    // (its cache is read-only), so each runs what its steps need, restoring what it can.
+    line.push_str(" $ONLY");
+    line
 }
 
 /// The job's `timeout-minutes`: the timeouts of the steps that run in it (for a matrix, in
