@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Flow, write_files};
+use common::Flow;
 use serde_json::Value;
 
 /// A repository holding the workflow, and the log of what ran in any clone of it.
@@ -24,7 +24,7 @@ impl Repo {
     fn new() -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let origin = tmp.path().join("origin");
-        write_files(
+        common::git_repo(
             &origin,
             &[
                 ("wf.yaml", &common::fixture("export/wf.yaml")),
@@ -33,34 +33,13 @@ impl Repo {
                 (".gitignore", "/target\n/gen\n/dist\n/out\n"),
             ],
         );
-        for args in [
-            &["init", "-q"][..],
-            &["add", "."],
-            &["commit", "-qm", "init"],
-        ] {
-            let ok = Command::new("git")
-                .current_dir(&origin)
-                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-                .args(args)
-                .status()
-                .expect("git")
-                .success();
-            assert!(ok, "git {args:?}");
-        }
         let ran = tmp.path().join("ran.log");
         Repo { tmp, ran }
     }
 
     fn clone(&self, name: &str) -> PathBuf {
         let dest = self.tmp.path().join("clones").join(name);
-        let ok = Command::new("git")
-            .current_dir(self.tmp.path())
-            .args(["clone", "-q", "origin"])
-            .arg(&dest)
-            .status()
-            .expect("git")
-            .success();
-        assert!(ok, "clone");
+        common::git_clone(&self.tmp.path().join("origin"), &dest);
         dest
     }
 

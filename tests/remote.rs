@@ -7,10 +7,9 @@ mod common;
 mod servers;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use common::{Flow, Ran, write_files};
+use common::{Flow, Ran, git_clone, git_repo};
 use servers::Server;
 use tempfile::TempDir;
 
@@ -43,7 +42,7 @@ impl Origin {
     fn new() -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let repo = tmp.path().join("origin");
-        write_files(
+        git_repo(
             &repo,
             &[
                 ("wf.yaml", WORKFLOW),
@@ -51,9 +50,6 @@ impl Origin {
                 (".gitignore", "/target\n/dist\n"),
             ],
         );
-        git(&repo, &["init", "-q"]);
-        git(&repo, &["add", "."]);
-        git(&repo, &["commit", "-qm", "init"]);
         let ran = tmp.path().join("ran.log");
         Origin { tmp, ran }
     }
@@ -61,11 +57,7 @@ impl Origin {
     /// A fresh clone, at a path of its own.
     fn clone(&self, name: &str) -> PathBuf {
         let dest = self.tmp.path().join("clones").join(name);
-        std::fs::create_dir_all(dest.parent().expect("parent")).expect("clones folder");
-        git(
-            self.tmp.path(),
-            &["clone", "-q", "origin", &dest.display().to_string()],
-        );
+        git_clone(&self.tmp.path().join("origin"), &dest);
         dest
     }
 
@@ -78,26 +70,29 @@ impl Origin {
             .collect()
     }
 
-    /// `cargo flow run wf.yaml` in `dir` with the remote cache at `url` and `more` arguments.
-    fn run(&self, dir: &Path, url: &str, more: &[&str]) -> Ran {
+    /// `cargo flow run wf.yaml` in `dir`, with a JSON report, to be given more.
+    fn flow(&self, dir: &Path) -> Flow {
         Flow::at(dir)
             .env("RAN", &self.ran)
             .args(["run", "wf.yaml", "--report", "json=report.json"])
+    }
+
+    /// `cargo flow run wf.yaml` in `dir` with the remote cache at `url` and `more` arguments.
+    fn run(&self, dir: &Path, url: &str, more: &[&str]) -> Ran {
+        self.flow(dir)
             .args(["--remote-cache", url])
             .args(more)
             .run()
     }
-}
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
+    /// A repository whose workflow ran once, in a clone named `first`, storing in `server`.
+    fn stored(server: &Server) -> Self {
+        let origin = Origin::new();
+        origin
+            .run(&origin.clone("first"), &server.url, &[])
+            .success();
+        origin
+    }
 }
 
 /// The status of `id` in a run's JSON report, and where its result came from.
@@ -185,10 +180,7 @@ fn a_server_that_is_down_is_a_warning_and_the_steps_run_here() {
 #[test]
 fn a_damaged_blob_is_caught_and_the_step_runs() {
     let server = servers::dav();
-    let origin = Origin::new();
-    origin
-        .run(&origin.clone("first"), &server.url, &[])
-        .success();
+    let origin = Origin::stored(&server);
     let mut damaged = 0;
     for blob in server.files("cas") {
         if std::fs::read(&blob).expect("blob") == b"app v1\n" {
@@ -222,11 +214,10 @@ fn a_read_only_cache_restores_but_never_stores() {
         .run(&origin.clone("main"), &server.url, &[])
         .success();
     assert_eq!(server.files("ac").len(), 1);
-    let ran = Flow::at(origin.clone("pr2"))
-        .env("RAN", &origin.ran)
+    let ran = origin
+        .flow(&origin.clone("pr2"))
         .env("CARGO_FLOW_REMOTE_CACHE", &server.url)
         .env("CARGO_FLOW_REMOTE_CACHE_READ_ONLY", "true")
-        .args(["run", "wf.yaml", "--report", "json=report.json"])
         .run()
         .success();
     assert_eq!(status(&ran, "build").1.as_deref(), Some("remote"));
@@ -238,9 +229,8 @@ fn signed_entries_are_restored_only_with_their_key() {
     let server = servers::dav();
     let origin = Origin::new();
     let signed = |name: &str, key: Option<&str>| {
-        let mut flow = Flow::at(origin.clone(name))
-            .env("RAN", &origin.ran)
-            .args(["run", "wf.yaml", "--report", "json=report.json"])
+        let mut flow = origin
+            .flow(&origin.clone(name))
             .args(["--remote-cache", &server.url]);
         if let Some(key) = key {
             flow = flow.env("CARGO_FLOW_REMOTE_CACHE_SIGNING_KEY", key);
@@ -258,10 +248,10 @@ fn signed_entries_are_restored_only_with_their_key() {
     origin2
         .run(&origin2.clone("a"), &unsigned.url, &[])
         .success();
-    let ran = Flow::at(origin2.clone("b"))
-        .env("RAN", &origin2.ran)
+    let ran = origin2
+        .flow(&origin2.clone("b"))
         .env("CARGO_FLOW_REMOTE_CACHE_SIGNING_KEY", "k1")
-        .args(["run", "wf.yaml", "--remote-cache", &unsigned.url])
+        .args(["--remote-cache", &unsigned.url])
         .run()
         .success()
         .stderr_has(&["is not signed"]);
@@ -291,19 +281,11 @@ fn the_workflow_names_its_remote_cache_and_the_flag_turns_it_off() {
     let dir = origin.clone("a");
     let text = format!("remote_cache: {}\n{WORKFLOW}", server.url);
     std::fs::write(dir.join("wf.yaml"), &text).expect("workflow");
-    Flow::at(&dir)
-        .env("RAN", &origin.ran)
-        .args(["run", "wf.yaml", "--no-remote-cache"])
-        .run()
-        .success();
+    origin.flow(&dir).arg("--no-remote-cache").run().success();
     assert!(server.files("ac").is_empty());
     let dir = origin.clone("b");
     std::fs::write(dir.join("wf.yaml"), &text).expect("workflow");
-    Flow::at(&dir)
-        .env("RAN", &origin.ran)
-        .args(["run", "wf.yaml"])
-        .run()
-        .success();
+    origin.flow(&dir).run().success();
     assert_eq!(server.files("ac").len(), 1);
 }
 
@@ -332,10 +314,7 @@ fn only_runs_the_named_steps_and_takes_the_others_from_the_cache() {
 #[test]
 fn nothing_is_restored_through_a_link_in_the_checkout() {
     let server = servers::dav();
-    let origin = Origin::new();
-    origin
-        .run(&origin.clone("first"), &server.url, &[])
-        .success();
+    let origin = Origin::stored(&server);
     let second = origin.clone("second");
     let outside = origin.tmp.path().join("outside");
     std::fs::create_dir_all(&outside).expect("outside");
@@ -379,12 +358,11 @@ fn the_remote_caches_credentials_never_reach_a_step() {
         "echo build >> \"$RAN\"; env | grep CARGO_FLOW_REMOTE >> \"$RAN\" || true",
     );
     std::fs::write(dir.join("wf.yaml"), text).expect("workflow");
-    Flow::at(&dir)
-        .env("RAN", &origin.ran)
+    origin
+        .flow(&dir)
         .env("CARGO_FLOW_REMOTE_CACHE", &server.url)
         .env("CARGO_FLOW_REMOTE_CACHE_TOKEN", "tok123")
         .env("CARGO_FLOW_REMOTE_CACHE_SIGNING_KEY", "sk456")
-        .args(["run", "wf.yaml"])
         .run()
         .success();
     assert_eq!(origin.ran(), ["build", "use v1"]);

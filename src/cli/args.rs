@@ -322,8 +322,8 @@ pub(crate) struct RunArgs {
     pub on_change: OnChange,
 }
 
-/// The remote cache's options. Its credentials come from the environment only, never from
-/// the command line, where other users' `ps` would see them.
+/// The remote cache's options. Its token, header and signing key come from the environment
+/// only, never from the command line, where other users' `ps` would see them.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RemoteArgs {
     /// Share cached steps' results through this server (Bazel HTTP cache protocol:

@@ -99,15 +99,21 @@ pub(super) fn graph(
     format: GraphFormat,
     context: &ContextArgs,
 ) -> Result<i32, Problems> {
+    let plan = plan_with(cli, target, context)?;
+    print!("{}", report::graph::render(&plan, format));
+    Ok(0)
+}
+
+/// The plan of `target` with the context given, for a command that shows it rather than
+/// runs it.
+fn plan_with(cli: &Cli, target: &str, context: &ContextArgs) -> Result<plan::Plan, Problems> {
     let (wf, mut project, problems) = resolve(cli, target)?;
     let options = PlanOptions {
         context: context.context.clone(),
         params: context.params.clone(),
         ..PlanOptions::default()
     };
-    let plan = plan_all(&wf, &mut project, &options, problems)?;
-    print!("{}", report::graph::render(&plan, format));
-    Ok(0)
+    plan_all(&wf, &mut project, &options, problems)
 }
 
 /// `cargo flow export github WORKFLOW`: the workflow as a GitHub Actions workflow, on
@@ -119,24 +125,10 @@ pub(super) fn export(cli: &Cli, to: &ExportCmd) -> Result<i32, Problems> {
         remote_cache,
         context,
     } = to;
-    if let Some(url) = remote_cache
-        .as_deref()
-        .filter(|u| !crate::load::build::is_http_url(u))
-    {
-        return Err(Problem::new(
-            "flow::bad-remote-cache",
-            format!("the remote cache `{url}` is not an http:// or https:// address"),
-        )
-        .with_help("give the server's address, e.g. `--remote-cache https://cache.example.com`")
-        .into());
+    if let Some(url) = remote_cache {
+        super::remote::check_url(url)?;
     }
-    let (wf, mut project, problems) = resolve(cli, target)?;
-    let options = PlanOptions {
-        context: context.context.clone(),
-        params: context.params.clone(),
-        ..PlanOptions::default()
-    };
-    let plan = plan_all(&wf, &mut project, &options, problems)?;
+    let plan = plan_with(cli, target, context)?;
     let mut words = Vec::new();
     for (flag, pairs) in [("-c", &context.context), ("--param", &context.params)] {
         for (k, v) in pairs {

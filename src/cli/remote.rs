@@ -26,16 +26,7 @@ pub(super) fn settings(args: &RemoteArgs, plan: &Plan) -> Result<Option<Settings
     let Some(url) = given.or(plan.remote_cache.as_deref()) else {
         return Ok(None);
     };
-    if !is_http_url(url) {
-        return Err(Problem::new(
-            "flow::bad-remote-cache",
-            format!(
-                "the remote cache `{}` is not an http:// or https:// address",
-                split_user(url).0
-            ),
-        )
-        .with_help("give the server's address, e.g. `--remote-cache http://127.0.0.1:9090`"));
-    }
+    check_url(url)?;
     let (url, basic) = split_user(url);
     let header = match header()? {
         Some(h) => Some(h),
@@ -51,6 +42,22 @@ pub(super) fn settings(args: &RemoteArgs, plan: &Plan) -> Result<Option<Settings
         signing_key,
         timeout: args.remote_cache_timeout,
     }))
+}
+
+/// A remote cache's address given on the command line or in the environment is an
+/// `http://` or `https://` one (shown without its password when it is not).
+pub(super) fn check_url(url: &str) -> Result<(), Problem> {
+    if is_http_url(url) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        "flow::bad-remote-cache",
+        format!(
+            "the remote cache `{}` is not an http:// or https:// address",
+            split_user(url).0
+        ),
+    )
+    .with_help("give the server's address, e.g. `--remote-cache https://cache.example.com`"))
 }
 
 /// The header the environment asks for, when it does.

@@ -163,7 +163,7 @@ pub(crate) fn handed_digest(
     h.update(b"outputs");
     for (k, v) in outputs {
         field(&mut h, k.as_bytes());
-        field(&mut h, &portable(plan, v.as_bytes()));
+        field(&mut h, &portable(&plan.root, v.as_bytes()));
     }
     if !artifacts.is_empty() {
         h.update(b"artifacts");
@@ -392,14 +392,14 @@ pub(crate) fn fingerprint(
     let step = &plan.steps[index];
     let hashed_at = now_ns();
     let mut parts = Parts {
-        command: digest(&portable(plan, &command_bytes(&step.command))),
+        command: digest(&portable(&plan.root, &command_bytes(&step.command))),
         cwd: folder_name(plan, &step.cwd),
         ..Parts::default()
     };
     for (k, v) in &step.env {
         parts
             .step_env
-            .insert(k.clone(), digest(&portable(plan, v.as_bytes())));
+            .insert(k.clone(), digest(&portable(&plan.root, v.as_bytes())));
     }
     for name in &cache.env {
         let value = std::env::var_os(name)
@@ -409,14 +409,14 @@ pub(crate) fn fingerprint(
     for (k, v) in &cache.context {
         parts
             .context
-            .insert(k.clone(), digest(&portable(plan, v.as_bytes())));
+            .insert(k.clone(), digest(&portable(&plan.root, v.as_bytes())));
     }
     for r in &step.output_refs {
         if let Some((_, v)) = upstream.outputs.iter().find(|(k, _)| *k == r.env) {
             let name = format!("{}.outputs.{}", plan.steps[r.step].id, r.key);
             parts
                 .reads
-                .insert(name, digest(&portable(plan, v.as_bytes())));
+                .insert(name, digest(&portable(&plan.root, v.as_bytes())));
         }
     }
     for (id, key) in &upstream.deps {
@@ -973,10 +973,15 @@ fn folder_name(plan: &Plan, cwd: &Path) -> String {
     }
 }
 
-/// A value as the key sees it: the project's own path written as `${workspace_root}`, so that
-/// two checkouts of one commit at different paths, on different machines, share keys.
-fn portable<'b>(plan: &Plan, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
-    let root = plan.root.as_os_str().as_encoded_bytes();
+/// What the project's root is written as where a value must not depend on where the
+/// checkout is: in keys, and in the outputs a remote cache stores.
+pub(crate) const ROOT: &str = "${workspace_root}";
+
+/// A value as the key (or a remote cache) sees it: the project's own path `root` written as
+/// [`ROOT`], so that two checkouts of one commit at different paths, on different machines,
+/// share keys.
+pub(crate) fn portable<'b>(root: &Path, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+    let root = root.as_os_str().as_encoded_bytes();
     if root.len() < 2 || memchr::memmem::find(bytes, root).is_none() {
         return std::borrow::Cow::Borrowed(bytes);
     }
@@ -984,7 +989,7 @@ fn portable<'b>(plan: &Plan, bytes: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
     let mut rest = bytes;
     while let Some(at) = memchr::memmem::find(rest, root) {
         out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(b"${workspace_root}");
+        out.extend_from_slice(ROOT.as_bytes());
         rest = &rest[at + root.len()..];
     }
     out.extend_from_slice(rest);

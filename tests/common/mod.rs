@@ -95,6 +95,33 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Runs git in `dir`, as a user of its own, and fails the test if git does.
+pub fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A new git repository at `dir` holding `files`, committed.
+pub fn git_repo(dir: &Path, files: &[(&str, &str)]) {
+    write_files(dir, files);
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-qm", "init"]);
+}
+
+/// A fresh clone of the repository `origin` at `dest`.
+pub fn git_clone(origin: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest.parent().expect("a parent")).expect("create folder");
+    let (origin, dest) = (origin.display().to_string(), dest.display().to_string());
+    git(Path::new("/"), &["clone", "-q", &origin, &dest]);
+}
+
 /// A new temporary folder holding `files`.
 pub fn tempdir_with(files: &[(&str, &str)]) -> TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
-use super::cache::Entry;
+use super::cache::{Entry, ROOT, portable};
 use crate::sys;
 use action::{ARTIFACTS, ActionResult, Digest, OUTPUTS, OutputFile, RECORD, SIGNATURE};
 use http::{Client, Failure};
@@ -34,9 +34,6 @@ pub(crate) struct Settings {
     /// How long one request may take, from connecting to the last byte.
     pub timeout: Duration,
 }
-
-/// What the project's root is written as in the step outputs stored.
-const PLACEHOLDER: &str = "${workspace_root}";
 
 /// The largest entry read from `/ac`.
 const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
@@ -163,7 +160,7 @@ impl Remote {
         restore::check_allowed(target, &record).map_err(Failure::Refused)?;
         let mut record = record;
         for (_, value) in &mut record.step_outputs {
-            *value = value.replace(PLACEHOLDER, &target.root.to_string_lossy());
+            *value = value.replace(ROOT, &target.root.to_string_lossy());
         }
         Ok(Some((record, files)))
     }
@@ -201,11 +198,9 @@ impl Remote {
         // What the key is made of stays here: hashes of `env:` and `cache.env` values, which
         // a server could try to guess, are no business of its, nor needed by a reader.
         record.parts = Default::default();
-        let root = target.root.to_string_lossy();
         for (_, value) in &mut record.step_outputs {
-            if root.len() > 1 {
-                *value = value.replace(root.as_ref(), PLACEHOLDER);
-            }
+            let stored = portable(target.root, value.as_bytes());
+            *value = String::from_utf8_lossy(&stored).into_owned();
         }
         let text = serde_json::to_vec(&record).map_err(|e| Failure::Refused(e.to_string()))?;
         files.push(self.put_blob(RECORD, &text, false)?);
@@ -215,7 +210,8 @@ impl Remote {
         };
         let ac_key = target.ac_key();
         if let Some(secret) = &self.secret {
-            let signature = sign::sign(secret, &ac_key, &entry);
+            let signature = sign::sign(secret, &ac_key, &entry)
+                .ok_or_else(|| Failure::Refused("the signing key cannot be used".into()))?;
             let file = self.put_blob(SIGNATURE, signature.as_bytes(), false)?;
             entry.output_files.push(file);
         }

@@ -34,16 +34,17 @@ fn signed_text(ac_key: &str, entry: &ActionResult) -> Vec<u8> {
     text
 }
 
-fn mac(secret: &[u8]) -> HmacSha256 {
-    // An HMAC takes a key of any length.
-    <HmacSha256 as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!())
+/// The MAC of `text` (an HMAC takes a key of any length, so there is always one).
+fn mac(secret: &[u8], text: &[u8]) -> Option<HmacSha256> {
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(secret).ok()?;
+    m.update(text);
+    Some(m)
 }
 
 /// The signature of `entry`, stored under `ac_key`, in hex.
-pub(crate) fn sign(secret: &[u8], ac_key: &str, entry: &ActionResult) -> String {
-    let mut m = mac(secret);
-    m.update(&signed_text(ac_key, entry));
-    hex(&m.finalize().into_bytes())
+pub(crate) fn sign(secret: &[u8], ac_key: &str, entry: &ActionResult) -> Option<String> {
+    let m = mac(secret, &signed_text(ac_key, entry))?;
+    Some(hex(&m.finalize().into_bytes()))
 }
 
 /// Whether `signature` (as stored: hex) is `entry`'s under `ac_key`; compared in constant
@@ -52,9 +53,7 @@ pub(crate) fn verify(secret: &[u8], ac_key: &str, entry: &ActionResult, signatur
     let Some(bytes) = unhex(signature) else {
         return false;
     };
-    let mut m = mac(secret);
-    m.update(&signed_text(ac_key, entry));
-    m.verify_slice(&bytes).is_ok()
+    mac(secret, &signed_text(ac_key, entry)).is_some_and(|m| m.verify_slice(&bytes).is_ok())
 }
 
 fn unhex(text: &[u8]) -> Option<Vec<u8>> {
@@ -88,7 +87,7 @@ mod tests {
 
     #[test]
     fn a_signature_holds_only_for_its_key_its_files_and_its_secret() {
-        let signature = sign(b"secret", "k1", &entry(b"a"));
+        let signature = sign(b"secret", "k1", &entry(b"a")).unwrap_or_default();
         assert!(verify(b"secret", "k1", &entry(b"a"), signature.as_bytes()));
         assert!(!verify(b"secret", "k2", &entry(b"a"), signature.as_bytes()));
         assert!(!verify(b"secret", "k1", &entry(b"b"), signature.as_bytes()));
