@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -209,7 +209,8 @@ impl Store {
     }
 
     /// The input files `inputs` name from a step's folder: found once for every step that
-    /// names the same, until a step runs (which could change them).
+    /// names the same, until a step runs (which could change them); a step asking for a set
+    /// being found waits for it rather than finding it again.
     fn inputs(
         &self,
         plan: &Plan,
@@ -217,28 +218,23 @@ impl Store {
         inputs: &[String],
         search: Search<'_>,
     ) -> Result<Arc<InputSet>, String> {
-        let generation = search.walks.map(files::Walks::generation);
-        let key = (step.cwd.clone(), inputs.to_vec());
-        let sets = || self.sets.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(set) = sets().get(&key)
-            && Some(set.generation) == generation
-        {
-            return Ok(Arc::clone(set));
-        }
-        let mut absent = BTreeSet::new();
-        let files = input_files(plan, step, inputs, &mut absent, search)?;
-        let (stats, newest) = stats_digest(&files);
-        let set = Arc::new(InputSet {
-            generation: generation.unwrap_or(u64::MAX),
-            files,
-            absent,
-            stats,
-            newest,
-        });
-        if generation.is_some() {
-            sets().insert(key, Arc::clone(&set));
-        }
-        Ok(set)
+        let Some(generation) = search.walks.map(files::Walks::generation) else {
+            return input_set(plan, step, inputs, search).map(Arc::new);
+        };
+        let pending = {
+            let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = sets
+                .entry((step.cwd.clone(), inputs.to_vec()))
+                .or_insert_with(|| Arc::new(PendingSet::new(generation)));
+            if slot.generation != generation {
+                *slot = Arc::new(PendingSet::new(generation));
+            }
+            Arc::clone(slot)
+        };
+        pending
+            .set
+            .get_or_init(|| input_set(plan, step, inputs, search).map(Arc::new))
+            .clone()
     }
 
     /// Where the input list of `digest` is; `None` for a name that is not a digest (a
@@ -462,7 +458,6 @@ pub(crate) fn fingerprint(
 /// The input files of a set of patterns, found once for the steps that name the same
 /// patterns from the same folder, until a step runs.
 struct InputSet {
-    generation: u64,
     files: Vec<(String, Input)>,
     absent: BTreeSet<String>,
     /// A hash of their names and stats, and the latest modification time among them (see
@@ -472,7 +467,40 @@ struct InputSet {
 }
 
 /// Input sets by the folder and the patterns they were found from.
-type InputSets = HashMap<(PathBuf, Vec<String>), Arc<InputSet>>;
+type InputSets = HashMap<(PathBuf, Vec<String>), Arc<PendingSet>>;
+
+/// An input set found, or being found, in one generation of the run's walks.
+struct PendingSet {
+    generation: u64,
+    set: OnceLock<Result<Arc<InputSet>, String>>,
+}
+
+impl PendingSet {
+    fn new(generation: u64) -> Self {
+        PendingSet {
+            generation,
+            set: OnceLock::new(),
+        }
+    }
+}
+
+/// The input set `inputs` name from a step's folder, found now.
+fn input_set(
+    plan: &Plan,
+    step: &PlannedStep,
+    inputs: &[String],
+    search: Search<'_>,
+) -> Result<InputSet, String> {
+    let mut absent = BTreeSet::new();
+    let files = input_files(plan, step, inputs, &mut absent, search)?;
+    let (stats, newest) = stats_digest(&files);
+    Ok(InputSet {
+        files,
+        absent,
+        stats,
+        newest,
+    })
+}
 
 /// An input file, found.
 struct Input {
@@ -531,27 +559,32 @@ fn input_files(
 /// A hash of the files' names and stats, and the latest modification time among them (the
 /// greatest there is when one is a link, whose stat says nothing of the file it leads to).
 fn stats_digest(files: &[(String, Input)]) -> (String, i64) {
-    let mut h = blake3::Hasher::new_derive_key("cargo flow 2026 input stats");
+    // Written out whole and hashed at once: many small updates cost more than the hash.
+    let mut bytes = Vec::with_capacity(files.len() * 64);
     let mut newest = i64::MIN;
     for (name, input) in files {
         let s = &input.stat;
-        field(&mut h, name.as_bytes());
         let kind: &[u8] = match s.kind {
             contents::Kind::File => b"file",
             contents::Kind::Folder => b"folder",
             contents::Kind::Link => b"link",
             contents::Kind::Special(what) => what.as_bytes(),
         };
-        field(&mut h, kind);
-        h.update(&s.size.to_le_bytes());
-        h.update(&s.mtime.to_le_bytes());
-        h.update(&s.id.to_le_bytes());
-        h.update(&[u8::from(input.follow)]);
+        for field in [name.as_bytes(), kind] {
+            bytes.extend_from_slice(&(field.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(field);
+        }
+        bytes.extend_from_slice(&s.size.to_le_bytes());
+        bytes.extend_from_slice(&s.mtime.to_le_bytes());
+        bytes.extend_from_slice(&s.id.to_le_bytes());
+        bytes.push(u8::from(input.follow));
         newest = match s.kind {
             contents::Kind::Link => i64::MAX,
             _ => newest.max(s.mtime),
         };
     }
+    let mut h = blake3::Hasher::new_derive_key("cargo flow 2026 input stats");
+    h.update(&bytes);
     (h.finalize().to_hex().to_string(), newest)
 }
 

@@ -7,9 +7,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
-
 use super::contents::{self, Kind, Stat};
+use super::walk::{self, Listing};
 
 /// What one path or glob names.
 #[derive(Debug)]
@@ -49,10 +48,6 @@ pub(crate) struct Search<'a> {
     /// The walks already done in this run, to share.
     pub walks: Option<&'a Walks>,
 }
-
-/// Every file below a folder, as one walk found it: its path relative to the folder and its
-/// stat, sorted by path.
-type Listing = Vec<(PathBuf, Stat)>;
 
 /// The walks of one run, shared by the steps whose patterns read the same folder, so that a
 /// fully cached run walks each folder once however many steps read it. A walk holds only
@@ -159,11 +154,13 @@ pub(crate) fn find(base: &Path, pattern: &str, search: Search<'_>) -> io::Result
             literal: false,
         });
     }
+    // `**` alone matches every name: no need to ask.
+    let every = rest == "**";
     let files = listing(&root, search)?
         .iter()
-        .filter(|(name, _)| matcher.is_match(name))
+        .filter(|(name, _)| every || matcher.is_match(name))
         .map(|(name, stat)| Match {
-            path: root.join(name),
+            path: walk::joined(&root, name),
             name: name.clone(),
             stat: *stat,
         })
@@ -215,8 +212,8 @@ fn find_literal(base: &Path, pattern: &str, search: Search<'_>) -> io::Result<Ma
     let files = listing(&path, search)?
         .iter()
         .map(|(inner, stat)| Match {
-            path: path.join(inner),
-            name: name.join(inner),
+            path: walk::joined(&path, inner),
+            name: walk::joined(&name, inner),
             stat: *stat,
         })
         .collect();
@@ -233,137 +230,14 @@ fn file_name(path: &Path) -> PathBuf {
     normal.unwrap_or_else(|| PathBuf::from("root"))
 }
 
-/// Every file below `root` with its stat (links included, never followed), walked by as
-/// many threads as there are cores, sorted by path.
+/// Every file below `root`, walked now.
 fn walk(root: &Path, search: Search<'_>) -> io::Result<Listing> {
-    let above = match search.ignored {
-        Ignored::Skip => rules_above(root, search.boundary),
-        Ignored::Take => Vec::new(),
+    let options = walk::Options {
+        skip_ignored: search.ignored == Ignored::Skip,
+        boundary: search.boundary,
+        stop: search.stop,
     };
-    let mut builder = ignore::WalkBuilder::new(root);
-    builder
-        .standard_filters(false)
-        .follow_links(false)
-        .filter_entry(move |e| {
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            e.file_name() != ".git" && !ignored_above(&above, e.path(), is_dir)
-        });
-    if search.ignored == Ignored::Skip {
-        builder
-            .git_ignore(true)
-            .git_exclude(true)
-            .require_git(false);
-    }
-    let found = Mutex::new(Vec::new());
-    let failed: Mutex<Option<io::Error>> = Mutex::new(None);
-    builder.build_parallel().run(|| {
-        let mut mine = Gathered {
-            files: Vec::new(),
-            into: &found,
-        };
-        let failed = &failed;
-        Box::new(move |entry| {
-            let fail = |e: io::Error| {
-                let mut slot = failed.lock().unwrap_or_else(|p| p.into_inner());
-                slot.get_or_insert(e);
-                ignore::WalkState::Quit
-            };
-            if (search.stop)() {
-                return fail(contents::interrupted());
-            }
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    let e = e.into_io_error();
-                    return fail(e.unwrap_or_else(|| io::Error::other("cannot read a folder")));
-                }
-            };
-            if entry.file_type().is_some_and(|t| t.is_dir()) {
-                return ignore::WalkState::Continue;
-            }
-            let stat = match entry.metadata() {
-                Ok(m) => Stat::of(&m),
-                Err(_) => Stat {
-                    kind: Kind::Special("unreadable"),
-                    size: 0,
-                    mtime: 0,
-                    id: 0,
-                },
-            };
-            if let Ok(name) = entry.path().strip_prefix(root) {
-                mine.files.push((name.to_path_buf(), stat));
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    let mut files = found.into_inner().unwrap_or_else(|p| p.into_inner());
-    files.sort_unstable_by(|a: &(PathBuf, Stat), b| {
-        a.0.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.0.as_os_str().as_encoded_bytes())
-    });
-    Ok(files)
-}
-
-/// What one walking thread found, added to the whole when the thread is done.
-struct Gathered<'f> {
-    files: Listing,
-    into: &'f Mutex<Listing>,
-}
-
-impl Drop for Gathered<'_> {
-    fn drop(&mut self) {
-        let mut all = self.into.lock().unwrap_or_else(|p| p.into_inner());
-        all.append(&mut self.files);
-    }
-}
-
-/// The `.gitignore` rules of the folders from `boundary` down to the parent of `root`, deepest
-/// first, with the repository's `.git/info/exclude`: the rules that apply to `root` from
-/// above. None when `root` is not below `boundary` as written.
-fn rules_above(root: &Path, boundary: &Path) -> Vec<(PathBuf, Gitignore)> {
-    let plain = |p: &Path| p.components().all(|c| !matches!(c, Component::ParentDir));
-    if !plain(root) || !plain(boundary) || !root.starts_with(boundary) || root == boundary {
-        return Vec::new();
-    }
-    let mut rules = Vec::new();
-    for dir in root.ancestors().skip(1) {
-        let mut builder = GitignoreBuilder::new(dir);
-        let _ = builder.add(dir.join(".gitignore"));
-        if dir == boundary {
-            let _ = builder.add(dir.join(".git/info/exclude"));
-        }
-        if let Ok(gi) = builder.build()
-            && !gi.is_empty()
-        {
-            rules.push((dir.to_path_buf(), gi));
-        }
-        if dir == boundary {
-            break;
-        }
-    }
-    rules
-}
-
-/// Whether rules from above the walk leave `path` out: the deepest folder whose rules say
-/// anything about it decides.
-fn ignored_above(rules: &[(PathBuf, Gitignore)], path: &Path, is_dir: bool) -> bool {
-    for (dir, gi) in rules {
-        if !path.starts_with(dir) {
-            continue;
-        }
-        let m = gi.matched_path_or_any_parents(path, is_dir);
-        if m.is_ignore() {
-            return true;
-        }
-        if m.is_whitelist() {
-            return false;
-        }
-    }
-    false
+    walk::walk(root, options)
 }
 
 /// The folder whose `.gitignore` rules apply to paths below `dir`: the nearest ancestor

@@ -13,6 +13,7 @@ pub(crate) mod remote;
 pub(crate) mod scheduler;
 pub(crate) mod stats;
 pub(crate) mod status;
+pub(crate) mod walk;
 
 pub use crate::sys::Stop;
 pub use event::{
