@@ -356,3 +356,78 @@ fn a_panicking_step_ends_as_an_error_instead_of_hanging_the_run() {
     assert!(matches!(&summary.steps[2], StepEnd::Ran(o) if o.status.is_success()));
     assert_eq!(summary.exit_code(), 1);
 }
+
+/// Steps that run until they are stopped, or for a while.
+#[derive(Default)]
+struct UntilStopped {
+    stopped: Mutex<Vec<usize>>,
+    woken: std::sync::Condvar,
+    started: Mutex<Vec<usize>>,
+}
+
+impl Executor for UntilStopped {
+    fn execute(
+        &self,
+        i: usize,
+        _upstream: &Upstream,
+        _emit: &(dyn Fn(EventKind) + Sync),
+        _under_way: &dyn Fn(),
+    ) -> Outcome {
+        self.started.lock().expect("lock").push(i);
+        let stopped = self.stopped.lock().expect("lock");
+        let (stopped, _) = self
+            .woken
+            .wait_timeout_while(stopped, Duration::from_millis(300), |s| !s.contains(&i))
+            .expect("lock");
+        match stopped.contains(&i) {
+            true => Outcome::of(Status::Interrupted),
+            false => Outcome::of(Status::Success),
+        }
+    }
+
+    fn stop(&self, _how: Stop) {}
+
+    fn stop_steps(&self, steps: &[usize], _how: Stop) {
+        self.stopped.lock().expect("lock").extend(steps);
+        self.woken.notify_all();
+    }
+}
+
+#[derive(Default)]
+struct Restarts(Vec<Option<Vec<usize>>>);
+
+impl Reporter for Restarts {
+    fn report(&mut self, event: &Event) -> Result<(), ReportError> {
+        if let EventKind::Restarting { stopped, .. } = &event.kind {
+            self.0.push(stopped.clone());
+        }
+        Ok(())
+    }
+}
+
+/// A change (`--watch`) stops the steps it affects and those after them; the others run on.
+#[test]
+fn a_restart_stops_only_the_steps_it_names() {
+    // s0 and s1 run first; s2 comes after s0, s3 after s1.
+    let plan = plan_of(vec![vec![], vec![], vec![0], vec![1]]);
+    let executor = UntilStopped::default();
+    let mut restarts = Restarts::default();
+    let (summary, _) = cargo_flow::run(&plan, &executor, &options(2, false), &mut restarts, |tx| {
+        let path = "src/a.rs".to_string();
+        let steps = Some(vec![0, 2]);
+        std::thread::spawn(move || {
+            tx.send(cargo_flow::Message::Restart { path, steps })
+                .is_ok()
+        });
+    });
+    let status = |i: usize| match &summary.steps[i] {
+        StepEnd::Ran(o) => format!("{:?}", o.status),
+        StepEnd::Skipped(r) => format!("skipped {r:?}"),
+    };
+    assert_eq!(
+        (0..4).map(status).collect::<Vec<_>>(),
+        ["Interrupted", "Success", "skipped Interrupted", "Success"]
+    );
+    assert_eq!(restarts.0, [Some(vec![0])]);
+    assert!(!executor.started.lock().expect("lock").contains(&2));
+}

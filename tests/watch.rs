@@ -225,3 +225,95 @@ fn a_workflow_invalid_from_the_start_is_an_error() {
         .code(2)
         .stderr_has(&["zz"]);
 }
+
+/// A terminal for cargo flow's standard input: what is written to the returned file is
+/// typed there.
+fn terminal() -> (std::fs::File, std::process::Stdio) {
+    use std::os::fd::FromRawFd;
+    let (mut main, mut side) = (-1, -1);
+    // SAFETY: openpty writes two descriptors it opened; the null pointers ask for defaults.
+    let made = unsafe {
+        libc::openpty(
+            &mut main,
+            &mut side,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(made, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are open and owned by nothing else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(main),
+            std::process::Stdio::from_raw_fd(side),
+        )
+    }
+}
+
+/// A change stops the running steps that read what changed, and only those: a step beside
+/// them runs to its end, once, and is cached in the run that follows. `q` stops a run under
+/// way at once, its whole process groups with it.
+#[test]
+fn a_change_stops_only_the_steps_it_affects_and_q_stops_the_run() {
+    use std::io::Write;
+    let marker = format!("watch-affected-{}", std::process::id());
+    let workflow = format!(
+        r#"name: ci
+steps:
+  - id: long
+    run: "echo started >> starts; sleep 30 & wait; : {marker}"
+    cache: {{inputs: ["src/**"]}}
+  - id: beside
+    run: "echo started >> beside; sleep 3; echo done >> beside"
+    cache: {{inputs: ["other/**"]}}
+"#
+    );
+    let (mut keys, stdin) = terminal();
+    let mut running = Flow::new()
+        .file("src/a.txt", "a\n")
+        .file("other/x.txt", "x\n")
+        .file(".gitignore", "starts\nbeside\n")
+        .file(".flow.yaml", &workflow)
+        .args(["ci", "--watch", "-j", "2"])
+        .stdin(stdin)
+        .spawn();
+    let kill = KillOnDrop(running.id() as i32);
+    let dir = running.dir().to_path_buf();
+    wait_lines(&dir.join("starts"), 1);
+    wait_lines(&dir.join("beside"), 1);
+    std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
+    let first = until(&mut running, "Finished ci").join("\n");
+    for said in [
+        "Changed `src/a.txt`: stopping long to start again after this run",
+        "✓ beside",
+    ] {
+        assert!(first.contains(said), "{said:?} not in:\n{first}");
+    }
+    let beside = std::fs::read_to_string(dir.join("beside")).unwrap_or_default();
+    assert_eq!(beside, "started\ndone\n", "beside was stopped or ran twice");
+    // The next run starts at once: `long` again, with its reason; `beside` from its record.
+    wait_lines(&dir.join("starts"), 2);
+    let started = Instant::now();
+    keys.write_all(b"q\n").expect("types");
+    let ran = running.wait();
+    std::mem::forget(kill);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "q waited for the run:\n{}",
+        ran.stderr()
+    );
+    assert_eq!(ran.status().code(), Some(130), "{}", ran.stderr());
+    for said in [
+        "beside cached",
+        "ran because no earlier success is recorded",
+    ] {
+        assert!(
+            ran.stderr().contains(said),
+            "{said:?} not in:\n{}",
+            ran.stderr()
+        );
+    }
+    assert_eq!(count_lines(&dir.join("beside")), 2);
+    assert_eq!(common::survivors(&marker), Vec::<String>::new());
+}

@@ -86,20 +86,40 @@ impl Session {
         watcher.as_ref().map_or(0, |(_, watched)| watched.len())
     }
 
-    /// A run is under way; `run` stops it. A change that came since it began, before it
-    /// could be stopped, stops it now. Called on the scheduler's thread, which must not wait
-    /// on its own channel: the message goes from a thread of its own.
+    /// A run is under way; `run` stops the steps a change affects. A change or a `q` that
+    /// came since it began, before it could be told, is told now. Called on the scheduler's
+    /// thread, which must not wait on its own channel: the message goes from a thread of
+    /// its own.
     pub(crate) fn running(&self, run: SyncSender<Message>) {
         let mut state = self.state();
-        match state.pending.first() {
-            Some(path) if self.mode == OnChange::Restart => {
-                let message = Message::Restart(shown(path));
-                std::thread::spawn(move || {
-                    let _ = run.send(message);
-                });
-            }
-            _ => state.run = Some(run),
+        state.run = Some(run.clone());
+        if matches!(state.asked, Some(Next::Quit)) {
+            std::thread::spawn(move || {
+                let _ = run.send(Message::Signal(crate::sys::INTERRUPT));
+            });
+            return;
         }
+        if self.mode == OnChange::Queue || state.pending.is_empty() {
+            return;
+        }
+        let pending = state.pending.clone();
+        let Some(filter) = state.filter.as_ref() else {
+            return;
+        };
+        let mut steps = Some(Vec::new());
+        for path in &pending {
+            steps = steps.zip(filter.affected(path)).map(|(mut all, more)| {
+                all.extend(more);
+                all
+            });
+        }
+        let message = Message::Restart {
+            path: shown(&pending[0]),
+            steps,
+        };
+        std::thread::spawn(move || {
+            let _ = run.send(message);
+        });
     }
 
     /// The run is over.
@@ -107,14 +127,19 @@ impl Session {
         self.state().run = None;
     }
 
-    /// A file changed: noted when it counts, and the run under way stopped under `restart`.
+    /// A file changed: noted when it counts, and, under `restart`, the steps it affects in
+    /// the run under way stopped.
     fn changed(&self, path: PathBuf) {
         let mut state = self.state();
-        if !state.filter.as_mut().is_some_and(|f| f.counts(&path)) {
+        let Some(filter) = state.filter.as_mut() else {
+            return;
+        };
+        if !filter.counts(&path) {
             return;
         }
-        let stop = match self.mode {
-            OnChange::Restart => state.run.take(),
+        let steps = filter.affected(&path);
+        let run = match self.mode {
+            OnChange::Restart => state.run.clone(),
             OnChange::Queue => None,
         };
         state.pending.push(path.clone());
@@ -122,14 +147,25 @@ impl Session {
         self.wake.notify_all();
         // Waited for, outside the lock: a run flooding its channel with output must not
         // lose the message.
-        if let Some(run) = stop {
-            let _ = run.send(Message::Restart(shown(&path)));
+        if let Some(run) = run {
+            let path = shown(&path);
+            let _ = run.send(Message::Restart { path, steps });
         }
     }
 
+    /// A key or a signal asked for something; `q` also stops the run under way, as Ctrl-C
+    /// does.
     fn ask(&self, next: Next) {
-        self.state().asked = Some(next);
+        let mut state = self.state();
+        let run = matches!(next, Next::Quit)
+            .then(|| state.run.clone())
+            .flatten();
+        state.asked = Some(next);
+        drop(state);
         self.wake.notify_all();
+        if let Some(run) = run {
+            let _ = run.send(Message::Signal(crate::sys::INTERRUPT));
+        }
     }
 
     /// Waits for what comes next: changes (once they settle), or a key.
@@ -391,7 +427,12 @@ fn entries_but(root: &Path, target: &Path) -> Vec<PathBuf> {
 struct Filter {
     /// The file that defines the workflow: a change to it always counts.
     definition: PathBuf,
-    inputs: Vec<(PathBuf, GlobSet, GlobSet)>,
+    /// Each cached step's inputs: the step, its folder, what it takes and leaves out.
+    inputs: Vec<(usize, PathBuf, GlobSet, GlobSet)>,
+    /// The steps without `cache:`, which may read anything.
+    uncached: Vec<usize>,
+    /// The steps each step keys: those after it but for those only `after:` it.
+    keyed: Vec<Vec<usize>>,
     /// Where each input pattern's fixed part leads: making or removing a folder on the way
     /// counts (it was not watched, or is no longer).
     on_way: Vec<PathBuf>,
@@ -412,19 +453,35 @@ impl Filter {
     fn of(plan: &Plan, definition: PathBuf, own: &[PathBuf]) -> Filter {
         let mut inputs = Vec::new();
         let mut written = Vec::new();
-        for step in &plan.steps {
+        let mut uncached = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
             if let Some(cache) = &step.cache {
                 let (left_out, taken): (Vec<&String>, Vec<&String>) =
                     cache.inputs.iter().partition(|p| p.starts_with('!'));
                 let left_out = left_out.iter().map(|p| &p[1..]);
-                inputs.push((step.cwd.clone(), globs(taken), globs(left_out)));
+                inputs.push((i, step.cwd.clone(), globs(taken), globs(left_out)));
                 written.push((step.cwd.clone(), globs(&cache.outputs)));
+            } else {
+                uncached.push(i);
             }
             written.push((step.cwd.clone(), globs(&step.artifacts)));
         }
+        let keyed = (0..plan.steps.len())
+            .map(|i| {
+                let after = |d: &&usize| !plan.steps[**d].after.contains(&i);
+                plan.steps[i]
+                    .dependents
+                    .iter()
+                    .filter(after)
+                    .copied()
+                    .collect()
+            })
+            .collect();
         Filter {
             definition,
             inputs,
+            uncached,
+            keyed,
             on_way: fixed_paths(plan),
             written,
             own: own.to_vec(),
@@ -436,10 +493,7 @@ impl Filter {
     }
 
     fn counts(&mut self, path: &Path) -> bool {
-        let matches = |cwd: &Path, set: &GlobSet| {
-            path.strip_prefix(cwd)
-                .is_ok_and(|rel| !set.is_empty() && set.is_match(rel))
-        };
+        let matches = |cwd: &Path, set: &GlobSet| matches(path, cwd, set);
         if path == self.definition {
             return true;
         }
@@ -465,7 +519,33 @@ impl Filter {
         }
         self.inputs
             .iter()
-            .any(|(cwd, taken, left_out)| matches(cwd, taken) && !matches(cwd, left_out))
+            .any(|(_, cwd, taken, left_out)| matches(cwd, taken) && !matches(cwd, left_out))
+    }
+
+    /// The steps a change to `path` (one that counts) affects: those whose inputs name it
+    /// and those without `cache:` (which read what they like), with every step they key in
+    /// turn; `None` when that is every step, or what defines the workflow changed.
+    fn affected(&self, path: &Path) -> Option<Vec<usize>> {
+        let whole = path == self.definition
+            || self.inputs.is_empty()
+            || self.on_way.iter().any(|w| w.starts_with(path));
+        if whole {
+            return None;
+        }
+        let mut todo = self.uncached.clone();
+        for (step, cwd, taken, left_out) in &self.inputs {
+            if matches(path, cwd, taken) && !matches(path, cwd, left_out) {
+                todo.push(*step);
+            }
+        }
+        let mut hit = vec![false; self.keyed.len()];
+        while let Some(i) = todo.pop() {
+            if !std::mem::replace(&mut hit[i], true) {
+                todo.extend(&self.keyed[i]);
+            }
+        }
+        let steps: Vec<usize> = (0..hit.len()).filter(|&i| hit[i]).collect();
+        (steps.len() < hit.len()).then_some(steps)
     }
 
     /// Whether git ignores a path of the project: the rules of its folder and of each folder
@@ -497,6 +577,12 @@ impl Filter {
             .matched_path_or_any_parents(path, is_dir)
             .is_ignore()
     }
+}
+
+/// Whether `path`, relative to `cwd`, is one that `set` names.
+fn matches(path: &Path, cwd: &Path, set: &GlobSet) -> bool {
+    path.strip_prefix(cwd)
+        .is_ok_and(|rel| !set.is_empty() && set.is_match(rel))
 }
 
 /// A folder's `.gitignore` (with `.git/info/exclude` at the root), when it has rules.

@@ -367,8 +367,8 @@ impl Reporter for Console {
                 let text = line::interrupted(signal, *forced);
                 self.print(&text);
             }
-            EventKind::Restarting { path } => {
-                let text = line::restarting(path);
+            EventKind::Restarting { path, stopped } => {
+                let text = line::restarting(&self.steps, path, stopped.as_deref());
                 self.print(&text);
             }
             EventKind::Warning { step, message } => {

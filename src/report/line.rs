@@ -127,9 +127,21 @@ pub(crate) fn retrying(
 
 /// The line when cargo flow is interrupted.
 /// `--watch`: a file changed during the run, which stops to start again.
-pub(crate) fn restarting(path: &str) -> String {
+pub(crate) fn restarting(steps: &[StepInfo], path: &str, stopped: Option<&[usize]>) -> String {
     let head = style("Changed").yellow().bold();
-    format!("{head} `{path}`: stopping running steps to start again")
+    let names: Vec<&str> = stopped
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|&i| steps.get(i).map(|s| s.id.as_str()))
+        .collect();
+    match stopped {
+        None => format!("{head} `{path}`: stopping running steps to start again"),
+        Some([]) => format!("{head} `{path}`: what it affects runs again after this run"),
+        Some(_) => format!(
+            "{head} `{path}`: stopping {} to start again after this run",
+            names.join(", ")
+        ),
+    }
 }
 
 pub(crate) fn interrupted(signal: &str, forced: bool) -> String {

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -231,10 +231,15 @@ impl Store {
             }
             Arc::clone(slot)
         };
-        pending
-            .set
-            .get_or_init(|| input_set(plan, step, inputs, search).map(Arc::new))
-            .clone()
+        // Held while the set is found: a step asking meanwhile waits. A failure is not kept:
+        // it may be this step's interrupt, not the next one's.
+        let mut set = pending.set.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(set) = &*set {
+            return Ok(Arc::clone(set));
+        }
+        let found = Arc::new(input_set(plan, step, inputs, search)?);
+        *set = Some(Arc::clone(&found));
+        Ok(found)
     }
 
     /// Where the input list of `digest` is; `None` for a name that is not a digest (a
@@ -472,14 +477,14 @@ type InputSets = HashMap<(PathBuf, Vec<String>), Arc<PendingSet>>;
 /// An input set found, or being found, in one generation of the run's walks.
 struct PendingSet {
     generation: u64,
-    set: OnceLock<Result<Arc<InputSet>, String>>,
+    set: Mutex<Option<Arc<InputSet>>>,
 }
 
 impl PendingSet {
     fn new(generation: u64) -> Self {
         PendingSet {
             generation,
-            set: OnceLock::new(),
+            set: Mutex::new(None),
         }
     }
 }

@@ -90,11 +90,14 @@ pub enum EventKind {
         /// Whether this was a second signal, which kills at once.
         forced: bool,
     },
-    /// A file the run reads changed while it ran (`--watch`): the running steps are being
-    /// stopped, for the run to start again.
+    /// A file the run reads changed while it ran (`--watch`): the steps it affects that
+    /// run are being stopped, and those that wait do not start, for the next run to run
+    /// them again.
     Restarting {
         /// The file, as its path is shown.
         path: String,
+        /// The running steps being stopped; `None`: every step is.
+        stopped: Option<Vec<usize>>,
     },
     /// Something went wrong that does not fail the run: the remote cache could not be
     /// reached, say.

@@ -320,6 +320,12 @@ impl Flow {
         Ran::new(output, started.elapsed(), origin)
     }
 
+    /// Its standard input (none unless given).
+    pub fn stdin(mut self, stdin: Stdio) -> Self {
+        self.cmd.stdin(stdin);
+        self
+    }
+
     /// Starts it, with its stdout and stderr piped, and returns at once.
     pub fn spawn(self) -> Running {
         let (mut cmd, _, origin) = self.split();

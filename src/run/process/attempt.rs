@@ -37,6 +37,12 @@ impl ProcessExecutor<'_> {
                 ..Outcome::of(Status::Errored(error))
             })
         };
+        if self.halts.asked(index) {
+            return Err(Box::new(Outcome {
+                attempts: attempt,
+                ..Outcome::of(Status::Interrupted)
+            }));
+        }
         self.check_cwd(step).map_err(|e| failed(e, None))?;
         let header = log_header(self.plan, step, inputs, attempt, of);
         let file = open_log(&log_path, attempt, &header).map_err(|e| {
@@ -60,7 +66,10 @@ impl ProcessExecutor<'_> {
         // Without closing this end of the pipe, the pipe would never reach its end.
         drop(writer);
         let child = match spawned {
-            Some(Ok(c)) => c,
+            Some(Ok(c)) => {
+                self.halts.started(index, c.id());
+                c
+            }
             Some(Err(e)) => {
                 let error = spawn_error(step, &e);
                 let _ = writeln!(&file, "cargo flow: {error}");

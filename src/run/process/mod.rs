@@ -5,6 +5,7 @@
 mod activity;
 mod attempt;
 mod command;
+mod halt;
 mod watch;
 
 use std::ffi::OsStr;
@@ -52,6 +53,8 @@ pub(crate) struct ProcessExecutor<'a> {
     /// `--no-jobserver`: no step gets one.
     pub no_jobserver: bool,
     groups: Arc<Groups>,
+    /// The steps stopped on their own (`--watch`).
+    halts: halt::Halts,
     programs: command::Programs,
     /// What every step's environment starts from.
     environment: Environment,
@@ -94,6 +97,7 @@ impl<'a> ProcessExecutor<'a> {
             remote: None,
             restore_only: Vec::new(),
             groups: Arc::new(Groups::default()),
+            halts: halt::Halts::default(),
             programs: command::Programs::new(),
             // The remote cache's address and credentials are cargo flow's, not the steps'.
             environment: Environment::inherit(
@@ -134,10 +138,15 @@ impl<'a> ProcessExecutor<'a> {
         }
     }
 
-    /// A step that failed without running to its end: interrupted when the run is being
-    /// stopped (which cut the work short), else `error`.
-    fn failure(&self, error: StepError) -> Status {
-        if self.groups.is_stopping() {
+    /// Whether step `index` is to stop: the run is being stopped, or the step alone.
+    fn halting(&self, index: usize) -> bool {
+        self.groups.is_stopping() || self.halts.asked(index)
+    }
+
+    /// A step that failed without running to its end: interrupted when it is being stopped
+    /// (which cut the work short), else `error`.
+    fn failure(&self, index: usize, error: StepError) -> Status {
+        if self.halting(index) {
             Status::Interrupted
         } else {
             Status::Errored(error)
@@ -170,6 +179,10 @@ impl Executor for ProcessExecutor<'_> {
     fn stop(&self, how: Stop) {
         self.groups.stop_all(how);
     }
+
+    fn stop_steps(&self, steps: &[usize], how: Stop) {
+        self.halts.ask(steps, how);
+    }
 }
 
 impl ProcessExecutor<'_> {
@@ -183,14 +196,14 @@ impl ProcessExecutor<'_> {
         };
         // Hashing its inputs may take a while.
         under_way();
-        let stop = || self.groups.is_stopping();
+        let stop = || self.halting(index);
         let search = self.search(&stop);
         let previous = self.store.load(step);
         let (last, store) = (previous.entry(), &self.store);
         let fp = cache::fingerprint(self.plan, index, spec, upstream, last, store, search);
         let fp = match fp {
             Ok(fp) => fp,
-            Err(message) => return Outcome::of(self.failure(StepError::Cache(message))),
+            Err(message) => return Outcome::of(self.failure(index, StepError::Cache(message))),
         };
         let artifact_dir = self.plan.artifact_dir(step);
         let restore_only = self.restore_only.get(index).copied().unwrap_or(false);
@@ -218,7 +231,7 @@ impl ProcessExecutor<'_> {
             ..search
         };
         // Only a success is recorded, and not one cut short by an interruption.
-        if outcome.status.is_success() && !self.groups.is_stopping() {
+        if outcome.status.is_success() && !self.halting(index) {
             let (took, durable) = (began.elapsed(), &outcome.artifacts);
             let recorded = cache::record(
                 step,
@@ -238,7 +251,7 @@ impl ProcessExecutor<'_> {
                 Ok((Err(e), _)) => {
                     outcome.note = Some(format!("its cache record could not be written: {e}"));
                 }
-                Err(message) => outcome.status = self.failure(StepError::Cache(message)),
+                Err(message) => outcome.status = self.failure(index, StepError::Cache(message)),
             }
         }
         outcome
@@ -254,12 +267,12 @@ impl ProcessExecutor<'_> {
     ) -> Option<Outcome> {
         let remote = self.remote.as_ref()?;
         let step = &self.plan.steps[call.index];
-        let target = self.target(step, &fp.key, artifact_dir);
+        let target = self.target(call.index, &fp.key, artifact_dir);
         let entry = match remote.restore(&target) {
             Ok(found) => found?,
             Err(message) => return warn(call, message),
         };
-        let stop = || self.groups.is_stopping();
+        let stop = || self.halting(call.index);
         match cache::restored(step, artifact_dir, fp.clone(), entry, &stop) {
             Ok(entry) => {
                 // Not recorded here, the next run asks the server again.
@@ -275,8 +288,9 @@ impl ProcessExecutor<'_> {
         let Some(remote) = &self.remote else {
             return;
         };
-        let step = &self.plan.steps[call.index];
-        if let Err(message) = remote.store(&self.target(step, &entry.key, artifact_dir), entry) {
+        if let Err(message) =
+            remote.store(&self.target(call.index, &entry.key, artifact_dir), entry)
+        {
             warn(call, message);
         }
     }
@@ -284,10 +298,11 @@ impl ProcessExecutor<'_> {
     /// A step as the remote cache knows it.
     fn target<'t>(
         &'t self,
-        step: &'t crate::plan::PlannedStep,
+        index: usize,
         key: &'t str,
         artifact_dir: &'t Path,
     ) -> remote::Target<'t> {
+        let step = &self.plan.steps[index];
         remote::Target {
             workflow: &self.plan.workflow,
             step: &step.id,
@@ -297,7 +312,7 @@ impl ProcessExecutor<'_> {
             outputs: step.cache.as_ref().map_or(&[], |c| c.outputs.as_slice()),
             root: &self.plan.root,
             state_dir: &self.plan.dir,
-            stop: Box::new(|| self.groups.is_stopping()),
+            stop: Box::new(move || self.halting(index)),
         }
     }
 
@@ -341,7 +356,8 @@ impl ProcessExecutor<'_> {
         }
         let mut outcome = self.run_attempts(call);
         if outcome.status.is_success() {
-            let stop = || self.groups.is_stopping();
+            let index = call.index;
+            let stop = || self.halting(index);
             let keep = artifacts::Keep {
                 cwd: &step.cwd,
                 patterns: &step.artifacts,
@@ -351,7 +367,9 @@ impl ProcessExecutor<'_> {
             };
             match keep.collect() {
                 Ok(copies) => outcome.artifacts = copies,
-                Err(message) => outcome.status = self.failure(StepError::Artifacts(message)),
+                Err(message) => {
+                    outcome.status = self.failure(call.index, StepError::Artifacts(message));
+                }
             }
         }
         outcome
@@ -391,7 +409,7 @@ impl ProcessExecutor<'_> {
                 // The next attempt, or the next run, must not read what this one wrote.
                 let _ = sys::remove_any(&self.outputs_path(step));
             }
-            let stopping = self.groups.is_stopping() || outcome.status == Status::Interrupted;
+            let stopping = self.halting(index) || outcome.status == Status::Interrupted;
             if outcome.status.is_success() || attempt >= of || stopping {
                 return outcome;
             }

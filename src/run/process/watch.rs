@@ -11,7 +11,6 @@ use super::ProcessExecutor;
 use super::activity::{Activity, TAIL_EVERY};
 use super::command::through_shell;
 use crate::load::model::Timeout;
-use crate::plan::PlannedStep;
 use crate::run::event::{EventKind, Outcome};
 use crate::run::status::{Status, StepError};
 use crate::sys::{self, Exit, ExitWatch, Process, Stop};
@@ -290,6 +289,7 @@ impl ProcessExecutor<'_> {
         // the last signal cannot reach a stranger. It stops anything the step left behind.
         let pid = running.child.id();
         self.groups.remove(pid);
+        self.halts.ended(index);
         sys::stop_group(pid, Stop::Kill);
         let exit = running.child.wait();
         let write_error = copy.and_then(Copy::end);
@@ -302,7 +302,7 @@ impl ProcessExecutor<'_> {
             blocked: activity.end(end),
             write_error,
         };
-        self.outcome(step, ended, &running)
+        self.outcome(index, ended, &running)
     }
 
     /// Waits for the step's output and exit, acting on its timeout and on what it leaves
@@ -353,7 +353,8 @@ impl ProcessExecutor<'_> {
     }
 
     /// How a watched step ended, in the terms of an outcome.
-    fn outcome(&self, step: &PlannedStep, ended: Ended, running: &Running) -> Outcome {
+    fn outcome(&self, index: usize, ended: Ended, running: &Running) -> Outcome {
+        let step = &self.plan.steps[index];
         let mut note = None;
         let status = match (ended.timed_out, ended.exit) {
             (Some(quiet), _) => Status::TimedOut {
@@ -378,12 +379,11 @@ impl ProcessExecutor<'_> {
             }
             (None, Ok(Exit::Signal(signal))) => Status::Signaled { signal },
         };
-        let status =
-            if !status.is_success() && self.groups.is_stopping() && ended.timed_out.is_none() {
-                Status::Interrupted
-            } else {
-                status
-            };
+        let status = if !status.is_success() && self.halting(index) && ended.timed_out.is_none() {
+            Status::Interrupted
+        } else {
+            status
+        };
         if ended.leaked && ended.timed_out.is_none() && status != Status::Interrupted {
             note = Some("processes it left running held its output open; they were killed".into());
         }

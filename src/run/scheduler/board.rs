@@ -36,6 +36,8 @@ pub(super) struct Board<'p> {
     pub(super) events: Vec<EventKind>,
     /// The totals, counted as events are made.
     pub(super) stats: RunStats,
+    /// The steps a change stopped (`--watch`): none starts again in this run.
+    restarting: Vec<bool>,
 }
 
 impl<'p> Board<'p> {
@@ -52,6 +54,7 @@ impl<'p> Board<'p> {
             ended: 0,
             events: Vec::new(),
             stats: RunStats::default(),
+            restarting: vec![false; n],
         };
         for (i, s) in plan.steps.iter().enumerate() {
             if s.deps.is_empty() {
@@ -112,6 +115,23 @@ impl<'p> Board<'p> {
         }
     }
 
+    /// A change affects `steps` (`--watch`): none of them starts in this run, those ready
+    /// are skipped now, as interrupted, and so are the steps after them in turn.
+    pub(super) fn restart(&mut self, steps: &[usize]) {
+        for &i in steps {
+            if let Some(r) = self.restarting.get_mut(i) {
+                *r = true;
+            }
+        }
+        let ready = std::mem::take(&mut self.ready).into_vec();
+        let (withdrawn, kept): (Vec<Rank>, Vec<Rank>) =
+            ready.into_iter().partition(|(_, i)| self.restarting[i.0]);
+        self.ready.extend(kept);
+        for (_, i) in withdrawn {
+            self.decide(i.0);
+        }
+    }
+
     /// Records that step `i` will not run.
     pub(super) fn skip(&mut self, i: usize, reason: SkipReason) {
         self.event(EventKind::StepSkipped { step: i, reason });
@@ -130,6 +150,7 @@ impl<'p> Board<'p> {
             .filter(|&d| {
                 let s = &self.plan.steps[d];
                 self.pending[d] == 1
+                    && !self.restarting[d]
                     && !s.waits_for_others()
                     && s.condition.is_none()
                     && s.output_refs.is_empty()
@@ -200,6 +221,9 @@ impl<'p> Board<'p> {
 
     /// Why step `d`, whose dependencies have all ended, does not run; `None` when it runs.
     fn skip_reason(&self, d: usize) -> Option<SkipReason> {
+        if self.restarting[d] {
+            return Some(SkipReason::Interrupted);
+        }
         let step = &self.plan.steps[d];
         let mut deps = DependencyState {
             all_succeeded: true,

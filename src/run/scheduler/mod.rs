@@ -49,6 +49,12 @@ pub trait Executor: Sync {
     ) -> Outcome;
     /// Stops every running step, and any that would start from now on.
     fn stop(&self, how: Stop);
+    /// Stops these steps if they run, and has them end at once, interrupted, should they
+    /// start; the others go on. An executor that cannot stops every step.
+    fn stop_steps(&self, steps: &[usize], how: Stop) {
+        let _ = steps;
+        self.stop(how);
+    }
 }
 
 /// How a run is carried out.
@@ -84,8 +90,14 @@ pub enum Message {
     Event(EventKind),
     /// cargo flow received a signal.
     Signal(i32),
-    /// A file the run reads changed (`--watch`): stop, to start again.
-    Restart(String),
+    /// A file the run reads changed (`--watch`): the steps it affects stop (every step,
+    /// when `steps` is `None`), to start again in the next run.
+    Restart {
+        /// The file, as its path is shown.
+        path: String,
+        /// The steps it affects, with every step after them that it keys.
+        steps: Option<Vec<usize>>,
+    },
     /// The jobserver's helper thread acquired a token.
     Token(std::io::Result<jobserver::Acquired>),
 }
@@ -129,6 +141,7 @@ pub fn run<E: Executor>(
         stop_starting: None,
         interrupted: None,
         kill_at: None,
+        restart_kill: None,
         failed_reporter: None,
         slots: options.jobserver.clone().map(Slots::new),
         built: vec![false; plan.steps.len()],
@@ -200,6 +213,8 @@ struct Scheduler<'a, E> {
     interrupted: Option<i32>,
     /// When running steps get SIGKILL, after a SIGTERM.
     kill_at: Option<Instant>,
+    /// When the steps a change stopped get SIGKILL, after a SIGTERM (`--watch`).
+    restart_kill: Option<(Instant, Vec<usize>)>,
     /// The first reporter error, which stopped the run.
     failed_reporter: Option<ReportError>,
     /// The jobserver's slots that steps run in.
@@ -375,9 +390,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// How long to wait for a message: until the next SIGKILL is due, the signals are to be
     /// forwarded, or a second passes for a tick.
     fn wait(&self, forwarding_pending: bool) -> Duration {
-        let mut wait = self.kill_at.map_or(Duration::from_secs(1), |k| {
-            k.saturating_duration_since(Instant::now())
-        });
+        let due = [self.kill_at, self.restart_kill.as_ref().map(|(k, _)| *k)];
+        let mut wait = due
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(Duration::from_secs(1), |k| {
+                k.saturating_duration_since(Instant::now())
+            });
         if forwarding_pending {
             wait = wait.min(FORWARD_SIGNALS_AFTER.saturating_sub(self.start.elapsed()));
         }
@@ -390,6 +410,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if self.kill_at.is_some_and(|k| Instant::now() >= k) {
             self.executor.stop(Stop::Kill);
             self.kill_at = None;
+        }
+        if self
+            .restart_kill
+            .as_ref()
+            .is_some_and(|(k, _)| Instant::now() >= *k)
+            && let Some((_, steps)) = self.restart_kill.take()
+        {
+            self.executor.stop_steps(&steps, Stop::Kill);
         }
     }
 
@@ -434,12 +462,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     forced,
                 });
             }
-            Message::Restart(path) => {
-                if self.stop_starting.is_none() {
-                    self.stop_all(false);
-                    self.tell(EventKind::Restarting { path });
-                }
-            }
+            Message::Restart { path, steps } => self.restart(path, steps),
             Message::Done {
                 job,
                 step,
@@ -447,6 +470,35 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 next,
             } => self.done(job, step, outcome, next),
         }
+    }
+
+    /// A change stops the steps it affects (`--watch`): those running get SIGTERM (SIGKILL
+    /// after the grace period), and none of them starts again in this run; the others go on.
+    fn restart(&mut self, path: String, steps: Option<Vec<usize>>) {
+        if self.stop_starting.is_some() {
+            return;
+        }
+        let Some(steps) = steps else {
+            self.stop_all(false);
+            return self.tell(EventKind::Restarting {
+                path,
+                stopped: None,
+            });
+        };
+        // What was offered ahead comes back, to be decided again.
+        for job in self.jobs.all_mut() {
+            take_back(&mut self.board, job);
+        }
+        self.board.restart(&steps);
+        let stopped: Vec<usize> = self.jobs.steps().filter(|s| steps.contains(s)).collect();
+        self.executor.stop_steps(&steps, Stop::Term);
+        if !stopped.is_empty() {
+            self.restart_kill = Some((Instant::now() + self.options.grace, steps));
+        }
+        self.tell(EventKind::Restarting {
+            path,
+            stopped: Some(stopped),
+        });
     }
 
     /// A worker's step ended; it went on to `next`, or its job is over.

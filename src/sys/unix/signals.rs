@@ -63,6 +63,9 @@ impl Drop for SignalForwarder {
 }
 
 /// Names a signal for people: `SIGSEGV`.
+/// The signal Ctrl-C sends: what `q` stops a watched run with.
+pub(crate) const INTERRUPT: i32 = libc::SIGINT;
+
 pub(crate) fn signal_name(signal: i32) -> String {
     signal_hook::low_level::signal_name(signal)
         .map_or_else(|| format!("signal {signal}"), str::to_string)
