@@ -310,8 +310,8 @@ pub(crate) struct RunArgs {
     /// Run, then run again whenever a file the steps read changes (until `q` or Ctrl-C)
     #[arg(long, conflicts_with = "dry_run")]
     pub watch: bool,
-    /// Under --watch, what a change during a run does: stop the run and start again, or run
-    /// again once it ends
+    /// Under --watch, what a change during a run does: stop the running steps it affects
+    /// and run them again once the run ends, or stop nothing and run again once it ends
     #[arg(
         long,
         value_enum,
@@ -359,7 +359,8 @@ pub(crate) struct RemoteArgs {
 /// `--on-change`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OnChange {
-    /// Stop the running steps (their whole process groups) and start the run again.
+    /// Stop the running steps the change affects (their whole process groups), and run them
+    /// again once the run ends.
     Restart,
     /// Let the run end, then run again.
     Queue,
