@@ -357,12 +357,15 @@ fn a_panicking_step_ends_as_an_error_instead_of_hanging_the_run() {
     assert_eq!(summary.exit_code(), 1);
 }
 
-/// Steps that run until they are stopped, or for a while.
+/// Steps that run until they are stopped, or for `lasting`; with `term_ignored`, only
+/// SIGKILL stops them.
 #[derive(Default)]
 struct UntilStopped {
     stopped: Mutex<Vec<usize>>,
     woken: std::sync::Condvar,
     started: Mutex<Vec<usize>>,
+    lasting: Duration,
+    term_ignored: bool,
 }
 
 impl Executor for UntilStopped {
@@ -377,7 +380,7 @@ impl Executor for UntilStopped {
         let stopped = self.stopped.lock().expect("lock");
         let (stopped, _) = self
             .woken
-            .wait_timeout_while(stopped, Duration::from_millis(300), |s| !s.contains(&i))
+            .wait_timeout_while(stopped, self.lasting, |s| !s.contains(&i))
             .expect("lock");
         match stopped.contains(&i) {
             true => Outcome::of(Status::Interrupted),
@@ -387,7 +390,10 @@ impl Executor for UntilStopped {
 
     fn stop(&self, _how: Stop) {}
 
-    fn stop_steps(&self, steps: &[usize], _how: Stop) {
+    fn stop_steps(&self, steps: &[usize], how: Stop) {
+        if self.term_ignored && how == Stop::Term {
+            return;
+        }
         self.stopped.lock().expect("lock").extend(steps);
         self.woken.notify_all();
     }
@@ -410,7 +416,10 @@ impl Reporter for Restarts {
 fn a_restart_stops_only_the_steps_it_names() {
     // s0 and s1 run first; s2 comes after s0, s3 after s1.
     let plan = plan_of(vec![vec![], vec![], vec![0], vec![1]]);
-    let executor = UntilStopped::default();
+    let executor = UntilStopped {
+        lasting: Duration::from_millis(300),
+        ..UntilStopped::default()
+    };
     let mut restarts = Restarts::default();
     let (summary, _) = cargo_flow::run(&plan, &executor, &options(2, false), &mut restarts, |tx| {
         let path = "src/a.rs".to_string();
@@ -430,4 +439,43 @@ fn a_restart_stops_only_the_steps_it_names() {
     );
     assert_eq!(restarts.0, [Some(vec![0])]);
     assert!(!executor.started.lock().expect("lock").contains(&2));
+}
+
+/// Each change's steps get their SIGKILL after the grace period, however many changes come
+/// after it.
+#[test]
+fn every_change_kills_what_it_stopped_after_the_grace_period() {
+    let plan = plan_of(vec![vec![], vec![]]);
+    let executor = UntilStopped {
+        lasting: Duration::from_secs(30),
+        term_ignored: true,
+        ..UntilStopped::default()
+    };
+    let started = std::time::Instant::now();
+    let (summary, _) = cargo_flow::run(
+        &plan,
+        &executor,
+        &options(2, false),
+        &mut Record::default(),
+        |tx| {
+            std::thread::spawn(move || {
+                for step in [0, 1] {
+                    let (path, steps) = (format!("f{step}"), Some(vec![step]));
+                    let _ = tx.send(cargo_flow::Message::Restart { path, steps });
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            });
+        },
+    );
+    for end in &summary.steps {
+        assert!(
+            matches!(end, StepEnd::Ran(o) if o.status == Status::Interrupted),
+            "{end:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }

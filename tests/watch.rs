@@ -283,6 +283,10 @@ steps:
     wait_lines(&dir.join("starts"), 1);
     wait_lines(&dir.join("beside"), 1);
     std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
+    // More changes to what `long` reads: it is stopped once, and said once.
+    for more in ["b", "c", "d", "e"] {
+        std::fs::write(dir.join(format!("src/{more}.txt")), more).expect("writes");
+    }
     let first = until(&mut running, "Finished ci").join("\n");
     for said in [
         "Changed `src/a.txt`: stopping long to start again after this run",
@@ -290,6 +294,7 @@ steps:
     ] {
         assert!(first.contains(said), "{said:?} not in:\n{first}");
     }
+    assert_eq!(first.matches("Changed `").count(), 1, "{first}");
     let beside = std::fs::read_to_string(dir.join("beside")).unwrap_or_default();
     assert_eq!(beside, "started\ndone\n", "beside was stopped or ran twice");
     // The next run starts at once: `long` again, with its reason; `beside` from its record.

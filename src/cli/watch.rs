@@ -45,6 +45,36 @@ struct State {
     pending: Vec<PathBuf>,
     /// What a key (`r`, `q`) or a signal asked for.
     asked: Option<Next>,
+    /// The steps the run under way was told to stop.
+    told: Told,
+}
+
+/// The steps a run was told to stop, so that each is told once, however many files change:
+/// a `git checkout` is thousands of changes.
+#[derive(Default)]
+struct Told {
+    all: bool,
+    steps: std::collections::BTreeSet<usize>,
+}
+
+impl Told {
+    /// Records `steps` (`None`: every step); whether any was not told before.
+    fn news(&mut self, steps: Option<&[usize]>) -> bool {
+        if self.all {
+            return false;
+        }
+        match steps {
+            None => {
+                self.all = true;
+                true
+            }
+            Some(steps) => {
+                let before = self.steps.len();
+                self.steps.extend(steps);
+                self.steps.len() > before
+            }
+        }
+    }
 }
 
 impl Session {
@@ -93,6 +123,7 @@ impl Session {
     pub(crate) fn running(&self, run: SyncSender<Message>) {
         let mut state = self.state();
         state.run = Some(run.clone());
+        state.told = Told::default();
         if matches!(state.asked, Some(Next::Quit)) {
             std::thread::spawn(move || {
                 let _ = run.send(Message::Signal(crate::sys::INTERRUPT));
@@ -113,6 +144,7 @@ impl Session {
                 all
             });
         }
+        state.told.news(steps.as_deref());
         let message = Message::Restart {
             path: shown(&pending[0]),
             steps,
@@ -139,8 +171,10 @@ impl Session {
         }
         let steps = filter.affected(&path);
         let run = match self.mode {
-            OnChange::Restart => state.run.clone(),
-            OnChange::Queue => None,
+            OnChange::Restart if state.run.is_some() && state.told.news(steps.as_deref()) => {
+                state.run.clone()
+            }
+            _ => None,
         };
         state.pending.push(path.clone());
         drop(state);

@@ -19,8 +19,10 @@ use super::contents::{self, Kind, Stat};
 pub(crate) type Listing = Vec<(PathBuf, Stat)>;
 
 /// The `.gitignore` rules that apply in a folder, deepest first: the first whose rules say
-/// anything of a path decides. A repository's `info/exclude` is below its root's rules, as
-/// git gives it the lowest precedence.
+/// anything of a path decides. The repository's `info/exclude` is below its root's rules, as
+/// git gives it the lowest precedence. The rules are the project's repository's from the
+/// boundary down, in a repository nested in it too (a submodule), so that a folder's files
+/// are the same walked from above it or from inside it.
 struct Rules {
     matcher: Gitignore,
     up: Option<Arc<Rules>>,
@@ -92,6 +94,9 @@ pub(crate) struct Options<'a> {
 /// Every file below `root` with its stat (links included, never followed; folders named
 /// `.git` never entered), sorted by path.
 pub(crate) fn walk(root: &Path, options: Options<'_>) -> io::Result<Listing> {
+    // `a//b` and `a/./b` as `a/b`: rules are matched by the path's components.
+    let root: PathBuf = root.components().collect();
+    let root = root.as_path();
     let mut chain = None;
     if options.skip_ignored {
         for matcher in rules_above(root, options.boundary) {
@@ -163,7 +168,12 @@ impl Walk<'_> {
         while let Some(folder) = self.next() {
             let read = match (self.options.stop)() {
                 true => Err(contents::interrupted()),
-                false => self.read(&folder, &mut mine),
+                // A panic would leave the folder counted as being read, and the other
+                // threads waiting for it without end.
+                false => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.read(&folder, &mut mine)
+                }))
+                .unwrap_or_else(|_| Err(io::Error::other("reading a folder failed"))),
             };
             let mut queue = self.lock();
             queue.busy -= 1;
@@ -242,17 +252,18 @@ impl Walk<'_> {
         Ok(below)
     }
 
-    /// The rules that apply in a folder: those above it and its own `.gitignore`, or, when
-    /// it is a repository of its own, only its own.
+    /// The rules that apply in a folder: those above it and its own `.gitignore` (with the
+    /// repository's `info/exclude`, at the boundary).
     fn rules_in(&self, folder: &Folder, entries: &[(std::ffi::OsString, DirEntry)]) -> Chain {
         if !self.options.skip_ignored {
             return None;
         }
         let has = |name: &str| entries.iter().any(|(n, _)| n == name);
         let mut chain = folder.chain.clone();
-        if has(".git") {
-            chain = exclude_file(&folder.path.join(".git"))
-                .and_then(|f| push(&None, read_rules(&folder.path, &f)));
+        if folder.path == self.options.boundary
+            && let Some(exclude) = exclude_file(&folder.path.join(".git"))
+        {
+            chain = push(&chain, read_rules(&folder.path, &exclude));
         }
         if has(".gitignore") {
             let rules = read_rules(&folder.path, &folder.path.join(".gitignore"));
@@ -403,8 +414,9 @@ mod tests {
         Ok(())
     }
 
-    /// A repository inside another follows its own rules, not those around it; a folder
-    /// ignored from above gives nothing; links are listed, never followed.
+    /// A repository inside another (a submodule) has the project's rules, walked from above
+    /// or from inside it; a folder ignored from above gives nothing; links are listed, never
+    /// followed; a root written with `//` or `./` is the same root.
     #[test]
     fn nested_repositories_ignored_roots_and_links() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
@@ -426,9 +438,15 @@ mod tests {
         let found = names(root, root, true)?;
         assert_eq!(
             found,
-            [".gitignore", "inner/x.o", "inner/z.rs", "link", "real/f"]
+            [".gitignore", "inner/y.tmp", "inner/z.rs", "link", "real/f"]
+        );
+        assert_eq!(names(&root.join("inner"), root, true)?, ["y.tmp", "z.rs"]);
+        assert_eq!(
+            names(&root.join("inner//./"), root, true)?,
+            ["y.tmp", "z.rs"]
         );
         assert!(names(&root.join("out"), root, true)?.is_empty());
+        assert!(names(&root.join("./out"), root, true)?.is_empty());
         let stop = || false;
         let options = Options {
             skip_ignored: true,

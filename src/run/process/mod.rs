@@ -143,6 +143,27 @@ impl<'a> ProcessExecutor<'a> {
         self.groups.is_stopping() || self.halts.asked(index)
     }
 
+    /// Waits `delay` before a step's next attempt; whether it was stopped meanwhile. The
+    /// run's stop wakes the wait at once, a step's own within a tenth of a second.
+    fn wait_before_retry(&self, index: usize, delay: Duration) -> bool {
+        let end = Instant::now() + delay;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            if self
+                .groups
+                .wait_for_stop(left.min(Duration::from_millis(100)))
+            {
+                return true;
+            }
+            if self.halts.asked(index) {
+                return true;
+            }
+            if left.is_zero() {
+                return false;
+            }
+        }
+    }
+
     /// A step that failed without running to its end: interrupted when it is being stopped
     /// (which cut the work short), else `error`.
     fn failure(&self, index: usize, error: StepError) -> Status {
@@ -419,8 +440,9 @@ impl ProcessExecutor<'_> {
                 failed: outcome.clone(),
                 delay,
             });
-            // Ctrl-C during the wait ends the retries with the failure that came before.
-            if self.groups.wait_for_stop(delay) {
+            // Ctrl-C during the wait, or a change that stops the step alone, ends the retries
+            // with the failure that came before.
+            if self.wait_before_retry(index, delay) {
                 return outcome;
             }
             attempt += 1;

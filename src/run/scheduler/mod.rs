@@ -141,7 +141,7 @@ pub fn run<E: Executor>(
         stop_starting: None,
         interrupted: None,
         kill_at: None,
-        restart_kill: None,
+        restart_kill: Vec::new(),
         failed_reporter: None,
         slots: options.jobserver.clone().map(Slots::new),
         built: vec![false; plan.steps.len()],
@@ -214,7 +214,9 @@ struct Scheduler<'a, E> {
     /// When running steps get SIGKILL, after a SIGTERM.
     kill_at: Option<Instant>,
     /// When the steps a change stopped get SIGKILL, after a SIGTERM (`--watch`).
-    restart_kill: Option<(Instant, Vec<usize>)>,
+    /// Each change's deadline: every step a change stops gets its SIGKILL, however many
+    /// changes come after it.
+    restart_kill: Vec<(Instant, Vec<usize>)>,
     /// The first reporter error, which stopped the run.
     failed_reporter: Option<ReportError>,
     /// The jobserver's slots that steps run in.
@@ -390,10 +392,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// How long to wait for a message: until the next SIGKILL is due, the signals are to be
     /// forwarded, or a second passes for a tick.
     fn wait(&self, forwarding_pending: bool) -> Duration {
-        let due = [self.kill_at, self.restart_kill.as_ref().map(|(k, _)| *k)];
-        let mut wait = due
-            .into_iter()
-            .flatten()
+        let restarts = self.restart_kill.iter().map(|(k, _)| *k);
+        let mut wait = restarts
+            .chain(self.kill_at)
             .min()
             .map_or(Duration::from_secs(1), |k| {
                 k.saturating_duration_since(Instant::now())
@@ -411,12 +412,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.executor.stop(Stop::Kill);
             self.kill_at = None;
         }
-        if self
-            .restart_kill
-            .as_ref()
-            .is_some_and(|(k, _)| Instant::now() >= *k)
-            && let Some((_, steps)) = self.restart_kill.take()
-        {
+        let now = Instant::now();
+        let (due, later) = std::mem::take(&mut self.restart_kill)
+            .into_iter()
+            .partition(|(k, _)| now >= *k);
+        self.restart_kill = later;
+        for (_, steps) in due {
             self.executor.stop_steps(&steps, Stop::Kill);
         }
     }
@@ -492,9 +493,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.board.restart(&steps);
         let stopped: Vec<usize> = self.jobs.steps().filter(|s| steps.contains(s)).collect();
         self.executor.stop_steps(&steps, Stop::Term);
-        if !stopped.is_empty() {
-            self.restart_kill = Some((Instant::now() + self.options.grace, steps));
-        }
+        // For every step it affects, not only those seen running: a worker may have just
+        // started one it was offered.
+        let kill_at = Instant::now() + self.options.grace;
+        self.restart_kill.push((kill_at, steps));
         self.tell(EventKind::Restarting {
             path,
             stopped: Some(stopped),
