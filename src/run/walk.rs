@@ -217,8 +217,11 @@ impl Walk<'_> {
     /// Reads one folder: its files go to `found`, its folders are returned.
     fn read(&self, folder: &Folder, found: &mut Listing) -> io::Result<Vec<Folder>> {
         let mut entries = Vec::new();
-        for entry in std::fs::read_dir(&folder.path)? {
-            let entry = entry?;
+        // The folder named: "Permission denied" alone would not say where.
+        let named =
+            |e: io::Error| io::Error::new(e.kind(), format!("`{}`: {e}", folder.path.display()));
+        for entry in std::fs::read_dir(&folder.path).map_err(named)? {
+            let entry = entry.map_err(named)?;
             entries.push((entry.file_name(), entry));
         }
         let chain = self.rules_in(folder, &entries);
