@@ -322,3 +322,30 @@ steps:
     assert_eq!(count_lines(&dir.join("beside")), 2);
     assert_eq!(common::survivors(&marker), Vec::<String>::new());
 }
+
+/// `--on-change queue`: a change during a run stops nothing; the run ends, and the next runs
+/// what the change affects.
+#[test]
+fn queue_lets_the_run_end_then_runs_again() {
+    let workflow = "name: ci\nsteps:\n  - id: slow\n    run: \"echo started >> starts; sleep 2; echo done >> starts\"\n    cache: {inputs: [\"src/**\"]}\n";
+    let mut running = Flow::new()
+        .file("src/a.txt", "a\n")
+        .file(".gitignore", "starts\n")
+        .file(".flow.yaml", workflow)
+        .args(["ci", "--watch", "--on-change", "queue"])
+        .spawn();
+    let kill = KillOnDrop(running.id() as i32);
+    let dir = running.dir().to_path_buf();
+    wait_lines(&dir.join("starts"), 1);
+    std::fs::write(dir.join("src/a.txt"), "edited\n").expect("writes");
+    let first = until(&mut running, "Finished ci").join("\n");
+    assert!(first.contains("✓ slow"), "{first}");
+    assert!(!first.contains("stopping"), "{first}");
+    let second = until(&mut running, "Watching").join("\n");
+    assert!(second.contains("ran because input `src/a.txt`"), "{second}");
+    let starts = std::fs::read_to_string(dir.join("starts")).unwrap_or_default();
+    assert_eq!(starts, "started\ndone\nstarted\ndone\n");
+    running.signal(libc::SIGINT);
+    running.wait();
+    std::mem::forget(kill);
+}
