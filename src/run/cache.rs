@@ -5,10 +5,10 @@
 //! success, and the outputs and artifacts recorded then are still there unchanged, it does
 //! not run. What differs is kept, so that a step that runs can say why.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -193,8 +193,9 @@ pub(crate) struct Store {
     since: SystemTime,
     /// Whether a record was written in this run, so that lists may be left unnamed.
     saved: std::sync::atomic::AtomicBool,
-    /// The input files found in this run.
-    sets: Mutex<InputSets>,
+    /// The input files found in this run, by the folder and the patterns they were found
+    /// from.
+    sets: files::Memo<(PathBuf, Vec<String>), InputSet>,
 }
 
 impl Store {
@@ -204,7 +205,7 @@ impl Store {
             dir: plan.cache_dir(),
             since: SystemTime::now(),
             saved: std::sync::atomic::AtomicBool::new(false),
-            sets: Mutex::default(),
+            sets: files::Memo::default(),
         }
     }
 
@@ -221,25 +222,9 @@ impl Store {
         let Some(generation) = search.walks.map(files::Walks::generation) else {
             return input_set(plan, step, inputs, search).map(Arc::new);
         };
-        let pending = {
-            let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = sets
-                .entry((step.cwd.clone(), inputs.to_vec()))
-                .or_insert_with(|| Arc::new(PendingSet::new(generation)));
-            if slot.generation != generation {
-                *slot = Arc::new(PendingSet::new(generation));
-            }
-            Arc::clone(slot)
-        };
-        // Held while the set is found: a step asking meanwhile waits. A failure is not kept:
-        // it may be this step's interrupt, not the next one's.
-        let mut set = pending.set.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(set) = &*set {
-            return Ok(Arc::clone(set));
-        }
-        let found = Arc::new(input_set(plan, step, inputs, search)?);
-        *set = Some(Arc::clone(&found));
-        Ok(found)
+        let key = (step.cwd.clone(), inputs.to_vec());
+        self.sets
+            .get(key, generation, || input_set(plan, step, inputs, search))
     }
 
     /// Where the input list of `digest` is; `None` for a name that is not a digest (a
@@ -469,24 +454,6 @@ struct InputSet {
     /// [`stats_digest`]).
     stats: String,
     newest: i64,
-}
-
-/// Input sets by the folder and the patterns they were found from.
-type InputSets = HashMap<(PathBuf, Vec<String>), Arc<PendingSet>>;
-
-/// An input set found, or being found, in one generation of the run's walks.
-struct PendingSet {
-    generation: u64,
-    set: Mutex<Option<Arc<InputSet>>>,
-}
-
-impl PendingSet {
-    fn new(generation: u64) -> Self {
-        PendingSet {
-            generation,
-            set: Mutex::new(None),
-        }
-    }
 }
 
 /// The input set `inputs` name from a step's folder, found now.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use super::contents::{self, Kind, Stat};
 use super::walk::{self, Listing};
@@ -55,13 +55,7 @@ pub(crate) struct Search<'a> {
 #[derive(Default)]
 pub(crate) struct Walks {
     generation: AtomicU64,
-    done: Mutex<HashMap<(PathBuf, Ignored), Arc<Walked>>>,
-}
-
-/// One walk: the generation it was started in, and what it found (`None` when it failed).
-struct Walked {
-    generation: u64,
-    listing: OnceLock<Option<Arc<Listing>>>,
+    done: Memo<(PathBuf, Ignored), Listing>,
 }
 
 impl Walks {
@@ -75,37 +69,64 @@ impl Walks {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The files below `root`, walked once per generation; a step asking for a walk under
-    /// way waits for it rather than walking again.
+    /// The files below `root`, walked once per generation.
     fn listing(&self, root: &Path, search: Search<'_>) -> io::Result<Arc<Listing>> {
-        let generation = self.generation.load(Ordering::SeqCst);
-        let walked = {
-            let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = done
-                .entry((root.to_path_buf(), search.ignored))
-                .or_insert_with(|| Arc::new(Walked::new(generation)));
-            if slot.generation != generation {
-                *slot = Arc::new(Walked::new(generation));
-            }
-            Arc::clone(slot)
-        };
-        let found = walked
-            .listing
-            .get_or_init(|| walk(root, search).ok().map(Arc::new));
-        match found {
-            Some(listing) => Ok(Arc::clone(listing)),
-            // Walked again, to say why it failed.
-            None => walk(root, search).map(Arc::new),
+        let key = (root.to_path_buf(), search.ignored);
+        self.done.get(key, self.generation(), || walk(root, search))
+    }
+}
+
+/// What the steps of a run find from the files, kept by key for one generation of its
+/// walks: a step asking for a value being found waits for it rather than finding it again.
+/// A failure is not kept: it may be the asking step's own interrupt.
+pub(crate) struct Memo<K, V> {
+    slots: Mutex<HashMap<K, Arc<Slot<V>>>>,
+}
+
+/// One value of a memo, found or being found, and the generation it was asked in.
+struct Slot<V> {
+    generation: u64,
+    value: Mutex<Option<Arc<V>>>,
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo {
+            slots: Mutex::default(),
         }
     }
 }
 
-impl Walked {
-    fn new(generation: u64) -> Self {
-        Walked {
-            generation,
-            listing: OnceLock::new(),
+impl<K: Eq + std::hash::Hash, V> Memo<K, V> {
+    /// The value of `key` in `generation`: kept, or found now by `find`.
+    pub(crate) fn get<E>(
+        &self,
+        key: K,
+        generation: u64,
+        find: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let fresh = || {
+                Arc::new(Slot {
+                    generation,
+                    value: Mutex::new(None),
+                })
+            };
+            let slot = slots.entry(key).or_insert_with(fresh);
+            if slot.generation != generation {
+                *slot = fresh();
+            }
+            Arc::clone(slot)
+        };
+        // Held while the value is found, so that others asking wait.
+        let mut value = slot.value.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(value) = &*value {
+            return Ok(Arc::clone(value));
         }
+        let found = Arc::new(find()?);
+        *value = Some(Arc::clone(&found));
+        Ok(found)
     }
 }
 

@@ -30,10 +30,15 @@ struct Rules {
 
 type Chain = Option<Arc<Rules>>;
 
-fn ignored(chain: &Chain, path: &Path, is_dir: bool) -> bool {
+/// Whether the rules leave out what `said` asks them of: the deepest that says anything
+/// decides.
+fn ignored<'g>(
+    chain: &'g Chain,
+    said: impl Fn(&'g Gitignore) -> ignore::Match<&'g ignore::gitignore::Glob>,
+) -> bool {
     let mut at = chain.as_deref();
     while let Some(rules) = at {
-        let m = rules.matcher.matched(path, is_dir);
+        let m = said(&rules.matcher);
         if m.is_ignore() {
             return true;
         }
@@ -102,7 +107,8 @@ pub(crate) fn walk(root: &Path, options: Options<'_>) -> io::Result<Listing> {
         for matcher in rules_above(root, options.boundary) {
             chain = push(&chain, matcher);
         }
-        if ignored_from_above(&chain, root) {
+        // The root, or a folder it is in.
+        if ignored(&chain, |g| g.matched_path_or_any_parents(root, true)) {
             return Ok(Vec::new());
         }
     }
@@ -235,7 +241,7 @@ impl Walk<'_> {
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             if chain.is_some() {
                 asked.set_file_name(&name);
-                if ignored(&chain, &asked, is_dir) {
+                if ignored(&chain, |g| g.matched(&asked, is_dir)) {
                     continue;
                 }
             }
@@ -292,23 +298,6 @@ const UNREADABLE: Stat = Stat {
     mtime: 0,
     id: 0,
 };
-
-/// Whether the rules from above a walk's root leave the root out: the deepest whose rules
-/// say anything of it, or of a folder it is in, decides.
-fn ignored_from_above(chain: &Chain, root: &Path) -> bool {
-    let mut at = chain.as_deref();
-    while let Some(rules) = at {
-        let m = rules.matcher.matched_path_or_any_parents(root, true);
-        if m.is_ignore() {
-            return true;
-        }
-        if m.is_whitelist() {
-            return false;
-        }
-        at = rules.up.as_deref();
-    }
-    false
-}
 
 /// The `.gitignore` rules of the folders from `boundary` down to the parent of `root`,
 /// shallowest first, the repository's `info/exclude` before them: the rules that apply to
